@@ -1,0 +1,315 @@
+"""Executing a plan: create exactly what is missing, never twice. [via client]
+
+Each create carries the plan's deterministic idempotency key (:mod:`maplectl.keys`). What
+happens when things fail (CONTRACT §3, docs/apply.md):
+
+* no response, 409 in flight, 429: the client retries with the **same** key (Maple replays or
+  finishes the first request; it never issues twice);
+* 500, fresh or replayed: the key is spent. Apply re-reads the customer's objects, for up to
+  ``consistency_wait`` seconds since search can lag behind writes, and adopts the object if it
+  appears; only when its absence is confirmed does it send the next key *generation*;
+* 400: no retry; Maple's field errors are mapped back to the manifest's file, line and field.
+
+After the creates, a verification read checks each created object is visible and matches.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from maplectl.errors import (
+    ApiError,
+    ApiValidationError,
+    Diagnostic,
+    MaplectlError,
+    ServerError,
+)
+from maplectl.journal import Journal
+from maplectl.keys import idempotency_key
+from maplectl.match import credit_view, credit_view_remote, item_signature
+from maplectl.model import JSONDict, Kind
+from maplectl.plan import Action, ActionType, Plan
+from maplectl.state import Collection, RequestCounter, StateWriter, read_collection
+
+MAX_GENERATIONS = 3
+
+
+class Outcome(StrEnum):
+    """How one create ended."""
+
+    CREATED = "created"  # Maple created it now
+    REPLAYED = "replayed"  # an earlier request with the same key had created it
+    ADOPTED = "adopted"  # after a 500, the object was found and taken as ours
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """The fate of one create action."""
+
+    action: Action
+    outcome: Outcome
+    remote_ids: tuple[str, ...] = ()
+    key: str | None = None
+    generation: int = 0
+    error: str | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not Outcome.FAILED
+
+    def to_json(self) -> JSONDict:
+        return {
+            "address": self.action.address, "outcome": self.outcome.value,
+            "remote_ids": list(self.remote_ids), "idempotency_key": self.key,
+            "generation": self.generation, "error": self.error,
+            "diagnostics": [d.to_json() for d in self.diagnostics],
+            "money": [m.to_json() for m in self.action.money],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """Everything a run did, for rendering and for the exit code."""
+
+    plan: Plan
+    results: tuple[ActionResult, ...]
+    verification_problems: tuple[str, ...] = ()
+    journal_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[ActionResult]:
+        return [r for r in self.results if not r.ok]
+
+    def money_moved(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for r in self.results:
+            if r.outcome in (Outcome.CREATED, Outcome.REPLAYED, Outcome.ADOPTED):
+                bucket = "credits" if r.action.kind is Kind.CREDIT else "charges"
+                for m in r.action.money:
+                    cur = out.setdefault(m.currency, {"credits": 0, "charges": 0})
+                    cur[bucket] += m.value_in_cents
+        return dict(sorted(out.items()))
+
+    def to_json(self) -> JSONDict:
+        counts = {o.value: 0 for o in Outcome}
+        for r in self.results:
+            counts[r.outcome.value] += 1
+        return {
+            "format_version": 1,
+            "company_id": self.plan.company_id,
+            "results": [r.to_json() for r in self.results],
+            "summary": {"counts": counts, "money": self.money_moved()},
+            "verification": {"ok": not self.verification_problems,
+                             "problems": list(self.verification_problems)},
+            "journal": self.journal_path,
+        }
+
+
+ProgressFn = Callable[[ActionResult], None]
+
+
+class Applier:
+    """Runs the create actions of one plan through a :class:`StateWriter`."""
+
+    def __init__(
+        self,
+        writer: StateWriter,
+        *,
+        journal: Journal | None = None,
+        parallelism: int = 4,
+        consistency_wait: float = 5.0,
+        poll_interval: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+        sleeper: Callable[[float], None] = time.sleep,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.writer = writer
+        self.journal = journal or Journal.null()
+        self.parallelism = max(1, parallelism)
+        self.consistency_wait = consistency_wait
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self.sleep = sleeper
+        self.progress = progress
+        self._lock = threading.Lock()
+        self._owned: set[str] = set()  # remote ids claimed by the plan or created by this run
+
+    def run(self, plan: Plan) -> ApplyResult:
+        """Create every ``create`` action of ``plan``; then verify. Never raises for one failure."""
+        for action in plan.actions:
+            self._owned.update(action.remote_ids if action.action is not ActionType.CREATE
+                               else ())
+        creates = plan.creates
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            results = list(pool.map(lambda a: self._one(plan, a), creates))
+        problems = self._verify(results) if any(r.ok for r in results) else []
+        return ApplyResult(plan=plan, results=tuple(results),
+                           verification_problems=tuple(problems),
+                           journal_path=str(self.journal.path) if self.journal.path else None)
+
+    # -- one create --------------------------------------------------------------------------------
+
+    def _one(self, plan: Plan, action: Action) -> ActionResult:
+        assert action.request is not None
+        generation = 0
+        result: ActionResult
+        while True:
+            key = idempotency_key(company_id=plan.company_id, kind=action.kind,
+                                  address=action.address, body=action.request,
+                                  generation=generation)
+            self.journal.write("intent", address=action.address, key=key,
+                               generation=generation, customer_id=action.customer_id,
+                               money=[m.to_json() for m in action.money])
+            try:
+                created = self.writer.create(action.kind, action.request, key)
+            except ServerError as exc:
+                self.journal.write("outcome", address=action.address, key=key,
+                                   status="server_error", http_status=exc.status,
+                                   replayed=exc.replayed)
+                found = self._find_after_500(action)
+                if found:
+                    result = ActionResult(action, Outcome.ADOPTED, found, key, generation)
+                    break
+                generation += 1
+                if generation >= MAX_GENERATIONS:
+                    result = ActionResult(action, Outcome.FAILED, (), key, generation - 1,
+                                          error=f"Maple answered 500 {MAX_GENERATIONS} times "
+                                                f"and the object never appeared: {exc.api_message}")
+                    break
+                continue
+            except ApiValidationError as exc:
+                result = ActionResult(action, Outcome.FAILED, (), key, generation,
+                                      error=exc.message, diagnostics=_map_fields(action, exc))
+                self._record_failure(result)
+                break
+            except (ApiError, MaplectlError) as exc:
+                # No usable answer after every retry: the create may or may not have happened.
+                # Its key is unchanged, so running apply again is safe and settles it.
+                result = ActionResult(action, Outcome.FAILED, (), key, generation,
+                                      error=str(exc).splitlines()[0])
+                self._record_failure(result)
+                break
+            ids = tuple(str(o["id"]) for o in created.objects)
+            outcome = Outcome.REPLAYED if created.replayed else Outcome.CREATED
+            result = ActionResult(action, outcome, ids, key, generation)
+            break
+        if result.ok:
+            with self._lock:
+                self._owned.update(result.remote_ids)
+            self.journal.write("outcome", address=action.address, key=result.key,
+                               status=result.outcome.value, remote_ids=list(result.remote_ids),
+                               generation=result.generation)
+        if self.progress:
+            self.progress(result)
+        return result
+
+    def _record_failure(self, result: ActionResult) -> None:
+        self.journal.write("outcome", address=result.action.address, key=result.key,
+                           status="failed", error=result.error)
+
+    def _find_after_500(self, action: Action) -> tuple[str, ...]:
+        """Poll the customer's objects for up to ``consistency_wait``; ids if it now exists."""
+        deadline = self.clock() + self.consistency_wait
+        while True:
+            found = self._lookup(action)
+            if found or self.clock() >= deadline:
+                return found
+            self.sleep(min(self.poll_interval, max(0.0, deadline - self.clock())))
+
+    def _lookup(self, action: Action) -> tuple[str, ...]:
+        rows = self._read(action.kind, [action.customer_id])
+        with self._lock:
+            free = [r for r in rows if str(r["id"]) not in self._owned]
+        assert action.request is not None
+        if action.kind is Kind.CREDIT:
+            want = credit_view(action.request)
+            for row in free:
+                if row.get("name") == action.request.get("name") and \
+                        credit_view_remote(row) == want:
+                    return (str(row["id"]),)
+            return ()
+        picked: list[str] = []
+        for item in action.request.get("onetime_items") or []:
+            sig = item_signature(item)
+            match = next((r for r in free if str(r["id"]) not in picked
+                          and r.get("type") == action.request.get("type")
+                          and item_signature(r) == sig), None)
+            if match is None:
+                return ()
+            picked.append(str(match["id"]))
+        return tuple(picked)
+
+    def _read(self, kind: Kind, customers: Sequence[str]) -> list[JSONDict]:
+        collection = Collection.CREDITS if kind is Kind.CREDIT else Collection.ONE_TIMES
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            rows, _ = read_collection(self.writer, collection, frozenset(customers), pool=pool,
+                                      counter=RequestCounter(None))
+        return rows
+
+    # -- verification ------------------------------------------------------------------------------
+
+    def _verify(self, results: Sequence[ActionResult]) -> list[str]:
+        """Every created object is visible and matches its request (waiting out search lag)."""
+        deadline = self.clock() + self.consistency_wait
+        pending = [r for r in results if r.ok]
+        while True:
+            problems, missing = self._check(pending)
+            if not missing or self.clock() >= deadline:
+                return problems + [f"{r.action.address}: {', '.join(r.remote_ids)} not visible "
+                                   f"in Maple after {self.consistency_wait:g}s" for r in missing]
+            pending = missing
+            self.sleep(min(self.poll_interval, max(0.0, deadline - self.clock())))
+
+    def _check(self, results: Sequence[ActionResult]) -> tuple[list[str], list[ActionResult]]:
+        by_id: dict[str, JSONDict] = {}
+        for kind in (Kind.CREDIT, Kind.ONE_TIME_CHARGE):
+            customers = sorted({r.action.customer_id for r in results if r.action.kind is kind})
+            if customers:
+                by_id.update((str(row["id"]), row) for row in self._read(kind, customers))
+        problems: list[str] = []
+        missing: list[ActionResult] = []
+        for r in results:
+            rows = [by_id.get(i) for i in r.remote_ids]
+            if any(row is None for row in rows):
+                missing.append(r)
+                continue
+            problems += _mismatches(r, [row for row in rows if row is not None])
+        return problems, missing
+
+
+def _mismatches(result: ActionResult, rows: list[JSONDict]) -> list[str]:
+    request = result.action.request or {}
+    address = result.action.address
+    if result.action.kind is Kind.CREDIT:
+        row = rows[0]
+        if row.get("name") != request.get("name") or \
+                credit_view_remote(row) != credit_view(request):
+            return [f"{address}: {row.get('id')} does not match the request"]
+        return []
+    wanted = sorted((item_signature(i) for i in request.get("onetime_items") or []), key=repr)
+    got = sorted((item_signature(r) for r in rows), key=repr)
+    if wanted != got:
+        return [f"{address}: billables {', '.join(result.remote_ids)} do not match the request"]
+    return []
+
+
+def _map_fields(action: Action, exc: ApiValidationError) -> tuple[Diagnostic, ...]:
+    """Maple's ``validation_errors`` as diagnostics at the manifest's file and line."""
+    out = []
+    for field_name, message in exc.validation_errors or (("", exc.api_message),):
+        out.append(Diagnostic(file=action.source.file, line=action.source.line,
+                              column=action.source.column, address=action.address,
+                              field=f"spec.{field_name}" if field_name else None,
+                              message=f"Maple rejected it: {message}",
+                              hint="fix the manifest; nothing was created for this entry"))
+    return tuple(out)
+

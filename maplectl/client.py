@@ -1,0 +1,363 @@
+"""The Maple API over httpx: auth, timeouts, retries, rate limits, pagination and error mapping.
+
+The only module outside ``sandbox/`` that imports httpx. Every foreign error is converted here,
+once, into the tree of :mod:`maplectl.errors` (raised ``from`` the original).
+
+Retries follow CONTRACT §3: reads retry on anything transient. A keyed create retries only where
+repeating the *same key* is safe: no response at all (the request may have committed; the same key
+makes Maple replay or finish it), 409 in flight, and 429. A 500 is never retried here: it spent the
+key, and only apply can decide (after re-reading) whether to use the next key generation.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from maplectl import __version__
+from maplectl.config import Secret
+from maplectl.errors import (
+    ApiError,
+    ApiValidationError,
+    AuthError,
+    IdempotencyConflict,
+    NotFoundError,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
+from maplectl.model import JSONDict, Kind
+from maplectl.state import PAGE_SIZE, Collection, CreateResult, Page
+
+Sleeper = Callable[[float], None]
+Clock = Callable[[], float]
+LogFn = Callable[[str], None]
+
+_CREATE_PATHS = {Kind.CREDIT: "credits", Kind.ONE_TIME_CHARGE: "one_times"}
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Per-request timeouts in seconds."""
+
+    connect: float = 10.0
+    read: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try. ``budget`` caps retries across the whole run (all workers together)."""
+
+    attempts: int = 8
+    base_delay: float = 0.25
+    max_delay: float = 20.0
+    budget: int = 1000
+
+
+class Throttle:
+    """Pacing shared by every worker of a client.
+
+    After a 429 *every* worker waits until the pause ends, not just the one that was told.
+    With ``max_rps`` requests are also spaced to at most that many per second; after a 429 the
+    client lowers its own rate (halving, down to 1/s) for the rest of the run.
+    """
+
+    def __init__(self, *, clock: Clock, sleeper: Sleeper, max_rps: float | None = None) -> None:
+        self._clock = clock
+        self._sleep = sleeper
+        self._lock = threading.Lock()
+        self._paused_until = 0.0
+        self._next_slot = 0.0
+        self.max_rps = max_rps
+        self.rate_limited = 0
+
+    def wait(self) -> None:
+        """Block until this worker may send."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._paused_until, self._next_slot)
+            if self.max_rps:
+                self._next_slot = start + 1.0 / self.max_rps
+        delay = start - now
+        if delay > 0:
+            self._sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        """Everyone waits ``seconds`` from now; the client slows down for the rest of the run."""
+        with self._lock:
+            self.rate_limited += 1
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            if self.max_rps:
+                self.max_rps = max(1.0, self.max_rps / 2)
+
+
+class MapleClient:
+    """A client for one company of the Maple API. Implements StateReader and StateWriter.
+
+    ``transport`` is injected: tests pass ``httpx.MockTransport`` or ``httpx.WSGITransport``.
+    ``clock``/``sleeper``/``rng`` are injected so no test waits on real time.
+    ``log`` receives one line per request (method, path, key, status, time); it never sees the
+    token.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        company_id: str,
+        token: Secret,
+        transport: httpx.BaseTransport | None = None,
+        timeouts: Timeouts = Timeouts(),
+        retry: RetryPolicy = RetryPolicy(),
+        max_rps: float | None = None,
+        clock: Clock = time.monotonic,
+        sleeper: Sleeper = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        log: LogFn | None = None,
+        deadline: float | None = None,
+        pool_size: int = 16,
+    ) -> None:
+        self.company_id = company_id
+        self._prefix = f"/companies/{company_id}"
+        self._retry = retry
+        self._clock = clock
+        self._sleep = sleeper
+        self._now = now
+        self._rng = rng or random.Random()
+        self._log = log
+        self._deadline = deadline
+        self._budget_lock = threading.Lock()
+        self._retries_used = 0
+        self.throttle = Throttle(clock=clock, sleeper=sleeper, max_rps=max_rps)
+        headers = {"User-Agent": f"maplectl/{__version__}", "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
+        self._http = httpx.Client(
+            base_url=api_url.rstrip("/"),
+            headers=headers,
+            transport=transport,
+            timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect),
+            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> MapleClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def retries_used(self) -> int:
+        return self._retries_used
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def find_page(
+        self,
+        collection: Collection,
+        query: Mapping[str, Any],
+        *,
+        from_key: str | None = None,
+        limit: int = PAGE_SIZE,
+        include_meta: bool = False,
+    ) -> Page:
+        """One page of ``/{collection}/find``."""
+        body: JSONDict = {
+            "pagination": {"from_key": from_key, "limit": limit},
+            "query": dict(query),
+            "sort_key": "createdAtAsc",
+        }
+        if include_meta:
+            body["include_meta"] = True
+        data = self._call("POST", f"/{collection.value}/find", body, key=None)
+        if not isinstance(data, dict):
+            raise TransportError(f"unexpected /find response: {type(data).__name__}")
+        results = data.get("results") or []
+        pagination = data.get("pagination") or {}
+        total = pagination.get("total")
+        return Page(
+            results=list(results),
+            next_key=pagination.get("from_key"),
+            total=int(total) if isinstance(total, int) else None,
+        )
+
+    def get_customer(self, customer_id: str) -> JSONDict:
+        data = self._call("GET", f"/customers/{customer_id}", None, key=None)
+        return dict(data)
+
+    def get_credit(self, credit_id: str) -> JSONDict:
+        data = self._call("GET", f"/credits/{credit_id}", None, key=None)
+        return dict(data)
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def create(self, kind: Kind, body: Mapping[str, Any], idempotency_key: str) -> CreateResult:
+        """One keyed create. Retries with the same key on no-response, 409 and 429 only."""
+        data, replayed = self._call_with_meta(
+            "POST", f"/{_CREATE_PATHS[kind]}", dict(body), key=idempotency_key
+        )
+        objects = data if isinstance(data, list) else [data]
+        if not all(isinstance(o, dict) and o.get("id") for o in objects):
+            raise TransportError(f"create answered without an object id (key {idempotency_key})")
+        return CreateResult(objects=[dict(o) for o in objects], replayed=replayed)
+
+    # -- the one place requests are made -----------------------------------------------------------
+
+    def _call(self, method: str, path: str, body: Any, *, key: str | None) -> Any:
+        return self._call_with_meta(method, path, body, key=key)[0]
+
+    def _call_with_meta(
+        self, method: str, path: str, body: Any, *, key: str | None
+    ) -> tuple[Any, bool]:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._once(method, path, body, key)
+            except (TransportError, RateLimited, IdempotencyConflict, ServerError) as exc:
+                if isinstance(exc, ServerError) and key is not None:
+                    raise  # the key is spent; apply decides what happens next
+                if attempt >= self._retry.attempts or not self._spend_retry():
+                    raise
+                delay = self._backoff(attempt)
+                if isinstance(exc, RateLimited):
+                    delay = exc.retry_after if exc.retry_after is not None else delay
+                    self.throttle.pause(delay)
+                    delay = 0.0  # throttle.wait() in _once does the waiting, for everyone
+                self._check_deadline(delay, exc)
+                if delay:
+                    self._sleep(delay)
+
+    def _once(self, method: str, path: str, body: Any, key: str | None) -> tuple[Any, bool]:
+        self.throttle.wait()
+        self._check_deadline(0.0, None)
+        headers = {"Idempotency-Key": key} if key else {}
+        url = self._prefix + path
+        started = self._clock()
+        try:
+            response = self._http.request(method, url, json=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            self._trace(method, path, key, "timeout", started)
+            raise TransportError(f"{method} {path}: timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            self._trace(method, path, key, "no response", started)
+            raise TransportError(f"{method} {path}: no response ({type(exc).__name__})") from exc
+        replayed = response.headers.get("Idempotency-Used", "").lower() == "true"
+        self._trace(method, path, key, str(response.status_code), started, replayed)
+        try:
+            data = response.json() if response.content else None
+        except ValueError as exc:
+            raise TransportError(
+                f"{method} {path}: unparseable response body (HTTP {response.status_code})"
+            ) from exc
+        if response.status_code >= 400:
+            raise self._error(method, path, response, data, replayed)
+        return data, replayed
+
+    def _error(
+        self, method: str, path: str, response: httpx.Response, data: Any, replayed: bool
+    ) -> ApiError:
+        status = response.status_code
+        payload = data if isinstance(data, dict) else {}
+        message = str(payload.get("error_message") or response.reason_phrase or "error")
+        error_type = str(payload.get("error_type") or "")
+        fields = [
+            (str(v.get("field", "")), str(v.get("message", "")))
+            for v in payload.get("validation_errors") or []
+            if isinstance(v, dict)
+        ]
+        kwargs: dict[str, Any] = dict(
+            status=status, error_type=error_type, method=method, path=path,
+            validation_errors=fields, replayed=replayed,
+        )
+        if status in (401, 403):
+            return AuthError(
+                message, hint="check MAPLE_API_TOKEN / --token-file and --company", **kwargs
+            )
+        if status == 404:
+            return NotFoundError(message, **kwargs)
+        if status == 409:
+            return IdempotencyConflict(message, **kwargs)
+        if status == 429:
+            err = RateLimited(message, **kwargs)
+            err.retry_after = parse_retry_after(response.headers.get("Retry-After"), self._now())
+            return err
+        if status >= 500:
+            return ServerError(message, **kwargs)
+        return ApiValidationError(message, **kwargs)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff."""
+        cap = min(self._retry.max_delay, self._retry.base_delay * (2 ** (attempt - 1)))
+        return self._rng.uniform(cap / 2, cap)
+
+    def _spend_retry(self) -> bool:
+        with self._budget_lock:
+            if self._retries_used >= self._retry.budget:
+                return False
+            self._retries_used += 1
+            return True
+
+    def _check_deadline(self, upcoming: float, exc: Exception | None) -> None:
+        if self._deadline is not None and self._clock() + upcoming > self._deadline:
+            if exc is not None:
+                raise exc
+            raise TransportError("the run's deadline (--timeout) passed before the request")
+
+    def _trace(
+        self, method: str, path: str, key: str | None, outcome: str, started: float,
+        replayed: bool = False,
+    ) -> None:
+        if self._log is None:
+            return
+        ms = (self._clock() - started) * 1000
+        parts = [method, self._prefix + path]
+        if key:
+            parts.append(f"key={key}")
+        parts.append(f"-> {outcome}")
+        if replayed:
+            parts.append("(replay)")
+        parts.append(f"{ms:.0f}ms")
+        self._log(" ".join(parts))
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """``Retry-After`` as seconds: a number of seconds or an HTTP date; None if absent or bad."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - now).total_seconds())
+    if seconds != seconds or seconds < 0 or seconds > 3600:  # NaN, negative, absurd
+        return None
+    return seconds
+
+
+
+def wsgi_transport(app: Any) -> httpx.BaseTransport:
+    """A transport that calls a WSGI app in-process (the embedded sandbox) instead of a socket."""
+    return httpx.WSGITransport(app=app)

@@ -1,0 +1,296 @@
+"""The plan: data that says what apply would do, and why. Pure.
+
+``render`` and ``apply`` are two readers of the same :class:`Action` records, so "what would
+happen" and "what happens" cannot disagree. A plan round-trips through JSON (``--out``) exactly;
+its ``plan_digest`` detects a file edited after it was made.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from maplectl.diff import FieldDiff
+from maplectl.errors import PlanFileError
+from maplectl.keys import digest
+from maplectl.model import JSONDict, Kind, Money, Resource, SourceLocation
+
+FORMAT_VERSION = 1
+
+
+class ActionType(StrEnum):
+    """What the plan says about one manifest entry."""
+
+    CREATE = "create"
+    UNCHANGED = "unchanged"
+    DRIFT = "drift"
+    AMBIGUOUS = "ambiguous"
+    POSSIBLE_DUPLICATE = "possible_duplicate"
+
+
+ACTION_ORDER = tuple(ActionType)
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """A manifest entry as planning and apply see it; rebuilt from a saved plan just as well."""
+
+    kind: Kind
+    name: str
+    customer_id: str
+    body: JSONDict
+    source: SourceLocation
+    remote_id: str | None = None
+    allow_duplicate: bool = False
+    created_after: str | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind.value}/{self.name}"
+
+    @classmethod
+    def from_resource(cls, resource: Resource) -> Desired:
+        meta = resource.metadata
+        return cls(
+            kind=resource.kind,
+            name=meta.name,
+            customer_id=resource.customer_id,
+            body=resource.request_body(),
+            source=resource.source,
+            remote_id=meta.remote_id,
+            allow_duplicate=meta.allow_duplicate,
+            created_after=meta.created_after,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One manifest entry's fate. ``request`` and ``idempotency_key`` are set on creates."""
+
+    address: str
+    kind: Kind
+    action: ActionType
+    customer_id: str
+    source: SourceLocation
+    request: JSONDict | None = None
+    idempotency_key: str | None = None
+    remote_ids: tuple[str, ...] = ()
+    diff: tuple[FieldDiff, ...] = ()
+    notes: tuple[str, ...] = ()
+    money: tuple[Money, ...] = ()
+    state: str | None = None
+    balance: str | None = None
+    remote_pin: str | None = None
+    allow_duplicate: bool = False
+    created_after: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.address.split("/", 1)[1]
+
+    @property
+    def remote_id(self) -> str | None:
+        return self.remote_ids[0] if self.remote_ids else None
+
+    def desired(self) -> Desired:
+        """The entry this action was planned for (apply re-matches with it after a 500)."""
+        if self.request is None:
+            raise ValueError(f"{self.address}: only create actions carry their request")
+        return Desired(
+            kind=self.kind, name=self.name, customer_id=self.customer_id, body=self.request,
+            source=self.source, remote_id=self.remote_pin, allow_duplicate=self.allow_duplicate,
+            created_after=self.created_after,
+        )
+
+    def to_json(self) -> JSONDict:
+        return {
+            "address": self.address,
+            "kind": self.kind.value,
+            "action": self.action.value,
+            "customer_id": self.customer_id,
+            "source": self.source.to_json(),
+            "idempotency_key": self.idempotency_key,
+            "request": self.request,
+            "remote_id": self.remote_id,
+            "remote_ids": list(self.remote_ids),
+            "diff": [d.to_json() for d in self.diff],
+            "notes": list(self.notes),
+            "money": [m.to_json() for m in self.money],
+            "state": self.state,
+            "balance": self.balance,
+            "metadata": {
+                "remote_id": self.remote_pin,
+                "allow_duplicate": self.allow_duplicate,
+                "created_after": self.created_after,
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Action:
+        meta = data.get("metadata") or {}
+        return cls(
+            address=str(data["address"]),
+            kind=Kind(data["kind"]),
+            action=ActionType(data["action"]),
+            customer_id=str(data["customer_id"]),
+            source=SourceLocation(file=data["source"]["file"], line=int(data["source"]["line"])),
+            request=data.get("request"),
+            idempotency_key=data.get("idempotency_key"),
+            remote_ids=tuple(data.get("remote_ids") or ()),
+            diff=tuple(FieldDiff.from_json(d) for d in data.get("diff") or ()),
+            notes=tuple(data.get("notes") or ()),
+            money=tuple(Money.from_json(m) for m in data.get("money") or ()),
+            state=data.get("state"),
+            balance=data.get("balance"),
+            remote_pin=meta.get("remote_id"),
+            allow_duplicate=bool(meta.get("allow_duplicate", False)),
+            created_after=meta.get("created_after"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Unmanaged:
+    """An object of an in-scope customer that no manifest claims."""
+
+    remote_id: str
+    kind: Kind
+    customer_id: str
+    description: str
+    state: str | None = None
+
+    def to_json(self) -> JSONDict:
+        return {"remote_id": self.remote_id, "kind": self.kind.value,
+                "customer_id": self.customer_id, "description": self.description,
+                "state": self.state}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Unmanaged:
+        return cls(remote_id=str(data["remote_id"]), kind=Kind(data["kind"]),
+                   customer_id=str(data["customer_id"]),
+                   description=str(data.get("description", "")), state=data.get("state"))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A complete plan: where it applies, what was seen, and one action per manifest entry."""
+
+    company_id: str
+    api_url: str
+    created_at: datetime
+    expires_at: datetime
+    manifest_digest: str
+    observation_digest: str
+    customers: tuple[str, ...]
+    actions: tuple[Action, ...]
+    unmanaged: tuple[Unmanaged, ...] = ()
+    requests: int = 0
+    targets: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def of(self, *kinds: ActionType) -> list[Action]:
+        return [a for a in self.actions if a.action in kinds]
+
+    @property
+    def creates(self) -> list[Action]:
+        return self.of(ActionType.CREATE)
+
+    def counts(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in ACTION_ORDER}
+        for action in self.actions:
+            counts[action.action.value] += 1
+        counts["unmanaged"] = len(self.unmanaged)
+        return counts
+
+    def money(self) -> dict[str, dict[str, int]]:
+        """Per currency, the minor units apply would create, split in credits and charges."""
+        return _money_of(self.creates)
+
+    def money_per_customer(self) -> dict[str, dict[str, dict[str, int]]]:
+        by_customer: dict[str, list[Action]] = defaultdict(list)
+        for action in self.creates:
+            by_customer[action.customer_id].append(action)
+        return {c: _money_of(acts) for c, acts in sorted(by_customer.items())}
+
+    def summary(self) -> JSONDict:
+        return {
+            "counts": self.counts(),
+            "money": self.money(),
+            "per_customer": self.money_per_customer(),
+        }
+
+    def with_expiry(self, expires_at: datetime) -> Plan:
+        return replace(self, expires_at=expires_at)
+
+    # -- JSON --------------------------------------------------------------------------------------
+
+    def to_json(self) -> JSONDict:
+        doc: JSONDict = {
+            "format_version": FORMAT_VERSION,
+            "company_id": self.company_id,
+            "api_url": self.api_url,
+            "created_at": _iso(self.created_at),
+            "expires_at": _iso(self.expires_at),
+            "manifest_digest": self.manifest_digest,
+            "observation_digest": self.observation_digest,
+            "customers": list(self.customers),
+            "targets": list(self.targets),
+            "requests": self.requests,
+            "actions": [a.to_json() for a in self.actions],
+            "unmanaged": [u.to_json() for u in self.unmanaged],
+            "summary": self.summary(),
+        }
+        doc["plan_digest"] = digest(doc)
+        return doc
+
+    @classmethod
+    def from_json(cls, data: Any) -> Plan:
+        """Load a saved plan; refuse unknown versions and files edited after they were made."""
+        if not isinstance(data, dict):
+            raise PlanFileError("not a maplectl plan: the top level is not an object")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise PlanFileError(
+                f"plan format_version {version!r} is not supported (this maplectl reads "
+                f"{FORMAT_VERSION})",
+                hint="make the plan again with this version of maplectl",
+            )
+        body = {k: v for k, v in data.items() if k != "plan_digest"}
+        if data.get("plan_digest") != digest(body):
+            raise PlanFileError(
+                "the plan file was changed after it was made (plan_digest does not match)",
+                hint="make a new plan with `maplectl plan --out`; never edit a plan by hand",
+            )
+        try:
+            return cls(
+                company_id=str(data["company_id"]),
+                api_url=str(data["api_url"]),
+                created_at=datetime.fromisoformat(data["created_at"]),
+                expires_at=datetime.fromisoformat(data["expires_at"]),
+                manifest_digest=str(data["manifest_digest"]),
+                observation_digest=str(data["observation_digest"]),
+                customers=tuple(data["customers"]),
+                targets=tuple(data.get("targets") or ()),
+                requests=int(data.get("requests", 0)),
+                actions=tuple(Action.from_json(a) for a in data["actions"]),
+                unmanaged=tuple(Unmanaged.from_json(u) for u in data.get("unmanaged") or ()),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PlanFileError(f"malformed plan file: {exc}") from exc
+
+
+def _money_of(actions: Sequence[Action]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for action in actions:
+        bucket = "credits" if action.kind is Kind.CREDIT else "charges"
+        for money in action.money:
+            cur = out.setdefault(money.currency, {"credits": 0, "charges": 0})
+            cur[bucket] += money.value_in_cents
+    return dict(sorted(out.items()))
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,188 @@
+"""Plans and apply results as text for people, JSON for machines, Markdown for PR comments.
+
+Pure: every function returns a string and prints nothing. Colour is ANSI, on request only (the CLI
+asks for it on a terminal without ``NO_COLOR``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from maplectl.currency import format_minor
+from maplectl.plan import Action, ActionType, Plan
+
+MARKERS = {
+    ActionType.CREATE: "+",
+    ActionType.UNCHANGED: "=",
+    ActionType.DRIFT: "~",
+    ActionType.AMBIGUOUS: "?",
+    ActionType.POSSIBLE_DUPLICATE: "!",
+}
+_COLORS = {
+    ActionType.CREATE: "32",  # green
+    ActionType.UNCHANGED: "2",  # dim
+    ActionType.DRIFT: "33",  # yellow
+    ActionType.AMBIGUOUS: "35",  # magenta
+    ActionType.POSSIBLE_DUPLICATE: "31",  # red
+}
+_WORDS = {
+    ActionType.CREATE: "create",
+    ActionType.UNCHANGED: "unchanged",
+    ActionType.DRIFT: "drift",
+    ActionType.AMBIGUOUS: "ambiguous",
+    ActionType.POSSIBLE_DUPLICATE: "possible duplicate",
+}
+MARKDOWN_LIMIT = 60_000
+
+
+def paint(text: str, code: str, color: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if color and code else text
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+def plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = False,
+              now: datetime | None = None) -> str:
+    """One aligned line per action, field diffs under drift, notes, then the summary line."""
+    lines: list[str] = []
+    if now is not None and now > plan.expires_at:
+        lines.append(paint(f"warning: this plan expired at {_iso(plan.expires_at)}; "
+                           "make a new one before applying", "33", color))
+    rows = [_row(a) for a in plan.actions]
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(4)]
+    for action, row in zip(plan.actions, rows, strict=True):
+        marker = MARKERS[action.action]
+        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        line = f"  {marker} " + "  ".join(cells).rstrip()
+        lines.append(paint(line, _COLORS[action.action], color)
+                     if action.action is not ActionType.UNCHANGED else paint(line, "2", color))
+        for d in action.diff:
+            lines.append(f"      {d.field}: manifest {_show(d.expected)}, Maple {_show(d.actual)}")
+        for note in action.notes:
+            lines.append(f"      {note}")
+    if show_unmanaged and plan.unmanaged:
+        lines.append("")
+        lines.append("Unmanaged (in Maple, in no manifest):")
+        for u in plan.unmanaged:
+            lines.append(f"  - {u.kind.value} {u.remote_id}  {u.customer_id}  {u.description}"
+                         + (f"  {u.state}" if u.state else ""))
+    if lines:
+        lines.append("")
+    lines.append(summary_line(plan))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(plan: Plan) -> str:
+    """``Plan: 3 to create, 12 unchanged, 1 drifted. New credits: USD 150.00. ...``"""
+    counts = plan.counts()
+    parts = [f"{counts['create']} to create", f"{counts['unchanged']} unchanged"]
+    for key, word in (("drift", "drifted"), ("ambiguous", "ambiguous"),
+                      ("possible_duplicate", "possible duplicates")):
+        if counts[key]:
+            parts.append(f"{counts[key]} {word}")
+    if counts["unmanaged"]:
+        parts.append(f"{counts['unmanaged']} unmanaged")
+    text = "Plan: " + ", ".join(parts) + "."
+    money = plan.money()
+    for bucket, title in (("credits", "New credits"), ("charges", "New charges")):
+        amounts = [format_minor(cur, v[bucket]) for cur, v in money.items() if v[bucket]]
+        if amounts:
+            text += f" {title}: {', '.join(amounts)}."
+    return text
+
+
+def _row(action: Action) -> tuple[str, str, str, str]:
+    what = ", ".join(str(m) for m in action.money)
+    if not what and action.request:
+        if action.request.get("type") == "UNITS":
+            what = f"{action.request.get('units')} units of {action.request.get('item_id')}"
+        elif action.kind.value == "OneTimeCharge":
+            what = f"{len(action.request.get('onetime_items') or [])} item(s), catalog price"
+    detail = _WORDS[action.action]
+    if action.action in (ActionType.UNCHANGED, ActionType.DRIFT) and action.remote_ids:
+        extra = [", ".join(action.remote_ids)]
+        if action.state:
+            extra.append(action.state)
+        if action.balance:
+            extra.append(f"balance {action.balance}")
+        detail += f" ({'; '.join(extra)})"
+    return (action.address, action.customer_id, what, detail)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return "(none)" if value is None else str(value)
+
+
+# -- JSON ------------------------------------------------------------------------------------------
+
+def plan_json(plan: Plan) -> str:
+    """The versioned plan document (``format_version`` 1), stable key order."""
+    return json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n"
+
+
+# -- Markdown --------------------------------------------------------------------------------------
+
+def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
+    """A PR comment: summary table first, details in collapsible blocks, under ``limit`` chars."""
+    counts = plan.counts()
+    head = [
+        "### maplectl plan",
+        "",
+        f"Company `{plan.company_id}` · {summary_line(plan)}",
+        "",
+        "| action | count |",
+        "|---|---:|",
+    ]
+    head += [f"| {key.replace('_', ' ')} | {n} |" for key, n in counts.items()]
+    money = plan.money()
+    if money:
+        head += ["", "| currency | new credits | new charges |", "|---|---:|---:|"]
+        head += [f"| {cur} | {format_minor(cur, v['credits'])} | "
+                 f"{format_minor(cur, v['charges'])} |" for cur, v in money.items()]
+    blocks = []
+    for kind in ActionType:
+        acts = plan.of(kind)
+        if not acts:
+            continue
+        body = [f"<details><summary>{MARKERS[kind]} {_WORDS[kind]} ({len(acts)})</summary>", "",
+                "| address | customer | amount | remote | source |", "|---|---|---|---|---|"]
+        for a in acts:
+            body.append(f"| `{a.address}` | `{a.customer_id}` | "
+                        f"{', '.join(str(m) for m in a.money) or '-'} | "
+                        f"{', '.join(a.remote_ids) or '-'} | {a.source.file}:{a.source.line} |")
+            body += [f"| | ↳ `{d.field}` | manifest {_show(d.expected)} | Maple "
+                     f"{_show(d.actual)} | |" for d in a.diff]
+            body += [f"| | ↳ {_escape(n)} | | | |" for n in a.notes]
+        body += ["", "</details>"]
+        blocks.append("\n".join(body))
+    text = "\n".join(head) + "\n\n" + "\n\n".join(blocks) + "\n"
+    return _cut_middle(text, limit)
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _cut_middle(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    note = ("\n\n> **Note:** {n:,} characters cut from the middle to fit a comment; "
+            "run `maplectl plan` or read the JSON plan for everything.\n\n")
+    keep = limit - len(note.format(n=len(text))) - 20
+    head, tail = text[: keep // 2], text[-keep // 2:]
+    head = head[: head.rfind("\n") + 1]
+    tail = tail[tail.find("\n") + 1:]
+    return head + note.format(n=len(text) - len(head) - len(tail)) + tail
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def diagnostics_text(diagnostics: Sequence[object]) -> str:
+    return "".join(f"{d}\n" for d in diagnostics)

@@ -1,0 +1,224 @@
+"""Reading the observed set: the credits and one-time charges of the customers in scope.
+
+Planning receives a :class:`StateReader`, which can only find; only apply receives a
+:class:`StateWriter`. The types prove that ``plan`` never writes.
+
+Strategy (docs/plan.md): every read is 100 per page to the end. For each collection the first
+company-wide page is requested with ``include_meta``; its total ``T`` says what a full scan costs
+(``ceil(T/100)`` pages). Reading per customer costs at least one page per customer. Whichever
+needs fewer requests is used; the first page is never read twice.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from maplectl.keys import digest
+from maplectl.model import JSONDict, Kind
+
+PAGE_SIZE = 100
+
+
+class Collection(StrEnum):
+    """The searchable collections maplectl reads (``/{value}/find``)."""
+
+    CREDITS = "credits"
+    ONE_TIMES = "one_times"
+    CREDIT_LOGS = "credits/logs"
+    CUSTOMERS = "customers"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a ``/find``: results, the cursor of the next page, and the total if asked."""
+
+    results: list[JSONDict]
+    next_key: str | None
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateResult:
+    """What a create returned: the object(s) and whether Maple replayed a stored response."""
+
+    objects: list[JSONDict]
+    replayed: bool
+
+
+class StateReader(Protocol):
+    """Read-only access to Maple. All planning code is written against this."""
+
+    def find_page(
+        self,
+        collection: Collection,
+        query: Mapping[str, Any],
+        *,
+        from_key: str | None = None,
+        limit: int = PAGE_SIZE,
+        include_meta: bool = False,
+    ) -> Page: ...
+
+
+class StateWriter(StateReader, Protocol):
+    """Read and create access. Only apply receives one."""
+
+    def create(self, kind: Kind, body: Mapping[str, Any], idempotency_key: str) -> CreateResult: ...
+
+
+ProgressFn = Callable[[int, int | None], None]
+"""Called with (requests done, requests expected or None) as reading goes on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """Everything read for one plan. ``requests`` counts the finds it took."""
+
+    customers: frozenset[str]
+    credits: tuple[JSONDict, ...]
+    charges: tuple[JSONDict, ...]
+    requests: int = 0
+    strategies: Mapping[str, str] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        """Digest of what matching depends on (not balances or states, which move on their own)."""
+        return observation_digest(self.credits, self.charges)
+
+
+CREDIT_IDENTITY_FIELDS = (
+    "id", "customer_id", "name", "type", "issued_amount", "issued_units", "item_id",
+    "subscription_id", "expiration_date",
+)
+CHARGE_IDENTITY_FIELDS = (
+    "id", "customer_id", "type", "product_pricing_id", "custom_price", "aggregate", "created_at",
+)
+
+
+def observation_digest(credits: Iterable[JSONDict], charges: Iterable[JSONDict]) -> str:
+    """A digest that changes when an object that matching could see appears, goes or changes."""
+    return digest(
+        {
+            "credits": sorted(
+                ([c.get(f) for f in CREDIT_IDENTITY_FIELDS] for c in credits), key=lambda r: r[0]
+            ),
+            "charges": sorted(
+                ([c.get(f) for f in CHARGE_IDENTITY_FIELDS] for c in charges), key=lambda r: r[0]
+            ),
+        }
+    )
+
+
+class RequestCounter:
+    """Counts finds across threads and reports progress."""
+
+    def __init__(self, progress: ProgressFn | None) -> None:
+        self._lock = threading.Lock()
+        self.done = 0
+        self.expected: int | None = None
+        self._progress = progress
+
+    def tick(self) -> None:
+        with self._lock:
+            self.done += 1
+            done, expected = self.done, self.expected
+        if self._progress:
+            self._progress(done, expected)
+
+
+def _follow(
+    reader: StateReader, collection: Collection, query: Mapping[str, Any], first: Page,
+    counter: RequestCounter,
+) -> list[JSONDict]:
+    """All results from ``first`` to the last page (robust to a last cursor that is not null)."""
+    results = list(first.results)
+    key = first.next_key
+    seen: set[str] = set()
+    while key is not None and first.results:
+        if key in seen:  # a server that hands back a cursor twice would loop forever
+            break
+        seen.add(key)
+        page = reader.find_page(collection, query, from_key=key, limit=PAGE_SIZE)
+        counter.tick()
+        if not page.results:
+            break
+        results.extend(page.results)
+        key = page.next_key
+    return results
+
+
+def read_collection(
+    reader: StateReader,
+    collection: Collection,
+    customers: frozenset[str],
+    *,
+    pool: ThreadPoolExecutor,
+    counter: RequestCounter,
+) -> tuple[list[JSONDict], str]:
+    """Every object of ``collection`` belonging to ``customers``, by the cheaper strategy."""
+    if not customers:
+        return [], "none"
+    first = reader.find_page(collection, {}, limit=PAGE_SIZE, include_meta=True)
+    counter.tick()
+    total = first.total if first.total is not None else math.inf
+    scan_pages = max(1, math.ceil(total / PAGE_SIZE)) if total != math.inf else math.inf
+    # A per-customer read costs at least one page per customer; a scan costs scan_pages, of
+    # which we already have one. Ties go to per-customer reading, which runs in parallel.
+    if scan_pages - 1 < len(customers):
+        rows = _follow(reader, collection, {}, first, counter)
+        return [r for r in rows if r.get("customer_id") in customers], "scan"
+
+    def one(customer: str) -> list[JSONDict]:
+        query = {"customer_id": customer}
+        page = reader.find_page(collection, query, limit=PAGE_SIZE)
+        counter.tick()
+        return _follow(reader, collection, query, page, counter)
+
+    rows = []
+    for chunk in pool.map(one, sorted(customers)):
+        rows.extend(chunk)
+    return rows, "per-customer"
+
+
+def read_observed(
+    reader: StateReader,
+    customers: Iterable[str],
+    *,
+    parallelism: int = 8,
+    progress: ProgressFn | None = None,
+) -> Observed:
+    """Read the credits and one-time billables of ``customers``, ``parallelism`` at a time."""
+    scope = frozenset(customers)
+    counter = RequestCounter(progress)
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool, ThreadPoolExecutor(2) as top:
+        credits_f = top.submit(
+            read_collection, reader, Collection.CREDITS, scope, pool=pool, counter=counter
+        )
+        charges_f = top.submit(
+            read_collection, reader, Collection.ONE_TIMES, scope, pool=pool, counter=counter
+        )
+        credits, credit_strategy = credits_f.result()
+        charges, charge_strategy = charges_f.result()
+    return Observed(
+        customers=scope,
+        credits=tuple(_dedupe(credits)),
+        charges=tuple(_dedupe(charges)),
+        requests=counter.done,
+        strategies={"credits": credit_strategy, "one_times": charge_strategy},
+    )
+
+
+def _dedupe(rows: Iterable[JSONDict]) -> list[JSONDict]:
+    """Drop repeated ids (a page boundary shifting under inserts can repeat a row)."""
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        rid = str(row.get("id"))
+        if rid not in seen:
+            seen.add(rid)
+            out.append(row)
+    return out

@@ -1,0 +1,181 @@
+"""The client against httpx.MockTransport: retries, rate limits, error mapping (CONTRACT)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from maplectl.client import MapleClient, RetryPolicy, parse_retry_after
+from maplectl.config import Secret
+from maplectl.errors import (
+    ApiValidationError,
+    AuthError,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
+from maplectl.model import Kind
+from maplectl.state import Collection
+
+TOKEN = "canary-token-5f1d"
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def make(handler: Callable[[httpx.Request], httpx.Response], clock: object,
+         log: list[str] | None = None, **kw: object) -> MapleClient:
+    return MapleClient(
+        api_url="https://maple.test/api/v1", company_id="cmp_x", token=Secret(TOKEN),
+        transport=httpx.MockTransport(handler), clock=clock, sleeper=clock.sleep,  # type: ignore[attr-defined]
+        now=lambda: NOW, log=log.append if log is not None else None, **kw,  # type: ignore[arg-type]
+    )
+
+
+def err(status: int, etype: str, **extra: object) -> httpx.Response:
+    return httpx.Response(status, json={"error_message": f"boom {status}", "error_type": etype,
+                                        "error_status": status, **extra})
+
+
+def test_find_page_sends_contract_body_and_auth(clock: object) -> None:
+    """A find posts pagination, query and sort key with the bearer token; null results are []."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"results": None,
+                                         "pagination": {"from_key": None, "limit": 100,
+                                                        "total": 0}})
+
+    page = make(handler, clock).find_page(Collection.CREDITS, {"customer_id": "cus_a"},
+                                          include_meta=True)
+    assert page.results == [] and page.next_key is None and page.total == 0
+    req = seen[0]
+    assert req.url.path == "/api/v1/companies/cmp_x/credits/find"
+    assert req.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert "Idempotency-Key" not in req.headers
+    assert json.loads(req.content) == {
+        "pagination": {"from_key": None, "limit": 100}, "query": {"customer_id": "cus_a"},
+        "sort_key": "createdAtAsc", "include_meta": True}
+
+
+def test_create_retries_with_the_same_key_after_no_response(clock: object) -> None:
+    """A dropped connection is retried with the identical key; the replay is reported."""
+    keys: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers["Idempotency-Key"])
+        if len(keys) == 1:
+            raise httpx.RemoteProtocolError("server closed the connection")
+        return httpx.Response(201, json={"id": "crd_1"}, headers={"Idempotency-Used": "true"})
+
+    result = make(handler, clock).create(Kind.CREDIT, {"name": "x"}, "mctl1.c.0.abc")
+    assert keys == ["mctl1.c.0.abc", "mctl1.c.0.abc"]
+    assert result.replayed and result.objects == [{"id": "crd_1"}]
+
+
+def test_500_on_a_keyed_create_is_not_retried(clock: object) -> None:
+    """After a 500 the key is spent: the client raises at once and leaves it to apply."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return err(500, "request_error")
+
+    with pytest.raises(ServerError):
+        make(handler, clock).create(Kind.CREDIT, {}, "k1")
+    assert len(calls) == 1
+
+
+def test_reads_retry_500_with_backoff(clock: object) -> None:
+    """A read is safe to repeat: a 500 is retried after a backoff sleep."""
+    answers = [err(500, "request_error"), httpx.Response(200, json={"id": "cus_a"})]
+    got = make(lambda r: answers.pop(0), clock).get_customer("cus_a")
+    assert got == {"id": "cus_a"}
+    assert len(clock.sleeps) == 1 and clock.sleeps[0] > 0  # type: ignore[attr-defined]
+
+
+def test_429_honours_retry_after_and_pauses_every_worker(clock: object) -> None:
+    """Retry-After: 7 makes the client wait 7 s, and the shared throttle holds the others too."""
+    answers = [err(429, "request_error"), httpx.Response(200, json={"id": "c"})]
+    answers[0].headers["Retry-After"] = "7"
+    client = make(lambda r: answers.pop(0), clock)
+    client.get_customer("c")
+    assert clock.sleeps == [7.0]  # type: ignore[attr-defined]
+    assert client.throttle.rate_limited == 1
+
+
+def test_429_storm_gives_up_after_the_attempts(clock: object) -> None:
+    """An endless 429 storm ends in RateLimited, not an endless loop."""
+    client = make(lambda r: err(429, "request_error"), clock, retry=RetryPolicy(attempts=3))
+    with pytest.raises(RateLimited):
+        client.get_customer("c")
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("3", 3.0), ("0", 0.0), ("Sun, 22 Nov 2026 12:00:30 GMT", 30.0), ("soon", None),
+    ("-1", None), (None, None), ("nan", None),
+])
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    """Retry-After is seconds or an HTTP date; anything else falls back to backoff."""
+    assert parse_retry_after(value, NOW) == expected
+
+
+def test_400_maps_validation_errors(clock: object) -> None:
+    """Maple's field errors come back as (field, message) pairs, without a retry."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return err(400, "validation_error",
+                   validation_errors=[{"field": "customer_id", "message": "no such customer"}])
+
+    with pytest.raises(ApiValidationError) as info:
+        make(handler, clock).create(Kind.CREDIT, {}, "k")
+    assert info.value.validation_errors == (("customer_id", "no such customer"),)
+    assert len(calls) == 1
+
+
+def test_401_is_an_auth_error_with_a_hint_and_no_token(clock: object) -> None:
+    """A bad token says what to check and never repeats the token."""
+    with pytest.raises(AuthError) as info:
+        make(lambda r: err(401, "auth_error"), clock).get_customer("c")
+    assert "MAPLE_API_TOKEN" in str(info.value) and TOKEN not in str(info.value)
+
+
+def test_unparseable_body_is_a_transport_error(clock: object) -> None:
+    """A truncated body is treated like no response (retry with the same key)."""
+    client = make(lambda r: httpx.Response(201, content=b'{"id": "crd'), clock,
+                  retry=RetryPolicy(attempts=2))
+    with pytest.raises(TransportError):
+        client.create(Kind.CREDIT, {}, "k")
+
+
+def test_debug_log_never_contains_the_token(clock: object) -> None:
+    """Request logs name method, path, key and status, and never the token."""
+    log: list[str] = []
+    make(lambda r: httpx.Response(201, json={"id": "crd_1"}), clock, log=log).create(
+        Kind.CREDIT, {"name": "n"}, "key-1")
+    assert log and "key=key-1" in log[0] and "201" in log[0]
+    assert all(TOKEN not in line for line in log)
+
+
+def test_deadline_stops_retries(clock: object) -> None:
+    """Past the run's deadline the client stops retrying and reports the last failure."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    client = make(handler, clock, deadline=1000.5)  # the fake clock starts at 1000
+    with pytest.raises(TransportError):
+        client.get_customer("c")
+    assert clock.now <= 1001  # type: ignore[attr-defined]
+
+
+def test_max_rps_spaces_requests(clock: object) -> None:
+    """With --max-rps 2 the client sends at most two requests a second."""
+    client = make(lambda r: httpx.Response(200, json={"id": "c"}), clock, max_rps=2.0)
+    for _ in range(3):
+        client.get_customer("c")
+    assert sum(clock.sleeps) == pytest.approx(1.0)  # type: ignore[attr-defined]
