@@ -80,9 +80,10 @@ def summary_line(plan: Plan) -> str:
     counts = plan.counts()
     parts = [f"{counts['create']} to create", f"{counts['unchanged']} unchanged"]
     for key, word in (("drift", "drifted"), ("ambiguous", "ambiguous"),
-                      ("possible_duplicate", "possible duplicates")):
+                      ("possible_duplicate", "possible duplicate")):
         if counts[key]:
-            parts.append(f"{counts[key]} {word}")
+            plural = "s" if key == "possible_duplicate" and counts[key] != 1 else ""
+            parts.append(f"{counts[key]} {word}{plural}")
     if counts["unmanaged"]:
         parts.append(f"{counts['unmanaged']} unmanaged")
     text = "Plan: " + ", ".join(parts) + "."

@@ -1,0 +1,178 @@
+"""The apply engine's failure handling (CONTRACT §3) against a scripted in-memory Maple."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from unit.planning import charge, credit, plan_of
+
+from maplectl.apply import Applier, Outcome
+from maplectl.errors import ApiValidationError, ServerError
+from maplectl.journal import Journal
+from maplectl.model import Kind
+from maplectl.state import Collection, CreateResult, Page
+
+
+class FakeMaple:
+    """Keyed creates with stored first responses, scripted faults and search lag."""
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self.rows: dict[Collection, list[dict[str, Any]]] = {Collection.CREDITS: [],
+                                                             Collection.ONE_TIMES: []}
+        self.stored: dict[str, Any] = {}
+        self.faults: list[str] = []  # consumed one per create: "500_before", "500_after", "400"
+        self.lag = 0.0
+        self.creates = 0
+
+    def find_page(self, collection: Collection, query: Mapping[str, Any], *,
+                  from_key: str | None = None, limit: int = 100,
+                  include_meta: bool = False) -> Page:
+        rows = [r for r in self.rows[collection]
+                if r["_visible_at"] <= self.clock.now
+                and all(r.get(k) == v for k, v in query.items())]
+        clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+        return Page(results=clean, next_key=None, total=len(clean) if include_meta else None)
+
+    def create(self, kind: Kind, body: Mapping[str, Any], idempotency_key: str) -> CreateResult:
+        self.creates += 1
+        if idempotency_key in self.stored:
+            stored = self.stored[idempotency_key]
+            if isinstance(stored, Exception):
+                stored.replayed = True
+                raise stored
+            return CreateResult(objects=stored, replayed=True)
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "500_before":
+            self.stored[idempotency_key] = ServerError("boom", status=500)
+            raise self.stored[idempotency_key]
+        if fault == "400":
+            raise ApiValidationError("bad", status=400,
+                                     validation_errors=[("customer_id", "no such customer")])
+        objects = self._insert(kind, body)
+        if fault == "500_after":
+            self.stored[idempotency_key] = ServerError("boom", status=500)
+            raise self.stored[idempotency_key]
+        self.stored[idempotency_key] = objects
+        return CreateResult(objects=objects, replayed=False)
+
+    def _insert(self, kind: Kind, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        n = sum(len(v) for v in self.rows.values())
+        visible = self.clock.now + self.lag
+        if kind is Kind.CREDIT:
+            row = {"id": f"crd_{n}", "customer_id": body["customer_id"], "name": body["name"],
+                   "type": body["type"], "state": "ACTIVE", "issued_amount": body.get("amount"),
+                   "amount": body.get("amount"), "item_id": body.get("item_id"),
+                   "subscription_id": None, "expiration_date": body.get("expiration_date"),
+                   "created_at": "2026-11-22T00:00:00Z", "_visible_at": visible}
+            self.rows[Collection.CREDITS].append(row)
+            return [{k: v for k, v in row.items() if not k.startswith("_")}]
+        out = []
+        for i, item in enumerate(body["onetime_items"]):
+            row = {"id": f"otb_{n}_{i}", "customer_id": body["customer_id"],
+                   "type": body["type"], "state": "PENDING", "custom_price": None,
+                   "product_pricing_id": None, **item, "created_at": "2026-11-22T00:00:00Z",
+                   "_visible_at": visible}
+            self.rows[Collection.ONE_TIMES].append(row)
+            out.append({k: v for k, v in row.items() if not k.startswith("_")})
+        return out
+
+
+def run(fake: FakeMaple, clock: Any, desired: list[Any], **kw: Any) -> Any:
+    stream = io.StringIO()
+    applier = Applier(fake, journal=Journal(stream, run_id="t"), clock=clock,
+                      sleeper=clock.sleep, parallelism=1, **kw)
+    result = applier.run(plan_of(desired))
+    return result, [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_creates_each_entry_once_and_journals_intent_then_outcome(clock: Any) -> None:
+    """Every create is sent once with its key; the journal has intent before outcome."""
+    fake = FakeMaple(clock)
+    result, journal = run(fake, clock, [credit("a"), charge("c")])
+    assert [r.outcome for r in result.results] == [Outcome.CREATED, Outcome.CREATED]
+    assert fake.creates == 2 and not result.verification_problems
+    assert [j["event"] for j in journal] == ["intent", "outcome", "intent", "outcome"]
+    assert journal[0]["key"].startswith("mctl1.c.0.")
+
+
+def test_500_after_commit_adopts_the_object(clock: Any) -> None:
+    """The 500 spent the key, but the credit exists: adopt it, create nothing more."""
+    fake = FakeMaple(clock)
+    fake.faults = ["500_after"]
+    result, journal = run(fake, clock, [credit("a")])
+    (r,) = result.results
+    assert r.outcome is Outcome.ADOPTED and r.generation == 0
+    assert len(fake.rows[Collection.CREDITS]) == 1
+    assert [j.get("status") for j in journal if j["event"] == "outcome"] == [
+        "server_error", "adopted"]
+
+
+def test_500_before_commit_waits_then_uses_the_next_generation(clock: Any) -> None:
+    """Absence is confirmed over the consistency wait; only then does generation 1 go out."""
+    fake = FakeMaple(clock)
+    fake.faults = ["500_before"]
+    result, _ = run(fake, clock, [credit("a")], consistency_wait=5.0)
+    (r,) = result.results
+    assert r.outcome is Outcome.CREATED and r.generation == 1 and ".1." in r.key
+    assert len(fake.rows[Collection.CREDITS]) == 1
+    assert sum(clock.sleeps) >= 5.0
+
+
+def test_search_lag_after_500_is_waited_out(clock: Any) -> None:
+    """A committed credit that search shows 2 s late is adopted, not created again."""
+    fake = FakeMaple(clock)
+    fake.faults = ["500_after"]
+    fake.lag = 2.0
+    result, _ = run(fake, clock, [credit("a")], consistency_wait=5.0)
+    assert result.results[0].outcome is Outcome.ADOPTED
+    assert len(fake.rows[Collection.CREDITS]) == 1
+
+
+def test_400_fails_that_entry_with_its_file_and_field(clock: Any) -> None:
+    """Maple's field error is reported at the manifest's file, line and spec field."""
+    fake = FakeMaple(clock)
+    fake.faults = ["400"]
+    result, _ = run(fake, clock, [credit("a"), credit("b", title="B")])
+    failed = result.failed
+    assert len(failed) == 1 and failed[0].action.address == "Credit/a"
+    assert str(failed[0].diagnostics[0]).startswith(
+        "billing/credits.yaml:1:1: Credit/a: spec.customer_id: Maple rejected it: no such")
+    assert [r.outcome for r in result.results] == [Outcome.FAILED, Outcome.CREATED]
+
+
+def test_rerun_after_success_replays_instead_of_creating(clock: Any) -> None:
+    """The same plan applied twice: the second run's creates are replays, still one credit."""
+    fake = FakeMaple(clock)
+    plan = plan_of([credit("a")])
+    Applier(fake, clock=clock, sleeper=clock.sleep).run(plan)
+    again = Applier(fake, clock=clock, sleeper=clock.sleep).run(plan)
+    assert again.results[0].outcome is Outcome.REPLAYED
+    assert len(fake.rows[Collection.CREDITS]) == 1
+
+
+def test_verification_reports_an_object_that_does_not_match(clock: Any) -> None:
+    """If Maple shows something other than what was asked, verification says so."""
+    fake = FakeMaple(clock)
+    original = fake._insert
+
+    def tamper(kind: Kind, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        out = original(kind, body)
+        fake.rows[Collection.CREDITS][-1]["issued_amount"] = {"currency": "USD",
+                                                             "value_in_cents": 1}
+        return out
+
+    fake._insert = tamper  # type: ignore[method-assign]
+    result, _ = run(fake, clock, [credit("a")])
+    assert result.verification_problems and "does not match" in result.verification_problems[0]
+
+
+def test_money_moved_counts_only_what_was_created(clock: Any) -> None:
+    """The summary's money is the sum of successful creates, per currency."""
+    fake = FakeMaple(clock)
+    fake.faults = ["400"]
+    result, _ = run(fake, clock, [credit("a", cents=100), credit("b", cents=250, title="B")])
+    assert result.money_moved() == {"USD": {"credits": 250, "charges": 0}}

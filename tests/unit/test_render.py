@@ -1,0 +1,124 @@
+"""The three renderings of a plan, pinned by golden files (UPDATE_GOLDEN=1 rewrites them)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from unit.planning import billable, charge, credit, plan_of, remote_credit
+
+from maplectl.errors import PlanFileError
+from maplectl.plan import Plan
+from maplectl.render import plan_json, plan_markdown, plan_text
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def sample_plan() -> Plan:
+    """One of everything: create, unchanged (consumed), drift, duplicate, ambiguous, charges."""
+    acme = credit("acme-goodwill", cents=5000, title="Goodwill Q4")
+    drifted = credit("globex-goodwill", customer="cus_globex", cents=10000, title="Goodwill")
+    renamed = credit("initech-renamed", customer="cus_initech", cents=2500, title="New name")
+    amb = credit("hooli-promo", customer="cus_hooli", cents=100, title="Promo")
+    consumed = credit("umbrella-prepaid", customer="cus_umbrella", cents=20000, title="Prepaid")
+    services = charge("acme-services", items=[{
+        "custom_price": {"amount": {"currency": "USD", "value_in_cents": 125000},
+                         "description": "Implementation services"}, "aggregate": 4}])
+    onboarding = charge("globex-onboarding", customer="cus_globex")
+    remote = [
+        remote_credit("crd_10", credit("g", customer="cus_globex", cents=9000,
+                                       title="Goodwill")),
+        remote_credit("crd_11", credit("i", customer="cus_initech", cents=2500,
+                                       title="Old name")),
+        remote_credit("crd_12", amb), remote_credit("crd_13", amb),
+        remote_credit("crd_14", consumed, state="CONSUMED", balance=0),
+        remote_credit("crd_15", credit("z", customer="cus_acme", cents=1, title="Unrelated")),
+    ]
+    return plan_of([acme, drifted, renamed, amb, consumed, services, onboarding], remote,
+                   [billable("otb_20", "cus_globex")])
+
+
+def check(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs; UPDATE_GOLDEN=1 to accept"
+
+
+def test_text_golden() -> None:
+    """Aligned lines with markers, diffs and notes under them, and the summary line."""
+    check("plan.txt", plan_text(sample_plan(), show_unmanaged=True))
+
+
+def test_json_golden() -> None:
+    """The versioned JSON document is stable, key for key."""
+    check("plan.json", plan_json(sample_plan()))
+
+
+def test_markdown_golden() -> None:
+    """The PR comment: summary tables first, details in collapsible blocks."""
+    check("plan.md", plan_markdown(sample_plan()))
+
+
+def test_summary_line_states_money_per_currency() -> None:
+    """Reviewers approve money: the last line totals new credits and charges per currency."""
+    last = plan_text(sample_plan()).strip().splitlines()[-1]
+    assert last == ("Plan: 2 to create, 2 unchanged, 1 drifted, 1 ambiguous, "
+                    "1 possible duplicate, 2 unmanaged. New credits: USD 50.00. "
+                    "New charges: USD 5,000.00.")
+
+
+def test_color_only_when_asked() -> None:
+    """ANSI colour appears with color=True and never otherwise."""
+    assert "\033[" not in plan_text(sample_plan())
+    assert "\033[32m" in plan_text(sample_plan(), color=True)
+
+
+def test_json_has_the_fixed_fields() -> None:
+    """format_version 1 and every field the issue fixes are present."""
+    doc = json.loads(plan_json(sample_plan()))
+    assert doc["format_version"] == 1
+    for key in ("company_id", "api_url", "created_at", "expires_at", "manifest_digest",
+                "observation_digest", "actions", "unmanaged", "summary"):
+        assert key in doc
+    action = doc["actions"][0]
+    for key in ("address", "kind", "action", "source", "idempotency_key", "request",
+                "remote_id", "diff", "notes"):
+        assert key in action
+    assert doc["summary"]["money"] == {"USD": {"credits": 5000, "charges": 500000}}
+    assert doc["summary"]["per_customer"]["cus_acme"] == {
+        "USD": {"credits": 5000, "charges": 500000}}
+
+
+def test_plan_round_trips_through_json() -> None:
+    """A saved plan loads back to the same plan."""
+    plan = sample_plan()
+    again = Plan.from_json(json.loads(plan_json(plan)))
+    assert again.to_json() == plan.to_json()
+
+
+def test_edited_plan_is_refused() -> None:
+    """Raising an amount in a saved plan by hand is detected."""
+    doc = json.loads(plan_json(sample_plan()))
+    doc["actions"][0]["request"]["amount"]["value_in_cents"] = 9_999_999
+    with pytest.raises(PlanFileError, match="changed after it was made"):
+        Plan.from_json(doc)
+
+
+def test_unknown_format_version_is_refused() -> None:
+    """A plan from a future maplectl is not guessed at."""
+    doc = json.loads(plan_json(sample_plan()))
+    doc["format_version"] = 2
+    with pytest.raises(PlanFileError, match="format_version 2"):
+        Plan.from_json(doc)
+
+
+def test_markdown_is_cut_in_the_middle_with_a_note() -> None:
+    """A huge plan still fits a PR comment: head and tail kept, the middle cut, said so."""
+    many = [credit(f"c{i:05d}", cents=100 + i) for i in range(3000)]
+    text = plan_markdown(plan_of(many))
+    assert len(text) <= 60_000
+    assert text.startswith("### maplectl plan") and "cut from the middle" in text
+    assert text.rstrip().endswith("</details>")
