@@ -1,0 +1,269 @@
+"""The WSGI application: routing, auth, faults, idempotency and transactions around handlers.
+
+The pipeline of one API request, in order (CONTRACT §2, §3, §9)::
+
+    route (404) -> count -> auth (401/403) -> draw faults -> latency -> rate limit (429)
+      -> key format (400) -> claim key (409 or replay) -> slow commit -> expire overdue credits
+      -> handler in one transaction (+ stored answer) -> error/drop after commit
+
+401, 403 and 429 come before the idempotency layer, so they are never stored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from maplectl.sandbox import routes
+from maplectl.sandbox.clock import format_ts
+from maplectl.sandbox.errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    InternalError,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
+from maplectl.sandbox.faults import Counters, Effects, FaultBook
+from maplectl.sandbox.idempotency import StoredResponse, fingerprint
+from maplectl.sandbox.store import Store
+from maplectl.sandbox.validation import response_errors
+
+API_PREFIX = "/api/v1"
+CONTROL_PREFIX = "/_sandbox"
+KEY_FORMAT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_COMPANY_PATH = re.compile(r"^/api/v1/companies/([^/]+)(/.*)$")
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized",
+            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+            429: "Too Many Requests", 500: "Internal Server Error"}
+
+
+class DropConnection(httpx.RemoteProtocolError):
+    """Raised instead of answering: the client must see a connection closed with no response.
+
+    In process (``httpx.WSGITransport``) it reaches the caller as the ``RemoteProtocolError`` a
+    real dropped connection produces; the HTTP server catches it and closes the socket.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("Server disconnected without sending a response.")
+
+
+def encode(payload: Any) -> bytes:
+    """The one JSON encoding of every answer (compact, UTF-8), so replays are byte-identical."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(slots=True)
+class Response:
+    """An answer about to be sent."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    drop: bool = False
+
+    @classmethod
+    def json(cls, status: int, payload: Any) -> Response:
+        return cls(status, encode(payload))
+
+    @classmethod
+    def error(cls, error: ApiError) -> Response:
+        return cls(error.status, encode(error.envelope()), error.headers())
+
+    def send(self, start_response: StartResponse) -> Iterable[bytes]:
+        if self.drop:
+            raise DropConnection()
+        headers = [("Content-Type", "application/json"),
+                   ("Content-Length", str(len(self.body))), *self.headers]
+        start_response(f"{self.status} {_REASONS.get(self.status, 'Status')}", headers)
+        return [self.body]
+
+
+ControlHandler = Callable[[str, str, bytes, dict[str, str]], Response]
+
+
+class SandboxApp:
+    """The WSGI callable serving ``/api/v1/...`` (Maple) and ``/_sandbox/...`` (control)."""
+
+    def __init__(self, store: Store, faults: FaultBook, counters: Counters,
+                 control: ControlHandler, *, check_responses: bool = False) -> None:
+        self.store = store
+        self.faults = faults
+        self.counters = counters
+        self.control = control
+        # Tests turn this on: every API answer is checked against the OpenAPI document.
+        self.check_responses = check_responses
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"].upper()
+        path = environ.get("PATH_INFO") or "/"
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
+                   if k.startswith("HTTP_")}
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            response = self._guard(lambda: self.control(method, path, raw, headers))
+        else:
+            response = self._guard(lambda: self.api(method, path, raw, headers))
+        return response.send(start_response)
+
+    @staticmethod
+    def _guard(call: Callable[[], Response]) -> Response:
+        try:
+            return call()
+        except ApiError as exc:
+            return Response.error(exc)
+        except AssertionError:  # check_responses found a bug: let the test see it
+            raise
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            return Response.error(InternalError("internal error in the sandbox"))
+
+    # -- the API pipeline --------------------------------------------------------------------
+
+    def api(self, method: str, path: str, raw: bytes, headers: dict[str, str]) -> Response:
+        """Answer one API request (see the module docstring for the order of steps)."""
+        found = _COMPANY_PATH.match(path)
+        matched = routes.match(method, found.group(2)) if found else None
+        if found is None or matched is None:
+            raise NotFound(f"no route for {method} {path}")
+        company_id, (route, params) = found.group(1), matched
+        self.counters.bump(route.key)
+        self._authorize(company_id, headers.get("authorization", ""))
+        effects = self.faults.draw(route.key)
+        if effects.latency_ms:
+            self.store.clock.sleep(effects.latency_ms / 1000)
+        if effects.rate_limit is not None:
+            raise RateLimited("rate limit exceeded; retry later", retry_after=effects.rate_limit)
+        key = headers.get("idempotency-key") if route.keyed else None
+        if key is not None and not KEY_FORMAT.match(key):
+            raise ValidationFailed.on("Idempotency-Key", "1 to 64 characters from [A-Za-z0-9_.:-]")
+        if key is None:
+            response = self._plain(route, company_id, params, raw, effects)
+        else:
+            response = self._keyed(route, company_id, path, params, raw, key, effects)
+        if self.check_responses and not response.drop:
+            self._check(route, response)
+        return response
+
+    def _authorize(self, company_id: str, header: str) -> None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("missing bearer token in the Authorization header")
+        owner = self.store.company_for_token(token.strip())
+        if owner is None:
+            raise Unauthorized("the API token is not valid")
+        if owner != company_id:
+            raise Forbidden(f"the API token does not give access to company {company_id}")
+
+    def _request(self, route: routes.Route, company_id: str, params: dict[str, str],
+                 raw: bytes, effects: Effects) -> routes.Request:
+        body: Any = None
+        if route.method == "POST":
+            try:
+                body = json.loads(raw)
+            except ValueError as exc:
+                raise BadRequest("the request body is not valid JSON") from exc
+        now = self.store.now()
+        if route.credits:
+            self.store.expire_due(now)
+        lag = None
+        if effects.find_lag_seconds:
+            lag = format_ts(now - timedelta(seconds=effects.find_lag_seconds))
+        return routes.Request(company_id, params, body, lag)
+
+    def _run(self, route: routes.Route, request: routes.Request) -> tuple[int, Any]:
+        opener = self.store.write if route.writes else self.store.read
+        with opener() as session:
+            return route.handler(session, request)
+
+    def _plain(self, route: routes.Route, company_id: str, params: dict[str, str], raw: bytes,
+               effects: Effects) -> Response:
+        if effects.slow_commit_ms:
+            self.store.clock.sleep(effects.slow_commit_ms / 1000)
+        if effects.error_before_commit:
+            raise InternalError("internal error (injected before commit)")
+        request = self._request(route, company_id, params, raw, effects)
+        status, payload = self._run(route, request)
+        if effects.error_after_commit:
+            raise InternalError("internal error (injected after commit)")
+        return Response(status, encode(payload), drop=effects.drop_after_commit)
+
+    def _keyed(self, route: routes.Route, company_id: str, path: str, params: dict[str, str],
+               raw: bytes, key: str, effects: Effects) -> Response:
+        scope = (company_id, route.method, path)
+        echo = [("Idempotency-Key", key)]
+        with self.store.write() as session:
+            stored = session.claim_key(scope, key, fingerprint(raw), self.store.clock.now())
+        if stored is not None:
+            return Response(stored.status, stored.body, [*echo, ("Idempotency-Used", "true")])
+        try:
+            if effects.slow_commit_ms:
+                # Holding the in-flight claim: a retry with this key now gets 409.
+                self.store.clock.sleep(effects.slow_commit_ms / 1000)
+            answer = self._keyed_answer(route, company_id, params, raw, scope, key, effects)
+        except BaseException:
+            with self.store.write() as session:
+                session.release_key(scope, key)
+            raise
+        # With error_after_commit the stored answer (and so this one) is the 500.
+        return Response(answer.status, answer.body, echo, drop=effects.drop_after_commit)
+
+    def _keyed_answer(self, route: routes.Route, company_id: str, params: dict[str, str],
+                      raw: bytes, scope: tuple[str, str, str], key: str,
+                      effects: Effects) -> StoredResponse:
+        """Run the handler and store its answer under the key, in one transaction."""
+        if effects.error_before_commit:
+            error = InternalError("internal error (injected before commit)")
+            return self._store_answer(scope, key, error.status, encode(error.envelope()))
+        try:
+            request = self._request(route, company_id, params, raw, effects)
+        except ApiError as exc:
+            return self._store_answer(scope, key, exc.status, encode(exc.envelope()))
+        try:
+            with self.store.write() as session:
+                session.conn.execute("SAVEPOINT handler")
+                try:
+                    status, payload = route.handler(session, request)
+                    body = encode(payload)
+                    session.conn.execute("RELEASE handler")
+                except ApiError as exc:
+                    # The first answer is stored whatever its status; its writes are undone.
+                    session.conn.execute("ROLLBACK TO handler")
+                    session.conn.execute("RELEASE handler")
+                    status, body = exc.status, encode(exc.envelope())
+                stored = StoredResponse(status, body)
+                if effects.error_after_commit:
+                    fault = InternalError("internal error (injected after commit)")
+                    stored = StoredResponse(500, encode(fault.envelope()))
+                session.complete_key(scope, key, stored.status, stored.body)
+            return stored
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            error = InternalError("internal error in the sandbox")
+            return self._store_answer(scope, key, 500, encode(error.envelope()))
+
+    def _store_answer(self, scope: tuple[str, str, str], key: str, status: int,
+                      body: bytes) -> StoredResponse:
+        with self.store.write() as session:
+            session.complete_key(scope, key, status, body)
+        return StoredResponse(status, body)
+
+    def _check(self, route: routes.Route, response: Response) -> None:
+        problems = response_errors(route.operation_id, response.status, json.loads(response.body))
+        if problems:
+            raise AssertionError(f"{route.key} -> {response.status} breaks the OpenAPI "
+                                 f"document: {problems}")

@@ -1,0 +1,118 @@
+"""What every part of the store shares: ids, timestamps, units, and lookups in one transaction."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from maplectl.sandbox.clock import format_ts
+from maplectl.sandbox.errors import NotFound, ValidationFailed
+
+# Units are numbers on the wire; stored as integer millionths so balances add up exactly.
+UNIT_SCALE = 1_000_000
+
+
+def new_id(prefix: str) -> str:
+    """``<prefix>_`` and 20 random hex digits."""
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+def units_to_micro(value: Any, field: str) -> int:
+    """Wire units -> millionths; more than six decimals is a validation error on ``field``."""
+    try:
+        scaled = Decimal(str(value)) * UNIT_SCALE
+    except InvalidOperation as exc:
+        raise ValidationFailed.on(field, "must be a number") from exc
+    if scaled != scaled.to_integral_value():
+        raise ValidationFailed.on(field, "at most 6 decimal places")
+    return int(scaled)
+
+
+def micro_to_units(micro: int) -> int | float:
+    """Millionths -> wire units: an int when whole, else the nearest float."""
+    whole, frac = divmod(micro, UNIT_SCALE)
+    return whole if frac == 0 else float(Decimal(micro) / UNIT_SCALE)
+
+
+class Stamper:
+    """Hands out strictly increasing timestamps, so "newest first" is always well defined."""
+
+    def __init__(self) -> None:
+        self._last: datetime | None = None
+        self._lock = threading.Lock()
+
+    def stamp(self, now: datetime) -> str:
+        with self._lock:
+            if self._last is not None and now <= self._last:
+                now = self._last + timedelta(microseconds=1)
+            self._last = now
+            return format_ts(now)
+
+
+class SessionBase:
+    """One transaction's view of the store: a connection and the request's sandbox time."""
+
+    def __init__(self, conn: sqlite3.Connection, now: datetime, stamper: Stamper) -> None:
+        self.conn = conn
+        self.now = now
+        self.now_ts = format_ts(now)
+        self._stamper = stamper
+
+    def stamp(self) -> str:
+        """A fresh creation time at the request's sandbox time (strictly after the last one)."""
+        return self._stamper.stamp(self.now)
+
+    def one(self, sql: str, *params: Any) -> sqlite3.Row | None:
+        """The first row of a query, or None."""
+        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+        return row
+
+    # -- lookups shared by several resources ------------------------------------------------
+
+    def customer_row(self, company_id: str, ref: str) -> sqlite3.Row | None:
+        """A customer by Maple id, or else by its own identifier."""
+        row = self.one("SELECT * FROM customers WHERE id = ? AND company_id = ?", ref, company_id)
+        if row is None:
+            row = self.one(
+                "SELECT * FROM customers WHERE company_id = ? AND identifier = ? ORDER BY id",
+                company_id, ref,
+            )
+        return row
+
+    def require_customer_path(self, company_id: str, ref: str) -> sqlite3.Row:
+        """A customer named in the path; 404 if there is none."""
+        row = self.customer_row(company_id, ref)
+        if row is None:
+            raise NotFound(f"customer {ref} not found")
+        return row
+
+    def require_customer_field(self, company_id: str, customer_id: str, field: str) -> sqlite3.Row:
+        """A customer named by id in a body field; 400 on that field if there is none."""
+        row = self.one(
+            "SELECT * FROM customers WHERE id = ? AND company_id = ?", customer_id, company_id
+        )
+        if row is None:
+            raise ValidationFailed.on(field, f"customer {customer_id} does not exist")
+        return row
+
+    def require(self, table: str, company_id: str, object_id: str, field: str) -> sqlite3.Row:
+        """A row of ``table`` named in a body field; 400 on that field if there is none."""
+        row = self.one(f"SELECT * FROM {table} WHERE id = ? AND company_id = ?", object_id,
+                       company_id)
+        if row is None:
+            raise ValidationFailed.on(field, f"{object_id} does not exist")
+        return row
+
+    def item_json(self, company_id: str, item_id: str | None) -> dict[str, Any] | None:
+        """The billable item embedded in credits, or None."""
+        if item_id is None:
+            return None
+        row = self.one("SELECT * FROM items WHERE id = ? AND company_id = ?", item_id, company_id)
+        if row is None:
+            return None
+        return {"id": row["id"], "company_id": company_id, "name": row["name"],
+                "type": row["type"]}
