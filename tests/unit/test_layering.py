@@ -1,0 +1,76 @@
+"""The architecture holds: public surface, one home per foreign library, pure core, no sandbox."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import maplectl
+
+PACKAGE = Path(maplectl.__file__).parent
+
+# Each foreign library may be imported only by these modules (paths relative to maplectl/).
+HOMES = {
+    "httpx": {"client.py", "sandbox/"},
+    "click": {"cli.py"},
+    "yaml": {"manifest.py", "documents.py", "sandbox/"},
+    "deepdiff": {"diff.py"},
+}
+PURE = {"model.py", "keys.py", "plan.py", "match.py", "render.py", "diff.py", "errors.py",
+        "currency.py"}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def modules() -> list[tuple[str, set[str]]]:
+    return [(str(p.relative_to(PACKAGE)), imports_of(p)) for p in sorted(PACKAGE.rglob("*.py"))]
+
+
+def allowed(rel: str, homes: set[str]) -> bool:
+    return any(rel == h or (h.endswith("/") and rel.startswith(h)) for h in homes)
+
+
+def test_each_foreign_library_lives_in_its_one_module() -> None:
+    """httpx, click, yaml and deepdiff are each imported only where STYLE.md puts them."""
+    offenders = [
+        f"{rel} imports {lib}"
+        for rel, names in modules()
+        for lib, homes in HOMES.items()
+        if any(n == lib or n.startswith(lib + ".") for n in names) and not allowed(rel, homes)
+    ]
+    assert offenders == []
+
+
+def test_core_never_imports_the_sandbox() -> None:
+    """Only the CLI (the composition root) may reach the sandbox."""
+    offenders = [rel for rel, names in modules()
+                 if not rel.startswith("sandbox/") and rel != "cli.py"
+                 and any(n.startswith("maplectl.sandbox") for n in names)]
+    assert offenders == []
+
+
+def test_pure_modules_do_no_io() -> None:
+    """Pure modules import nothing that reaches disk, network or terminal."""
+    io_modules = {"os", "pathlib", "socket", "subprocess", "httpx", "click", "yaml", "sqlite3",
+                  "maplectl.client", "maplectl.cli", "maplectl.manifest"}
+    offenders = [f"{rel} imports {n}" for rel, names in modules() if rel in PURE
+                 for n in names if n in io_modules]
+    assert offenders == []
+
+
+def test_public_api_is_exactly_all() -> None:
+    """Everything in __all__ exists, and nothing public is left out of it."""
+    for name in maplectl.__all__:
+        assert hasattr(maplectl, name), name
+    public = {n for n in vars(maplectl) if not n.startswith("_")} - {"annotations"}
+    submodules = {p.stem for p in PACKAGE.glob("*.py")} | {"sandbox", "schemas"}
+    assert public - set(maplectl.__all__) - submodules == set()
