@@ -10,12 +10,13 @@ from maplectl.sandbox.app import DropConnection
 from maplectl.sandbox.clock import Clock, ManualClock, SystemClock
 from maplectl.sandbox.faults import FaultSpec
 from maplectl.sandbox.sandbox import Sandbox
-from maplectl.sandbox.seed import DEMO_SEED
+from maplectl.sandbox.seed import DEMO_SEED, DEMO_SEED_COMPANY
 from maplectl.sandbox.server import RunningServer, run_server, serve_in_thread
 from maplectl.sandbox.store import Session, Store
 
 __all__ = [
     "DEMO_SEED",
+    "DEMO_SEED_COMPANY",
     "Clock",
     "DropConnection",
     "FaultSpec",

@@ -65,6 +65,13 @@ class Sandbox:
         """The API token of the first company."""
         return self.store.companies()[0][1]
 
+    def token_for(self, company_id: str) -> str:
+        """The API token of a company; ``KeyError`` if there is no such company."""
+        for cid, token in self.store.companies():
+            if cid == company_id:
+                return token
+        raise KeyError(company_id)
+
     def set_token(self, company_id: str, token: str) -> None:
         """Give a company a new token (kept across ``reset``)."""
         self.store.set_token(company_id, token)

@@ -22,6 +22,7 @@ from maplectl.sandbox.errors import ValidationFailed
 from maplectl.sandbox.onetimes import OneTimeOps
 
 DEMO_SEED = Path(__file__).with_name("demo_seed.yaml")
+DEMO_SEED_COMPANY = "cmp_demo"  # the first company of the demo seed
 
 
 class SeedError(ValidationFailed):
