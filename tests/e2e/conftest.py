@@ -1,0 +1,96 @@
+"""End-to-end fixtures: `maplectl sandbox serve` as a real server, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CANARY = "canary-token-7c0ffee-do-not-print"
+LISTENING = re.compile(r"^listening (http://\S+) company=(\S+) token=(\S+)$")
+
+
+@dataclass
+class Server:
+    """A running `maplectl sandbox serve`: its URL, company and token."""
+
+    url: str
+    company: str
+    token: str
+    process: subprocess.Popen[str]
+
+    @property
+    def base(self) -> str:
+        return self.url.removesuffix("/api/v1")
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        response = httpx.request(method, f"{self.base}/_sandbox/{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+
+def start_server(db: Path, *extra: str) -> Server:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maplectl", "sandbox", "serve", "--port", "0", "--db", str(db),
+         "--token", CANARY, *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    match = LISTENING.match(line)
+    if not match:
+        process.kill()
+        raise AssertionError(f"unexpected first line: {line!r} {process.stderr.read()!r}")  # type: ignore[union-attr]
+    return Server(url=match.group(1), company=match.group(2), token=match.group(3),
+                  process=process)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = start_server(tmp_path / "sandbox.sqlite")
+    try:
+        yield srv
+    finally:
+        srv.process.terminate()
+        try:
+            srv.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            srv.process.kill()
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def maplectl(*args: str, cwd: Path, server: Server | None = None,
+             env: dict[str, str] | None = None, timeout: float = 120,
+             input: str | None = None) -> Run:
+    """Run the CLI as a subprocess the way CI would: no terminal, token in the environment."""
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("MAPLE_", "MAPLECTL_"))}
+    full_env["NO_COLOR"] = "1"
+    if server is not None:
+        full_env.update({"MAPLE_API_URL": server.url, "MAPLE_COMPANY_ID": server.company,
+                         "MAPLE_API_TOKEN": server.token})
+    full_env.update(env or {})
+    done = subprocess.run([sys.executable, "-m", "maplectl", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout, input=input)
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def credit_manifest(name: str, customer: str = "cus_acme", cents: int = 5000,
+                    title: str | None = None) -> str:
+    return (f"apiVersion: maplectl/v1\nkind: Credit\nmetadata:\n  name: {name}\nspec:\n"
+            f"  customer_id: {customer}\n  name: {title or 'Credit ' + name}\n  type: AMOUNT\n"
+            f"  amount: {{currency: USD, value_in_cents: {cents}}}\n")
