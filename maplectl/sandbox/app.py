@@ -28,6 +28,7 @@ from maplectl.sandbox.errors import (
     ApiError,
     BadRequest,
     Forbidden,
+    IdempotencyConflict,
     InternalError,
     NotFound,
     RateLimited,
@@ -206,8 +207,11 @@ class SandboxApp:
                raw: bytes, key: str, effects: Effects) -> Response:
         scope = (company_id, route.method, path)
         echo = [("Idempotency-Key", key)]
-        with self.store.write() as session:
-            stored = session.claim_key(scope, key, fingerprint(raw), self.store.clock.now())
+        try:
+            with self.store.write() as session:
+                stored = session.claim_key(scope, key, fingerprint(raw), self.store.clock.now())
+        except IdempotencyConflict as exc:
+            return Response(exc.status, encode(exc.envelope()), echo)
         if stored is not None:
             return Response(stored.status, stored.body, [*echo, ("Idempotency-Used", "true")])
         try:
