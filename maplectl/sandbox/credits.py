@@ -93,12 +93,12 @@ class CreditOps(SessionBase):
     def _take(self, credit: sqlite3.Row, amount: int, *, note: str | None,
               invoice_id: str | None = None) -> None:
         """Take ``amount`` (cents or micro-units) from one ACTIVE credit, logging it."""
-        left = credit["amount"] - amount
+        left, at = credit["amount"] - amount, self.stamp()
         self.conn.execute(
             "UPDATE credits SET amount = ?, state = ?, updated_at = ? WHERE id = ?",
-            (left, "CONSUMED" if left == 0 else "ACTIVE", self.now_ts, credit["id"]),
+            (left, "CONSUMED" if left == 0 else "ACTIVE", at, credit["id"]),
         )
-        self._log(credit, "CONSUMED", amount, self.stamp(), note=note, invoice_id=invoice_id)
+        self._log(credit, "CONSUMED", amount, at, note=note, invoice_id=invoice_id)
 
     # -- expiry ------------------------------------------------------------------------------
 
@@ -248,11 +248,12 @@ class CreditOps(SessionBase):
         """Revoke an ACTIVE credit (logging what was left); any other state: unchanged."""
         row = self._credit_row(company_id, credit_id)
         if row["state"] == "ACTIVE":
+            at = self.stamp()
             self.conn.execute(
                 "UPDATE credits SET state = 'REVOKED', amount = 0, updated_at = ? WHERE id = ?",
-                (self.now_ts, credit_id),
+                (at, credit_id),
             )
-            self._log(row, "REVOKED", row["amount"], self.stamp())
+            self._log(row, "REVOKED", row["amount"], at)
         return self.get_credit(company_id, credit_id)
 
     def consume_credits(self, company_id: str, body: Mapping[str, Any]) -> dict[str, Any]:

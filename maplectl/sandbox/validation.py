@@ -88,7 +88,8 @@ def _describe(error: ValidationError) -> list[tuple[str, str]]:
     if error.validator == "required" and isinstance(instance, Mapping):
         required: list[str] = list(error.validator_value)  # type: ignore[arg-type]
         return [(_join(where, k), "required") for k in required if k not in instance]
-    if error.validator is None or error.schema is False:
+    if error.validator == "not" and error.validator_value == {}:
+        # `{not: {}}` is how the document forbids a field (e.g. units on an AMOUNT credit).
         return [(where or "body", "not allowed here")]
     if error.validator == "oneOf" and where.startswith("onetime_items"):
         return [(where, "needs exactly one of product_pricing_id and custom_price")]
