@@ -324,7 +324,8 @@ def plan(paths: tuple[str, ...], api_url: str | None, company: str | None,
          token_file: Path | None, use_sandbox: bool, sandbox_db: Path | None,
          parallelism: int | None, connect_timeout: float, read_timeout: float, debug: bool,
          fmt: str, out: Path | None, detailed_exitcode: bool, fail_on_drift: bool,
-         targets: tuple[str, ...], customers: tuple[str, ...], show_unmanaged: bool, plan_ttl: str) -> None:
+         targets: tuple[str, ...], customers: tuple[str, ...], show_unmanaged: bool,
+         plan_ttl: str) -> None:
     """Show what apply would create, what is in place and what drifted. Never writes."""
     opts = ConnOpts(api_url, company, token_file, use_sandbox, sandbox_db, debug,
                     connect_timeout, read_timeout)
