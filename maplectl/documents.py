@@ -1,0 +1,206 @@
+"""From located documents to Resources: schema, rules, uniqueness, file positions. Pure.
+
+:mod:`maplectl.manifest` reads YAML into :class:`LocatedDocument` records (plain values plus
+where each field stands in the file); this module judges them. Every problem of every document
+is collected; a document with any problem yields no Resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from maplectl.errors import Diagnostic
+from maplectl.model import Kind, Metadata, Resource, SourceLocation
+from maplectl.rules import document_problems
+from maplectl.schema import KIND_SCHEMAS, validate_document
+from maplectl.schema_messages import Problem
+
+Point = tuple[int, int]
+
+
+@dataclass(slots=True)
+class LocatedDocument:
+    """One YAML document as plain values, with the 1-based position of every key and value.
+
+    ``raw`` holds the text the user wrote for every scalar that YAML did not read as a string;
+    ``problems`` are those the reader found itself (duplicate keys, anchors, ...), each with its
+    exact position.
+    """
+
+    file: str
+    start: Point
+    value: Any
+    values: dict[str, Point] = field(default_factory=dict)
+    keys: dict[str, Point] = field(default_factory=dict)
+    raw: dict[str, str] = field(default_factory=dict)
+    problems: list[tuple[Point, Problem]] = field(default_factory=list)
+
+    def address(self) -> str | None:
+        """``Kind/name`` as written, as far as it can be told; None if there is no kind."""
+        if not isinstance(self.value, dict):
+            return None
+        kind = self.value.get("kind")
+        metadata = self.value.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if not isinstance(kind, str):
+            return None
+        return f"{kind}/{name}" if isinstance(name, str) else kind
+
+    def point(self, problem: Problem) -> Point:
+        """Where in the file ``problem`` should point (see :attr:`Problem.point`)."""
+        path = problem.field
+        if problem.point == "missing":
+            path = path.rpartition(".")[0]
+            return self.keys.get(path, self.start) if path else self.start
+        table = self.keys if problem.point == "key" else self.values
+        while path:
+            found = table.get(path) or self.values.get(path)
+            if found:
+                return found
+            path = path.rpartition(".")[0]
+        return self.start
+
+    def diagnostic(self, problem: Problem, at: Point | None = None) -> Diagnostic:
+        line, column = at or self.point(problem)
+        return Diagnostic(
+            file=self.file,
+            line=line,
+            column=column,
+            message=problem.message,
+            address=self.address(),
+            field=problem.field or None,
+            hint=problem.hint,
+        )
+
+
+class FieldLocations(Mapping[str, SourceLocation]):
+    """Dotted field path -> SourceLocation, built on access (10,000 documents hold ~300,000)."""
+
+    __slots__ = ("_file", "_points")
+
+    def __init__(self, file: str, points: Mapping[str, Point]) -> None:
+        self._file = file
+        self._points = points
+
+    def __getitem__(self, key: str) -> SourceLocation:
+        line, column = self._points[key]
+        return SourceLocation(self._file, line, column)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._points)
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+
+_NOT_A_MAPPING = Problem(
+    "",
+    "a manifest must be a mapping with apiVersion, kind, metadata and spec",
+    "start the document with 'apiVersion: maplectl/v1'",
+)
+
+
+def _problems(doc: LocatedDocument) -> list[Diagnostic]:
+    diagnostics = [doc.diagnostic(problem, at) for at, problem in doc.problems]
+    if not isinstance(doc.value, dict):
+        return [*diagnostics, doc.diagnostic(_NOT_A_MAPPING)]
+    kind = doc.value.get("kind")
+    kind = kind if isinstance(kind, str) and kind in KIND_SCHEMAS else None
+    problems = validate_document(
+        KIND_SCHEMAS[kind] if kind else "envelope", doc.value, doc.raw, kind
+    )
+    if kind:
+        problems += document_problems(kind, doc.value)
+    flagged = {problem.field for _, problem in doc.problems}
+    diagnostics += [doc.diagnostic(p) for p in problems if p.field not in flagged]
+    return diagnostics
+
+
+def _resource(doc: LocatedDocument) -> Resource:
+    value = doc.value
+    meta = value["metadata"]
+    metadata = Metadata(
+        name=meta["name"],
+        remote_id=meta.get("remote_id"),
+        allow_duplicate=meta.get("allow_duplicate", False),
+        created_after=meta.get("created_after"),
+        labels=tuple(sorted(meta.get("labels", {}).items())),
+        description=meta.get("description"),
+    )
+    return Resource(
+        kind=Kind(value["kind"]),
+        metadata=metadata,
+        spec=value["spec"],
+        source=SourceLocation(doc.file, *doc.start),
+        field_locations=FieldLocations(doc.file, doc.values),
+    )
+
+
+def _where(doc: LocatedDocument, field_name: str) -> str:
+    line = doc.values.get(field_name, doc.start)[0]
+    return f"{doc.file}:{line}"
+
+
+def _uniqueness(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocument, Diagnostic]]:
+    names: dict[tuple[str, str], LocatedDocument] = {}
+    credits: dict[tuple[str, str], LocatedDocument] = {}
+    for doc in docs:
+        value = doc.value
+        if not isinstance(value, dict) or value.get("kind") not in KIND_SCHEMAS:
+            continue
+        kind = value["kind"]
+        meta, spec = value.get("metadata"), value.get("spec")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        if isinstance(name, str):
+            first = names.setdefault((kind, name), doc)
+            if first is not doc:
+                yield (
+                    doc,
+                    doc.diagnostic(
+                        Problem(
+                            "metadata.name",
+                            f'"{name}" is already the name of the {kind} at '
+                            f"{_where(first, 'metadata.name')}",
+                            f"names are addresses; give each {kind} its own name",
+                        )
+                    ),
+                )
+        if kind != Kind.CREDIT or not isinstance(spec, dict):
+            continue
+        customer, title = spec.get("customer_id"), spec.get("name")
+        if isinstance(customer, str) and isinstance(title, str):
+            first = credits.setdefault((customer, title), doc)
+            if first is not doc:
+                yield (
+                    doc,
+                    doc.diagnostic(
+                        Problem(
+                            "spec.name",
+                            f'{customer} already has a credit named "{title}" '
+                            f"({first.address()} at {_where(first, 'spec.name')})",
+                            "maplectl tells credits apart by customer and name; "
+                            "give each its own name",
+                        )
+                    ),
+                )
+
+
+def check_documents(
+    docs: Sequence[LocatedDocument],
+) -> tuple[list[Resource], list[Diagnostic]]:
+    """Every problem of ``docs`` and the Resources of those that have none, sorted by address."""
+    diagnostics: list[Diagnostic] = []
+    failed: set[int] = set()
+    for doc in docs:
+        found = _problems(doc)
+        if found:
+            failed.add(id(doc))
+            diagnostics += found
+    for doc, diagnostic in _uniqueness(docs):
+        failed.add(id(doc))
+        diagnostics.append(diagnostic)
+    resources = [_resource(doc) for doc in docs if id(doc) not in failed]
+    resources.sort(key=lambda r: (r.kind.value, r.name))
+    return resources, diagnostics

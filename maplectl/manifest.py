@@ -1,0 +1,517 @@
+"""Strict YAML loading of manifests and maplectl.yaml; the only module that imports yaml.
+
+Manifests decide money, so the reader refuses what YAML would silently reinterpret: duplicate
+keys, merge keys, anchors and aliases (also an alias bomb's fuse), non-string keys, tags, tabs
+in indentation, files that are not UTF-8 or are over :data:`MAX_FILE_BYTES`. Scalars are typed by
+YAML 1.1's rules (what PyYAML and most tools do), but the reader keeps the text the user wrote
+for every value YAML did not read as a string, so the schema's messages can say
+``got NO, which YAML reads as the boolean false`` and tell how to quote it.
+
+For speed the C parser composes nodes without typing them (``CBaseLoader``); the scalars are
+typed here with PyYAML's own YAML 1.1 patterns. Without libyaml the pure-Python loader is used.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
+
+from maplectl.documents import LocatedDocument, Point, check_documents
+from maplectl.errors import Diagnostic, ManifestError
+from maplectl.model import Resource
+from maplectl.rules import expiration_problem
+from maplectl.schema import validate_document
+from maplectl.schema_messages import Problem
+
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "MAX_FILE_BYTES",
+    "expiration_problem",
+    "load_config",
+    "load_manifests",
+    "validate_paths",
+]
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+"""Largest manifest file read (5 MiB); larger files are refused, not truncated."""
+
+CONFIG_FILE_NAME = "maplectl.yaml"
+"""The project settings file; skipped when looking for manifests."""
+
+_Loader: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+
+# PyYAML's YAML 1.1 implicit typing table, keyed by first character (wildcards appended).
+_IMPLICIT: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {
+    first: [*rules, *Resolver.yaml_implicit_resolvers.get(None, [])]
+    for first, rules in Resolver.yaml_implicit_resolvers.items()
+}
+_CONSTRUCT = SafeConstructor()
+_BUILD = {
+    _BOOL: _CONSTRUCT.construct_yaml_bool,
+    _INT: _CONSTRUCT.construct_yaml_int,
+    _FLOAT: _CONSTRUCT.construct_yaml_float,
+    _TIMESTAMP: _CONSTRUCT.construct_yaml_timestamp,
+}
+_PLAIN_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
+_WHAT = {
+    _BOOL: "a boolean",
+    _INT: "a number",
+    _FLOAT: "a number",
+    _NULL: "nothing",
+    _TIMESTAMP: "a date",
+}
+
+
+def _plain_tag(text: str) -> str:
+    for tag, pattern in _IMPLICIT.get(text[:1] if text else "", ()):
+        if pattern.match(text):
+            return tag
+    return _STR
+
+
+_TAG_CACHE: dict[str, str] = {}
+_DEFAULT_TAGS = {ScalarNode: _STR, SequenceNode: _SEQ, MappingNode: _MAP}
+
+
+class _TypingLoader(_Loader):  # type: ignore[misc]
+    """The parser's loader with YAML 1.1 typing done in one cheap call per node.
+
+    PyYAML's resolver walks path-resolver tables for every node; manifests use none, so these
+    overrides skip that and type plain scalars straight from the implicit-typing table.
+    """
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is not ScalarNode:
+            return _DEFAULT_TAGS[kind]
+        if not implicit[0]:
+            return _STR
+        tag = _TAG_CACHE.get(value)
+        if tag is None:
+            tag = _plain_tag(value)
+            if len(_TAG_CACHE) < 8192:  # keys and enum values repeat in every document
+                _TAG_CACHE[value] = tag
+        return tag
+
+
+class _Walker:
+    """Turns one composed document into plain values, recording positions and problems."""
+
+    __slots__ = ("aliases", "anchors", "doc", "seen")
+
+    def __init__(
+        self, doc: LocatedDocument, anchors: dict[Point, str], aliases: list[tuple[Point, str]]
+    ) -> None:
+        self.doc = doc
+        self.anchors = anchors
+        self.aliases = aliases
+        self.seen: set[int] | None = set() if (anchors or aliases) else None
+
+    def problem(self, at: Point, field: str, message: str, hint: str | None = None) -> None:
+        self.doc.problems.append((at, Problem(field, message, hint)))
+
+    def walk(self, node: Node, path: str) -> Any:
+        if self.seen is not None and not self._first_visit(node, path):
+            return None
+        cls = node.__class__
+        if cls is ScalarNode:
+            return self.scalar(node, path)  # type: ignore[arg-type]
+        if cls is MappingNode:
+            return self.mapping(node, path)  # type: ignore[arg-type]
+        if cls is SequenceNode:
+            self._check_tag(node, _SEQ, path)
+            items = []
+            values, keys = self.doc.values, self.doc.keys
+            for index, item in enumerate(node.value):
+                item_path = f"{path}.{index}" if path else str(index)
+                mark = item.start_mark
+                values[item_path] = keys[item_path] = (mark.line + 1, mark.column + 1)
+                items.append(self.walk(item, item_path))
+            return items
+        raise TypeError(f"unexpected YAML node {cls.__name__}")  # pragma: no cover
+
+    def _first_visit(self, node: Node, path: str) -> bool:
+        assert self.seen is not None
+        if id(node) in self.seen:
+            at, name = self.aliases.pop(0) if self.aliases else (_point(node), "?")
+            self.problem(
+                at, path, f"YAML aliases (*{name}) are not supported", "write the value out in full"
+            )
+            return False
+        self.seen.add(id(node))
+        name = self.anchors.pop(_point(node), "")
+        if name:
+            self.problem(
+                _point(node),
+                path,
+                f"YAML anchors (&{name}) are not supported",
+                "write the value out in full",
+            )
+        return True
+
+    def _check_tag(self, node: Node, expected: str, path: str) -> None:
+        if node.tag != expected:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problem(
+                _point(node), path, f"YAML tags such as {tag} are not supported", "remove the tag"
+            )
+
+    def scalar(self, node: ScalarNode, path: str) -> Any:
+        tag = node.tag
+        text = node.value
+        if tag == _STR:
+            return text
+        if tag != _NULL and tag not in _BUILD:
+            self._check_tag(node, _STR, path)
+            return text
+        self.doc.raw[path] = text
+        if tag == _NULL:
+            return None
+        value = _BUILD[tag](node)
+        if tag == _INT and not _PLAIN_DECIMAL.fullmatch(text):
+            self.problem(
+                _point(node),
+                path,
+                f"{text} is read by YAML 1.1 as the number {value}",
+                f'write {value}, or quote it if it is text: "{text}"',
+            )
+        elif tag == _FLOAT and (value != value or value in (float("inf"), float("-inf"))):
+            self.problem(_point(node), path, f"must be a finite number, got {text}")
+        return value
+
+    def mapping(self, node: MappingNode, path: str) -> dict[str, Any]:
+        if node.tag != _MAP:
+            self._check_tag(node, _MAP, path)
+        out: dict[str, Any] = {}
+        values, keys = self.doc.values, self.doc.keys
+        prefix = path + "." if path else ""
+        for key_node, value_node in node.value:
+            if key_node.tag == _STR and key_node.__class__ is ScalarNode:
+                key: str = key_node.value
+            else:
+                self.bad_key(key_node, path)
+                continue
+            key_path = prefix + key
+            mark = key_node.start_mark
+            at = (mark.line + 1, mark.column + 1)
+            if key in out:
+                first = keys[key_path][0]
+                self.problem(
+                    at,
+                    key_path,
+                    f'duplicate key "{key}" (first at line {first})',
+                    "remove one of them",
+                )
+                continue
+            keys[key_path] = at
+            mark = value_node.start_mark
+            values[key_path] = (mark.line + 1, mark.column + 1)
+            if value_node.tag == _STR and self.seen is None and value_node.__class__ is ScalarNode:
+                out[key] = value_node.value  # the common case, without a call per value
+            else:
+                out[key] = self.walk(value_node, key_path)
+        return out
+
+    def bad_key(self, node: Node, path: str) -> None:
+        if node.__class__ is not ScalarNode:
+            self.problem(_point(node), path, "keys must be plain text, not a mapping or a list")
+        elif node.tag == _MERGE:
+            self.problem(
+                _point(node),
+                path,
+                "merge keys (<<) are not supported",
+                "write the fields out in full",
+            )
+        elif node.tag in _WHAT:
+            text = node.value
+            self.problem(
+                _point(node),
+                f"{path}.{text}" if path else text,
+                f"keys must be text; YAML reads {text or 'an empty key'} as {_WHAT[node.tag]}",
+                f'quote it: "{text}"',
+            )
+        else:
+            self._check_tag(node, _STR, path)
+
+
+def _is_empty(node: Node) -> bool:
+    return node.__class__ is ScalarNode and node.tag == _NULL
+
+
+def _point(node: Node) -> Point:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _file_problem(
+    file: str, message: str, hint: str | None = None, at: Point = (1, 1)
+) -> Diagnostic:
+    return Diagnostic(file=file, line=at[0], column=at[1], message=message, hint=hint)
+
+
+def _read_text(file: str, diagnostics: list[Diagnostic]) -> str | None:
+    """The file's text, or None after adding a diagnostic (too big, not UTF-8, unreadable)."""
+    limit = f"the limit is {MAX_FILE_BYTES // (1024 * 1024)} MiB per file"
+    try:
+        with open(file, "rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+            size = len(data) if len(data) <= MAX_FILE_BYTES else os.fstat(stream.fileno()).st_size
+    except OSError as exc:
+        diagnostics.append(_file_problem(file, f"cannot read: {exc.strerror or exc}"))
+        return None
+    if size > MAX_FILE_BYTES:
+        diagnostics.append(
+            _file_problem(
+                file,
+                f"is {size / (1024 * 1024):.1f} MiB; {limit}",
+                "split it into several files",
+            )
+        )
+        return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        diagnostics.append(
+            _file_problem(file, "is UTF-16; manifests must be UTF-8", "save the file as UTF-8")
+        )
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8", errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        diagnostics.append(
+            _file_problem(
+                file,
+                f"is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+                "save the file as UTF-8",
+                (line, column),
+            )
+        )
+        return None
+    return text.removeprefix("\ufeff")
+
+
+def _tab_problems(file: str, text: str) -> list[Diagnostic]:
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        content = line.lstrip(" \t")
+        indent = line[: len(line) - len(content)]
+        if "\t" in indent and content and not content.startswith("#"):
+            found.append(
+                _file_problem(
+                    file,
+                    "tab character in indentation",
+                    "indent with spaces",
+                    (number, indent.index("\t") + 1),
+                )
+            )
+    return found
+
+
+def _yaml_problem(file: str, text: str, exc: yaml.YAMLError) -> Diagnostic:
+    if isinstance(exc, yaml.reader.ReaderError):
+        before = text.encode("utf-8")[: exc.position].decode("utf-8", errors="replace")
+        at = (before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        return _file_problem(
+            file, f"contains a character YAML does not allow ({exc.reason})", "remove it", at
+        )
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    at = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = getattr(exc, "problem", None) or str(exc)
+    hint = None
+    if "mapping values are not allowed" in problem:
+        hint = "quote values that contain ': '"
+    elif "found undefined alias" in problem or "found duplicate anchor" in problem:
+        hint = "YAML anchors and aliases are not supported; write values out in full"
+    return _file_problem(file, f"invalid YAML: {problem}", hint, at)
+
+
+def _scan_anchors(text: str) -> tuple[dict[Point, str], list[tuple[Point, str]]]:
+    """Positions of anchors (&name) and aliases (*name); run only if the text may hold one."""
+    anchors: dict[Point, str] = {}
+    aliases: list[tuple[Point, str]] = []
+    loader = _Loader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            name = getattr(event, "anchor", None)
+            if name is None:
+                continue
+            at = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if isinstance(event, yaml.AliasEvent):
+                aliases.append((at, name))
+            else:
+                anchors[at] = name
+    except yaml.YAMLError:
+        pass  # reported by the composing pass
+    finally:
+        loader.dispose()
+    return anchors, aliases
+
+
+def _documents(file: str, diagnostics: list[Diagnostic]) -> list[LocatedDocument]:
+    """Every non-empty document of one file, located; problems of the file itself go to
+    ``diagnostics``."""
+    text = _read_text(file, diagnostics)
+    if text is None:
+        return []
+    if "\t" in text:
+        tabs = _tab_problems(file, text)
+        if tabs:
+            diagnostics.extend(tabs)
+            return []
+    anchors: dict[Point, str] = {}
+    aliases: list[tuple[Point, str]] = []
+    if "&" in text or "*" in text:
+        anchors, aliases = _scan_anchors(text)
+    docs: list[LocatedDocument] = []
+    loader = _TypingLoader(text)
+    try:
+        while loader.check_node():
+            root = loader.get_node()
+            if _is_empty(root):
+                continue  # an empty document (or one of only comments) holds nothing
+            doc = LocatedDocument(file=file, start=_point(root), value=None)
+            doc.value = _Walker(doc, anchors, aliases).walk(root, "")
+            docs.append(doc)
+    except yaml.YAMLError as exc:
+        diagnostics.append(_yaml_problem(file, text, exc))
+    finally:
+        loader.dispose()
+    for at, name in [*anchors.items(), *aliases]:
+        diagnostics.append(
+            _file_problem(
+                file,
+                f"YAML anchors and aliases ({name}) are not supported",
+                "write the value out in full",
+                at,
+            )
+        )
+    return docs
+
+
+def _discover(paths: Sequence[str | os.PathLike[str]], diagnostics: list[Diagnostic]) -> list[str]:
+    """Manifest files under ``paths`` in a stable order, each once, named as the user named them."""
+    seen: set[str] = set()
+    files: list[str] = []
+    for given in paths:
+        top = os.fspath(given)
+        if os.path.isdir(top):
+            found = []
+            for folder, subfolders, names in os.walk(top):
+                subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+                found += [
+                    os.path.join(folder, name)
+                    for name in names
+                    if name.endswith((".yaml", ".yml"))
+                    and not name.startswith(".")
+                    and name != CONFIG_FILE_NAME
+                ]
+            found.sort(key=lambda p: os.path.relpath(p, top).split(os.sep))
+        elif os.path.exists(top):
+            found = [] if os.path.basename(top) == CONFIG_FILE_NAME else [top]
+        else:
+            diagnostics.append(_file_problem(top, "no such file or directory"))
+            continue
+        for file in found:
+            absolute = os.path.abspath(file)  # realpath would cost a syscall per component
+            if absolute not in seen:
+                seen.add(absolute)
+                files.append(file)
+    return files
+
+
+def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diagnostics, key=lambda d: (d.file, d.line, d.column, d.message))
+
+
+def validate_paths(
+    paths: Sequence[str | os.PathLike[str]],
+) -> tuple[list[Resource], list[Diagnostic]]:
+    """Load and check every manifest under ``paths``; never raises for a problem in them.
+
+    ``paths`` are files or directories (searched recursively for ``*.yaml``/``*.yml``, in sorted
+    order, skipping hidden entries and ``maplectl.yaml``). Returns the Resources of the documents
+    without problems, sorted by (kind, name), and every problem found, sorted by position.
+    """
+    diagnostics: list[Diagnostic] = []
+    docs: list[LocatedDocument] = []
+    # Loading allocates millions of small objects and no cycles; the cyclic collector would
+    # rescan them again and again (about a fifth of the time), so it waits until we are done.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for file in _discover(paths, diagnostics):
+            docs += _documents(file, diagnostics)
+        resources, problems = check_documents(docs)
+    finally:
+        if collecting:
+            gc.enable()
+    return resources, _sorted(diagnostics + problems)
+
+
+def load_manifests(paths: Sequence[str | os.PathLike[str]]) -> list[Resource]:
+    """The Resources under ``paths``, sorted by (kind, name).
+
+    Raises :class:`~maplectl.errors.ManifestError` holding every problem in every file if there
+    is any problem at all.
+    """
+    resources, diagnostics = validate_paths(paths)
+    if diagnostics:
+        raise ManifestError(diagnostics)
+    return resources
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The settings in a ``maplectl.yaml``, strictly read and checked against its schema.
+
+    Allowed: ``company_id`` (starts with ``cmp_``), ``api_url`` (http or https),
+    ``parallelism`` (1-32) and ``timeout_seconds`` (0-600); all optional. An empty file gives
+    ``{}``. Raises :class:`~maplectl.errors.ManifestError` with file:line:col diagnostics.
+    """
+    file = os.fspath(path)
+    diagnostics: list[Diagnostic] = []
+    docs = _documents(file, diagnostics) if os.path.exists(file) else []
+    if not os.path.exists(file):
+        diagnostics.append(_file_problem(file, "no such file"))
+    for extra in docs[1:]:
+        diagnostics.append(_file_problem(file, "holds more than one document", None, extra.start))
+    settings: dict[str, Any] = {}
+    if docs:
+        doc = docs[0]
+        diagnostics += [doc.diagnostic(problem, at) for at, problem in doc.problems]
+        if isinstance(doc.value, dict):
+            settings = doc.value
+            for problem in validate_document("config", settings, doc.raw):
+                diagnostics.append(doc.diagnostic(problem))
+        else:
+            diagnostics.append(
+                doc.diagnostic(
+                    Problem("", "must be a mapping of settings", "e.g. company_id: cmp_demo")
+                )
+            )
+    if diagnostics:
+        raise ManifestError(_sorted(diagnostics))
+    return settings

@@ -1,0 +1,167 @@
+"""Rules the JSON Schema cannot say: currency codes, timestamps, uniqueness, expiry. Pure.
+
+Per-document rules run on every document, even one with schema problems, and check each value's
+type before judging it, so that every problem is reported in one run without repeating the
+schema's complaints. Uniqueness rules look across all documents. The expiry rule needs "now" and
+runs at plan time only: a manifest stays in the repository after its credit expired and must keep
+validating.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from maplectl.currency import ISO_4217, is_currency
+from maplectl.errors import Diagnostic
+from maplectl.model import Kind, Resource
+from maplectl.schema_messages import Problem, describe, did_you_mean, join, timestamp_suggestion
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
+@functools.lru_cache(maxsize=4096)  # the same few dates recur across thousands of manifests
+def parse_timestamp(text: str) -> dt.datetime | None:
+    """An RFC 3339 timestamp with an explicit zone as an aware datetime; None if it is not one."""
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction, zone = match.group(7), match.group(8)
+    micros = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    if zone in {"Z", "z"}:
+        tz = dt.UTC
+    else:
+        sign = 1 if zone[0] == "+" else -1
+        offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        if offset >= dt.timedelta(hours=24):
+            return None
+        tz = dt.timezone(sign * offset)
+    second = min(second, 59)  # a leap second is accepted and read as :59
+    try:
+        return dt.datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def _timestamp_problem(field: str, value: Any) -> Problem | None:
+    if not isinstance(value, str) or parse_timestamp(value) is not None:
+        return None
+    suggestion = timestamp_suggestion(field, value.strip())
+    if _RFC3339.fullmatch(suggestion) and parse_timestamp(suggestion) is None:
+        return Problem(field, f"is not a real date and time: {describe(value)}")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?)?", value.strip()):
+        return Problem(
+            field,
+            f"must be an RFC 3339 timestamp with a timezone, got {describe(value)}",
+            f'write "{suggestion}" (Z means UTC)',
+        )
+    return Problem(
+        field,
+        f"must be an RFC 3339 timestamp with a timezone, got {describe(value)}",
+        f'write e.g. "{suggestion}"',
+    )
+
+
+def _currency_problem(field: str, money: Any) -> Problem | None:
+    if not isinstance(money, dict):
+        return None
+    code = money.get("currency")
+    if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code) or is_currency(code):
+        return None  # absent or malformed codes are the schema's to report
+    hint = did_you_mean(code, ISO_4217) or "use an ISO 4217 code such as USD, EUR or GBP"
+    return Problem(join(field, "currency"), f'unknown currency code "{code}"', hint)
+
+
+def _items(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                yield index, item
+
+
+def _money_fields(kind: str, spec: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    if kind == Kind.CREDIT:
+        yield "spec.amount", spec.get("amount")
+        return
+    for index, item in _items(spec.get("onetime_items")):
+        price = item.get("custom_price")
+        if isinstance(price, dict):
+            yield f"spec.onetime_items.{index}.custom_price.amount", price.get("amount")
+    for index, discount in _items(spec.get("discounts")):
+        yield f"spec.discounts.{index}.amount", discount.get("amount")
+        yield f"spec.discounts.{index}.cap", discount.get("cap")
+
+
+def _timestamp_fields(kind: str, document: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    metadata = document.get("metadata")
+    if isinstance(metadata, dict) and kind == Kind.ONE_TIME_CHARGE:
+        yield "metadata.created_after", metadata.get("created_after")
+    spec = document.get("spec")
+    if not isinstance(spec, dict):
+        return
+    if kind == Kind.CREDIT:
+        yield "spec.expiration_date", spec.get("expiration_date")
+        return
+    yield "spec.invoice_date", spec.get("invoice_date")
+    for index, discount in _items(spec.get("discounts")):
+        yield f"spec.discounts.{index}.expiration_date", discount.get("expiration_date")
+
+
+def document_problems(kind: str, document: Mapping[str, Any]) -> list[Problem]:
+    """Problems of one document of a known ``kind`` that its JSON Schema cannot express."""
+    problems: list[Problem] = []
+    for field, value in _timestamp_fields(kind, document):
+        problem = _timestamp_problem(field, value)
+        if problem:
+            problems.append(problem)
+    spec = document.get("spec")
+    if not isinstance(spec, dict):
+        return problems
+    for field, money in _money_fields(kind, spec):
+        problem = _currency_problem(field, money)
+        if problem:
+            problems.append(problem)
+    for index, item in _items(spec.get("onetime_items")):
+        limits = item.get("quantity_config")
+        if not isinstance(limits, dict):
+            continue
+        low, high = limits.get("min_quantity"), limits.get("max_quantity")
+        if type(low) is int and type(high) is int and low > high:
+            problems.append(
+                Problem(
+                    f"spec.onetime_items.{index}.quantity_config.min_quantity",
+                    f"is {low}, more than max_quantity {high}",
+                )
+            )
+    return problems
+
+
+def expiration_problem(resource: Resource, now: dt.datetime) -> Diagnostic | None:
+    """A problem if ``resource`` is a Credit whose ``expiration_date`` is not after ``now``.
+
+    The plan calls this only for credits it would create: Maple refuses to create a credit that
+    is already expired, while a manifest whose credit was created and later expired is fine.
+    """
+    if resource.kind is not Kind.CREDIT:
+        return None
+    text = resource.spec.get("expiration_date")
+    expires = parse_timestamp(text) if isinstance(text, str) else None
+    if expires is None or expires > now:
+        return None
+    where = resource.location_of("spec.expiration_date")
+    stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Diagnostic(
+        file=where.file,
+        line=where.line,
+        column=where.column,
+        address=resource.address,
+        field="spec.expiration_date",
+        message=f"{text} is not in the future (now is {stamp}), so the credit cannot be created",
+        hint="set a later expiration_date, or delete this manifest if the credit is not wanted",
+    )

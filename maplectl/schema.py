@@ -1,0 +1,330 @@
+"""The JSON Schemas of manifests and maplectl.yaml: loaded once, validated fast, errors explained.
+
+The schemas in ``schemas/`` (shipped as ``maplectl.schemas``) are the validation layer. Checking
+10,000 documents through jsonschema alone costs seconds, so each schema is also compiled once
+into a plain-Python yes/no check of the same keywords. Every document goes through that check;
+only the (rare) documents it rejects go through jsonschema, whose errors are then translated by
+:mod:`maplectl.schema_messages`. A test holds the two in agreement; a schema using a keyword the
+compiler does not know falls back to jsonschema for every document, never to a weaker check.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from collections.abc import Callable, Mapping
+from importlib.resources import files
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
+from jsonschema.validators import extend
+
+from maplectl.errors import UsageError
+from maplectl.schema_messages import Problem, translate
+
+SCHEMA_NAMES: tuple[str, ...] = ("config", "credit", "envelope", "onetimecharge")
+"""Names accepted by :func:`schema_document` (also the kind names, in any case)."""
+
+# The schema that validates a whole document of each kind.
+KIND_SCHEMAS: Mapping[str, str] = {"Credit": "credit", "OneTimeCharge": "onetimecharge"}
+
+Check = Callable[[Any], bool]
+
+# YAML and JSON have one integer type; Python's float 19.0 is not an integer here, and neither is
+# a bool. jsonschema's default would accept 19.0 as an integer, so it is told otherwise.
+_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _checker, value: type(value) is int
+)
+_StrictValidator = extend(Draft202012Validator, type_checker=_TYPE_CHECKER)  # type: ignore[no-untyped-call]
+
+
+def _canonical(name: str) -> str:
+    key = name.strip().casefold().replace("-", "").replace("_", "")
+    key = key.removesuffix(".schema.json").removesuffix(".json")
+    if key not in SCHEMA_NAMES:
+        raise UsageError(
+            f'unknown schema "{name}"; known: {", ".join(SCHEMA_NAMES)}',
+            hint="the kind names Credit and OneTimeCharge work too",
+        )
+    return key
+
+
+@functools.cache
+def _load(name: str) -> dict[str, Any]:
+    text = files("maplectl.schemas").joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def schema_document(name: str) -> dict[str, Any]:
+    """The JSON Schema called ``name`` (``credit``, ``OneTimeCharge``, ``config``, ...), a copy.
+
+    Raises :class:`~maplectl.errors.UsageError` for an unknown name.
+    """
+    return copy.deepcopy(_load(_canonical(name)))
+
+
+@functools.cache
+def _validator(name: str) -> Validator:
+    validator: Validator = _StrictValidator(_load(name))
+    return validator
+
+
+@functools.cache
+def _fast_check(name: str) -> Check | None:
+    root = _load(name)
+    try:
+        return _Compiler(root).compile(root)
+    except _Unsupported:
+        return None
+
+
+def validate_document(
+    name: str, document: Any, raw: Mapping[str, str], kind: str | None = None
+) -> list[Problem]:
+    """Every schema problem of ``document`` against schema ``name``, in maplectl's words.
+
+    ``raw`` maps dotted field paths to the text the user wrote for non-string scalars, so that
+    messages can quote it; ``kind`` is the document's kind, if known.
+    """
+    check = _fast_check(name)
+    if check is not None and check(document):
+        return []
+    root = _load(name)
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    errors = sorted(_validator(name).iter_errors(document), key=lambda e: list(map(str, e.path)))
+    for error in errors:
+        for problem in translate(error, root, document, raw, kind):
+            if (problem.field, problem.message) not in seen:
+                seen.add((problem.field, problem.message))
+                problems.append(problem)
+    return problems
+
+
+def is_valid_fast(name: str, document: Any) -> bool | None:
+    """The compiled check's verdict, or None if the schema could not be compiled (for tests)."""
+    check = _fast_check(name)
+    return None if check is None else check(document)
+
+
+class _Unsupported(Exception):
+    """A schema keyword the compiler does not implement."""
+
+
+_ANNOTATIONS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "title",
+        "description",
+        "examples",
+        "default",
+        "format",
+        "$defs",
+        "markdownDescription",
+    }
+)
+
+_PYTHON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "object": lambda v: type(v) is dict,
+    "array": lambda v: type(v) is list,
+    "string": lambda v: type(v) is str,
+    "integer": lambda v: type(v) is int,
+    "number": lambda v: type(v) is int or type(v) is float,
+    "boolean": lambda v: type(v) is bool,
+    "null": lambda v: v is None,
+}
+
+
+_OBJECT_KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties"})
+
+
+def _IN_PROGRESS(_value: Any) -> bool:
+    raise AssertionError("recursive $ref")  # pragma: no cover
+
+
+def _all(checks: list[Check]) -> Check:
+    """One check that passes when all of ``checks`` pass, without a generator per call."""
+    if not checks:
+        return lambda _v: True
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda v: first(v) and second(v)
+
+    def check(v: Any) -> bool:
+        for one in checks:  # noqa: SIM110 - a plain loop is faster than all() with a generator
+            if not one(v):
+                return False
+        return True
+
+    return check
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) is int or type(value) is float
+
+
+class _Compiler:
+    """Compiles the subset of Draft 2020-12 our schemas use into nested closures."""
+
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self.root = root
+        self.refs: dict[str, Check] = {}
+
+    def compile(self, schema: Any) -> Check:
+        if schema is True:
+            return lambda _v: True
+        if schema is False:
+            return lambda _v: False
+        if not isinstance(schema, dict):
+            raise _Unsupported(repr(schema))
+        if schema.get("type") == "object":
+            return self._object(schema)
+        return _all(self._keywords(schema, skip=frozenset()))
+
+    def _keywords(self, schema: Mapping[str, Any], skip: frozenset[str]) -> list[Check]:
+        checks: list[Check] = []
+        for keyword, value in schema.items():
+            if keyword in _ANNOTATIONS or keyword in skip:
+                continue
+            compile_keyword = getattr(self, "_kw_" + keyword.lstrip("$"), None)
+            if compile_keyword is None:
+                raise _Unsupported(keyword)
+            if keyword in {"then", "else"}:
+                continue  # compiled together with "if"
+            checks.append(compile_keyword(value, schema))
+        return checks
+
+    def _object(self, schema: Mapping[str, Any]) -> Check:
+        """type: object with its properties, required and additionalProperties in one loop."""
+        subs = {name: self.compile(sub) for name, sub in schema.get("properties", {}).items()}
+        required = tuple(schema.get("required", ()))
+        extra = schema.get("additionalProperties", True)
+        closed = extra is False
+        extra_check = None if isinstance(extra, bool) else self.compile(extra)
+        rest = _all(self._keywords(schema, skip=_OBJECT_KEYWORDS))
+
+        def check(v: Any) -> bool:
+            if type(v) is not dict:
+                return False
+            for name in required:
+                if name not in v:
+                    return False
+            get = subs.get
+            for name, item in v.items():
+                sub = get(name)
+                if sub is None:
+                    if closed or (extra_check is not None and not extra_check(item)):
+                        return False
+                elif not sub(item):
+                    return False
+            return rest(v)
+
+        return check
+
+    def _kw_ref(self, ref: str, _schema: Any) -> Check:
+        if not ref.startswith("#/") or self.refs.get(ref) is _IN_PROGRESS:
+            raise _Unsupported(ref)  # remote or recursive references are left to jsonschema
+        if ref not in self.refs:
+            self.refs[ref] = _IN_PROGRESS
+            target: Any = self.root
+            for part in ref[2:].split("/"):
+                target = target[part]
+            self.refs[ref] = self.compile(target)
+        return self.refs[ref]
+
+    def _kw_type(self, value: str | list[str], _schema: Any) -> Check:
+        tests = [_PYTHON_TYPES[t] for t in ([value] if isinstance(value, str) else value)]
+        if len(tests) == 1:
+            return tests[0]
+        return lambda v: any(test(v) for test in tests)
+
+    def _kw_properties(self, value: Mapping[str, Any], _schema: Any) -> Check:
+        subs = {name: self.compile(sub) for name, sub in value.items()}
+
+        def check(v: Any) -> bool:
+            if type(v) is not dict:
+                return True
+            for name, item in v.items():
+                sub = subs.get(name)
+                if sub is not None and not sub(item):
+                    return False
+            return True
+
+        return check
+
+    def _kw_additionalProperties(self, value: Any, schema: Mapping[str, Any]) -> Check:
+        known = frozenset(schema.get("properties", {}))
+        if value is False:
+            return lambda v: type(v) is not dict or known.issuperset(v)
+        sub = self.compile(value)
+        return lambda v: (
+            type(v) is not dict or all(sub(item) for name, item in v.items() if name not in known)
+        )
+
+    def _kw_required(self, value: list[str], _schema: Any) -> Check:
+        names = tuple(value)
+        return lambda v: type(v) is not dict or all(name in v for name in names)
+
+    def _kw_items(self, value: Any, _schema: Any) -> Check:
+        sub = self.compile(value)
+
+        def check(v: Any) -> bool:
+            if type(v) is list:
+                for item in v:
+                    if not sub(item):
+                        return False
+            return True
+
+        return check
+
+    def _kw_minItems(self, value: int, _schema: Any) -> Check:
+        return lambda v: type(v) is not list or len(v) >= value
+
+    def _kw_enum(self, value: list[Any], _schema: Any) -> Check:
+        options = tuple(value)
+        return lambda v: any(type(v) is type(o) and v == o for o in options)
+
+    def _kw_const(self, value: Any, _schema: Any) -> Check:
+        return lambda v: type(v) is type(value) and v == value
+
+    def _kw_pattern(self, value: str, _schema: Any) -> Check:
+        search = re.compile(value).search
+        return lambda v: type(v) is not str or search(v) is not None
+
+    def _kw_minLength(self, value: int, _schema: Any) -> Check:
+        return lambda v: type(v) is not str or len(v) >= value
+
+    def _kw_maxLength(self, value: int, _schema: Any) -> Check:
+        return lambda v: type(v) is not str or len(v) <= value
+
+    def _kw_minimum(self, value: float, _schema: Any) -> Check:
+        return lambda v: not _is_number(v) or v >= value
+
+    def _kw_exclusiveMinimum(self, value: float, _schema: Any) -> Check:
+        return lambda v: not _is_number(v) or v > value
+
+    def _kw_maximum(self, value: float, _schema: Any) -> Check:
+        return lambda v: not _is_number(v) or v <= value
+
+    def _kw_allOf(self, value: list[Any], _schema: Any) -> Check:
+        return _all([self.compile(sub) for sub in value])
+
+    def _kw_oneOf(self, value: list[Any], _schema: Any) -> Check:
+        subs = [self.compile(sub) for sub in value]
+        return lambda v: sum(1 for sub in subs if sub(v)) == 1
+
+    def _kw_if(self, value: Any, schema: Mapping[str, Any]) -> Check:
+        condition = self.compile(value)
+        then = self.compile(schema.get("then", True))
+        otherwise = self.compile(schema.get("else", True))
+        return lambda v: then(v) if condition(v) else otherwise(v)
+
+    _kw_then = _kw_else = _kw_if  # never called: skipped in compile(), listed as known
