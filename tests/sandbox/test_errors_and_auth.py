@@ -101,4 +101,4 @@ def test_responses_are_compact_json(api: httpx.Client) -> None:
     response = api.get("/customers/acme")
     assert response.headers["content-type"] == "application/json"
     assert response.json()["created_at"].endswith("Z")
-    assert COMPANY == response.json()["company_id"]
+    assert response.json()["company_id"] == COMPANY
