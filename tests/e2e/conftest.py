@@ -94,3 +94,31 @@ def credit_manifest(name: str, customer: str = "cus_acme", cents: int = 5000,
     return (f"apiVersion: maplectl/v1\nkind: Credit\nmetadata:\n  name: {name}\nspec:\n"
             f"  customer_id: {customer}\n  name: {title or 'Credit ' + name}\n  type: AMOUNT\n"
             f"  amount: {{currency: USD, value_in_cents: {cents}}}\n")
+
+
+def count_credits(server: Server) -> int:
+    """How many credits the sandbox company holds, read through the real API."""
+    response = httpx.post(f"{server.url}/companies/{server.company}/credits/find",
+                          json={"pagination": {"limit": 1}, "include_meta": True},
+                          headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+    response.raise_for_status()
+    return int(response.json()["pagination"]["total"])
+
+
+def many_credits(path: Path, count: int, customers: tuple[str, ...] = (
+        "cus_acme", "cus_globex", "cus_initech", "cus_umbrella", "cus_hooli")) -> Path:
+    """One file with ``count`` distinct credit manifests spread over the demo customers."""
+    docs = [credit_manifest(f"bulk-{i:04d}", customers[i % len(customers)], 100 + i)
+            for i in range(count)]
+    path.write_text("---\n".join(docs), encoding="utf-8")
+    return path
+
+
+def secret_free(server: Server, *texts: str, folder: Path | None = None) -> None:
+    """The canary token appears in none of the texts nor in any file under ``folder``."""
+    for text in texts:
+        assert server.token not in text
+    if folder is not None:
+        for file in folder.rglob("*"):
+            if file.is_file() and file.suffix in {".json", ".jsonl", ".txt", ".yaml"}:
+                assert server.token not in file.read_text(encoding="utf-8", errors="replace"), file
