@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,10 +25,9 @@ from typing import Any, TypeVar, cast
 import click
 
 from maplectl import __version__
-from maplectl.apply import ActionResult, Applier, ApplyResult, Outcome
+from maplectl.apply import ActionResult, Applier, ApplyResult
 from maplectl.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
 from maplectl.config import STATE_DIR, Secret, Settings, find_config_file, resolve_settings
-from maplectl.currency import format_minor
 from maplectl.errors import (
     ApprovalRequired,
     MaplectlError,
@@ -42,7 +42,15 @@ from maplectl.journal import Journal
 from maplectl.match import build_plan
 from maplectl.model import Resource
 from maplectl.plan import ActionType, Desired, Plan
-from maplectl.render import MARKERS, paint, plan_json, plan_markdown, plan_text
+from maplectl.render import (
+    apply_json,
+    apply_line,
+    apply_summary,
+    plan_json,
+    plan_markdown,
+    plan_text,
+    progress_bar,
+)
 from maplectl.state import read_observed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -430,7 +438,7 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
         refuse_duplicates(the_plan)
         if not the_plan.creates:
             if fmt == "json":
-                echo(json.dumps(ApplyResult(the_plan, ()).to_json(), indent=2, sort_keys=True))
+                echo(apply_json(ApplyResult(the_plan, ())), nl=False)
             else:
                 echo("Nothing to do.")
             return
@@ -440,7 +448,7 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
         try:
             applier = Applier(client, journal=journal, parallelism=workers,
                               consistency_wait=consistency_wait,
-                              progress=_apply_progress(len(the_plan.creates), human_out))
+                              progress=ApplyProgress(len(the_plan.creates), human_out))
             result = applier.run(the_plan)
         finally:
             journal.close()
@@ -491,46 +499,38 @@ def ask_approval(the_plan: Plan) -> None:
         raise ApprovalRequired("apply cancelled; nothing was sent")
 
 
-def _apply_progress(total: int, human: bool) -> Callable[[ActionResult], None]:
-    done = [0]
-    color = use_color(sys.stdout)
+class ApplyProgress:
+    """One line per finished create; on a terminal also a progress bar on stderr."""
 
-    def show(result: ActionResult) -> None:
-        done[0] += 1
-        if not human:
-            return
-        mark = {Outcome.CREATED: MARKERS[ActionType.CREATE], Outcome.REPLAYED: "=",
-                Outcome.ADOPTED: "=", Outcome.FAILED: "x"}[result.outcome]
-        code = {Outcome.CREATED: "32", Outcome.FAILED: "31"}.get(result.outcome, "2")
-        ids = ", ".join(result.remote_ids)
-        tail = f" ({ids})" if ids else ""
-        if result.error:
-            tail += f": {result.error}"
-        echo(paint(f"  {mark} {result.action.address} {result.outcome.value}{tail}", code,
-                   color) + f"  [{done[0]}/{total}]")
+    def __init__(self, total: int, human: bool) -> None:
+        self.total = total
+        self.human = human
+        self.done = 0
+        self.color = use_color(sys.stdout)
+        self.bar = human and sys.stderr.isatty()
+        self._lock = threading.Lock()
 
-    return show
+    def __call__(self, result: ActionResult) -> None:
+        with self._lock:  # workers finish concurrently; lines must not interleave
+            self.done += 1
+            if not self.human:
+                return
+            if self.bar:
+                echo("\r\033[K", err=True, nl=False)
+            echo(apply_line(result, self.done, self.total, color=self.color))
+            if self.bar and self.done < self.total:
+                echo(progress_bar(self.done, self.total), err=True, nl=False)
 
 
 def report(result: ApplyResult, fmt: str) -> None:
+    """Print the result, then turn failures into their exit codes."""
     if fmt == "json":
-        echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+        echo(apply_json(result), nl=False)
     else:
-        counts: dict[str, int] = {}
-        for r in result.results:
-            counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
-        parts = [f"{n} {k}" for k, n in sorted(counts.items())]
-        money = [format_minor(cur, v["credits"] + v["charges"])
-                 for cur, v in result.money_moved().items()]
-        line = "Apply: " + ", ".join(parts) + "."
-        if money:
-            line += f" Money: {', '.join(money)}."
-        echo(line)
+        echo(apply_summary(result), nl=False)
         for r in result.failed:
             for d in r.diagnostics:
                 echo(str(d), err=True)
-        if result.journal_path:
-            echo(f"Journal: {result.journal_path}")
     if result.failed:
         raise PartialApplyError(
             f"{len(result.failed)} of {len(result.results)} creates failed",

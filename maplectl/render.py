@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from maplectl.apply import ActionResult, ApplyResult
 from maplectl.currency import format_minor
 from maplectl.plan import Action, ActionType, Plan
 
@@ -187,3 +188,48 @@ def _iso(value: datetime) -> str:
 
 def diagnostics_text(diagnostics: Sequence[object]) -> str:
     return "".join(f"{d}\n" for d in diagnostics)
+
+
+# -- apply results ---------------------------------------------------------------------------------
+
+_OUTCOME_MARK = {"created": ("+", "32"), "replayed": ("=", "2"), "adopted": ("=", "2"),
+                 "failed": ("x", "31")}
+
+
+def apply_line(result: ActionResult, done: int, total: int, *, color: bool = False) -> str:
+    """One line per finished create: marker, address, outcome, ids or error, counter."""
+    mark, code = _OUTCOME_MARK[result.outcome.value]
+    tail = f" ({', '.join(result.remote_ids)})" if result.remote_ids else ""
+    if result.error:
+        tail += f": {result.error}"
+    counter = f"[{done}/{total}]"
+    return paint(f"  {mark} {result.action.address} {result.outcome.value}{tail}", code,
+                 color) + f"  {counter}"
+
+
+def progress_bar(done: int, total: int, width: int = 30) -> str:
+    """``[##########..........] 12/36`` for a terminal's status line."""
+    filled = width * done // max(1, total)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+
+
+def apply_summary(result: ApplyResult) -> str:
+    """``Apply: 3 created, 1 replayed. New credits: USD 150.00. New charges: ...``"""
+    counts: dict[str, int] = {}
+    for r in result.results:
+        counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
+    text = "Apply: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + "."
+    for bucket, title in (("credits", "New credits"), ("charges", "New charges")):
+        amounts = [format_minor(cur, v[bucket]) for cur, v in result.money_moved().items()
+                   if v[bucket]]
+        if amounts:
+            text += f" {title}: {', '.join(amounts)}."
+    lines = [text]
+    if result.journal_path:
+        lines.append(f"Journal: {result.journal_path}")
+    return "\n".join(lines) + "\n"
+
+
+def apply_json(result: ApplyResult) -> str:
+    """The versioned apply result document."""
+    return json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n"

@@ -24,7 +24,7 @@ def test_plan_apply_plan_against_sandbox_serve(server: Server, tmp_path: Path) -
     applied = maplectl("apply", "credits.yaml", "--api-url", server.url, "--auto-approve",
                        cwd=tmp_path, server=server)
     assert applied.returncode == 0, applied.stderr
-    assert "Apply: 2 created. Money: USD 175.00." in applied.stdout
+    assert "Apply: 2 created. New credits: USD 175.00." in applied.stdout
 
     again = maplectl("plan", "credits.yaml", "--api-url", server.url, "--detailed-exitcode",
                      cwd=tmp_path, server=server)

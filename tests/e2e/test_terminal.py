@@ -1,0 +1,76 @@
+"""On a terminal maplectl colours, shows progress and asks; piped or NO_COLOR it stays plain."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from e2e.conftest import Server, count_credits, credit_manifest, maplectl
+
+
+def run_in_pty(args: list[str], cwd: Path, env: dict[str, str], answer: str | None = None,
+               timeout: float = 60) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin/stdout/stderr; type ``answer`` at a prompt."""
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "maplectl", *args], cwd=cwd, env=env,
+                            stdin=child, stdout=child, stderr=child, close_fds=True)
+    os.close(child)
+    output = b""
+    answered = False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            if answer is not None and not answered and b"Enter a value" in output:
+                os.write(main, answer.encode() + b"\n")
+                answered = True
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(main)
+    return proc.returncode, output.decode("utf-8", "replace")
+
+
+def env_for(server: Server, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MAPLE_", "MAPLECTL_")) and k != "NO_COLOR"}
+    env.update({"MAPLE_API_URL": server.url, "MAPLE_COMPANY_ID": server.company,
+                "MAPLE_API_TOKEN": server.token, "TERM": "xterm"}, **extra)
+    return env
+
+
+def test_plan_is_coloured_on_a_terminal_and_plain_otherwise(server: Server,
+                                                            tmp_path: Path) -> None:
+    """ANSI colour on a terminal; none with NO_COLOR; none when piped."""
+    (tmp_path / "c.yaml").write_text(credit_manifest("acme-goodwill"))
+    code, out = run_in_pty(["plan", "c.yaml"], tmp_path, env_for(server))
+    assert code == 0 and "\x1b[32m  + Credit/acme-goodwill" in out
+    code, out = run_in_pty(["plan", "c.yaml"], tmp_path, env_for(server, NO_COLOR="1"))
+    assert code == 0 and "\x1b[32m" not in out and "+ Credit/acme-goodwill" in out
+    piped = maplectl("plan", "c.yaml", cwd=tmp_path, server=server, env={"NO_COLOR": ""})
+    assert "\x1b[" not in piped.stdout
+
+
+def test_apply_asks_and_only_yes_creates(server: Server, tmp_path: Path) -> None:
+    """At the prompt, 'no' sends nothing (exit 1); 'yes' creates, with a progress bar."""
+    (tmp_path / "c.yaml").write_text(credit_manifest("acme-goodwill") + "---\n"
+                                     + credit_manifest("globex-goodwill", "cus_globex"))
+    code, out = run_in_pty(["apply", "c.yaml"], tmp_path, env_for(server), answer="no")
+    assert code == 1 and "cancelled; nothing was sent" in out
+    assert count_credits(server) == 0
+    code, out = run_in_pty(["apply", "c.yaml"], tmp_path, env_for(server), answer="yes")
+    assert code == 0, out
+    assert "Apply: 2 created." in out and "[2/2]" in out
+    assert count_credits(server) == 2
