@@ -26,7 +26,8 @@ class LocatedDocument:
 
     ``raw`` holds the text the user wrote for every scalar that YAML did not read as a string;
     ``problems`` are those the reader found itself (duplicate keys, anchors, ...), each with its
-    exact position.
+    exact position; ``incomplete`` names the mappings the reader had to drop keys from (a merge
+    key), whose "missing field" complaints would only echo that problem.
     """
 
     file: str
@@ -36,6 +37,7 @@ class LocatedDocument:
     keys: dict[str, Point] = field(default_factory=dict)
     raw: dict[str, str] = field(default_factory=dict)
     problems: list[tuple[Point, Problem]] = field(default_factory=list)
+    incomplete: set[str] = field(default_factory=set)
 
     def address(self) -> str | None:
         """``Kind/name`` as written, as far as it can be told; None if there is no kind."""
@@ -114,7 +116,12 @@ def _problems(doc: LocatedDocument) -> list[Diagnostic]:
     if kind:
         problems += document_problems(kind, doc.value)
     flagged = {problem.field for _, problem in doc.problems}
-    diagnostics += [doc.diagnostic(p) for p in problems if p.field not in flagged]
+    diagnostics += [
+        doc.diagnostic(p)
+        for p in problems
+        if p.field not in flagged
+        and not (p.point == "missing" and p.field.rpartition(".")[0] in doc.incomplete)
+    ]
     return diagnostics
 
 
@@ -178,8 +185,8 @@ def _uniqueness(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
                     doc.diagnostic(
                         Problem(
                             "spec.name",
-                            f'{customer} already has a credit named "{title}" '
-                            f"({first.address()} at {_where(first, 'spec.name')})",
+                            f'{customer} already has a credit named "{title}": '
+                            f"{first.address()} at {_where(first, 'spec.name')}",
                             "maplectl tells credits apart by customer and name; "
                             "give each its own name",
                         )

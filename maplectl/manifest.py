@@ -239,9 +239,10 @@ class _Walker:
         if node.__class__ is not ScalarNode:
             self.problem(_point(node), path, "keys must be plain text, not a mapping or a list")
         elif node.tag == _MERGE:
+            self.doc.incomplete.add(path)
             self.problem(
                 _point(node),
-                path,
+                f"{path}.<<" if path else "<<",
                 "merge keys (<<) are not supported",
                 "write the fields out in full",
             )
@@ -398,17 +399,12 @@ def _documents(file: str, diagnostics: list[Diagnostic]) -> list[LocatedDocument
             docs.append(doc)
     except yaml.YAMLError as exc:
         diagnostics.append(_yaml_problem(file, text, exc))
+        anchors, aliases = {}, []  # those not reached are behind the syntax error
     finally:
         loader.dispose()
     for at, name in [*anchors.items(), *aliases]:
-        diagnostics.append(
-            _file_problem(
-                file,
-                f"YAML anchors and aliases ({name}) are not supported",
-                "write the value out in full",
-                at,
-            )
-        )
+        message = f"YAML anchors and aliases ({name}) are not supported"
+        diagnostics.append(_file_problem(file, message, "write the value out in full", at))
     return docs
 
 

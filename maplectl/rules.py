@@ -53,7 +53,7 @@ def _timestamp_problem(field: str, value: Any) -> Problem | None:
     if not isinstance(value, str) or parse_timestamp(value) is not None:
         return None
     suggestion = timestamp_suggestion(field, value.strip())
-    if _RFC3339.fullmatch(suggestion) and parse_timestamp(suggestion) is None:
+    if _RFC3339.fullmatch(value) or parse_timestamp(suggestion) is None:
         return Problem(field, f"is not a real date and time: {describe(value)}")
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?)?", value.strip()):
         return Problem(
@@ -74,7 +74,7 @@ def _currency_problem(field: str, money: Any) -> Problem | None:
     code = money.get("currency")
     if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code) or is_currency(code):
         return None  # absent or malformed codes are the schema's to report
-    hint = did_you_mean(code, ISO_4217) or "use an ISO 4217 code such as USD, EUR or GBP"
+    hint = did_you_mean(code, ISO_4217, prefix=2) or "use an ISO 4217 code such as USD, EUR or GBP"
     return Problem(join(field, "currency"), f'unknown currency code "{code}"', hint)
 
 

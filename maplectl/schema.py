@@ -11,6 +11,7 @@ compiler does not know falls back to jsonschema for every document, never to a w
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import json
 import re
@@ -102,7 +103,27 @@ def validate_document(
             if (problem.field, problem.message) not in seen:
                 seen.add((problem.field, problem.message))
                 problems.append(problem)
-    return problems
+    return _without_echoes(problems)
+
+
+def _without_echoes(problems: list[Problem]) -> list[Problem]:
+    """Drop "X is required" when the same object has an unknown field that is X misspelt.
+
+    ``amout:`` is one mistake; reporting the missing ``amount`` too would send the reader
+    looking for a second one.
+    """
+    unknown = [p.field.rpartition(".") for p in problems if p.message == "unknown field"]
+    if not unknown:
+        return problems
+
+    def echoed(problem: Problem) -> bool:
+        parent, _, name = problem.field.rpartition(".")
+        return problem.point == "missing" and any(
+            where == parent and difflib.get_close_matches(name, [typo], n=1, cutoff=0.6)
+            for where, _, typo in unknown
+        )
+
+    return [p for p in problems if not echoed(p)]
 
 
 def is_valid_fast(name: str, document: Any) -> bool | None:

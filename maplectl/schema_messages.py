@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from jsonschema.exceptions import ValidationError
 
-from maplectl.currency import minor_digits
+from maplectl.currency import format_minor, minor_digits
 
 Point = Literal["value", "key", "missing"]
 
@@ -67,9 +67,19 @@ def describe(value: Any, raw: str | None = None) -> str:
     return str(value)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """``did you mean "amount"?`` for the closest choice (case-insensitive), if any is close."""
+def did_you_mean(word: str, choices: Iterable[str], prefix: int = 0) -> str | None:
+    """``did you mean "amount"?`` for the closest choice (case-insensitive), if any is close.
+
+    With ``prefix``, choices sharing the first ``prefix`` characters are preferred (currency
+    codes: "USX" is more likely "USD" than "UZS").
+    """
     options = list(choices)
+    if prefix:
+        same_start = [c for c in options if c[:prefix].casefold() == word[:prefix].casefold()]
+        if same_start:
+            found = did_you_mean(word, same_start)
+            if found:
+                return found
     by_folded = {c.casefold(): c for c in options}
     if word.casefold() in by_folded:
         return f'did you mean "{by_folded[word.casefold()]}"?'
@@ -117,9 +127,12 @@ def _cents_hint(raw: str, siblings: Mapping[str, Any]) -> str | None:
     digits = minor_digits(currency) if isinstance(currency, str) else 2
     scaled = number * (10**digits)
     if scaled != scaled.to_integral_value():
+        if digits == 0 and isinstance(currency, str):
+            return f"{currency} has no minor units; write a whole number of {currency}"
         return None
     if number == number.to_integral_value():
-        return f"write {int(number)}, or {int(scaled)} if you meant {number} in major units"
+        shown = format_minor(currency, int(scaled)) if isinstance(currency, str) else number
+        return f"write {int(number)}, or {int(scaled)} if you meant {shown}"
     return f"write {int(scaled)}"
 
 
@@ -227,6 +240,33 @@ def _resolve(root: Mapping[str, Any], ref: str) -> Any:
     return node
 
 
+def _forbidden(error: ValidationError, root: Mapping[str, Any], document: Any) -> list[str]:
+    """Fields rejected by a ``false`` subschema under ``properties``.
+
+    jsonschema reports such an error with the path of the parent object, without the
+    property's name, so the name is found again: a property whose schema is ``false``, that the
+    object holds, with the rejected value.
+    """
+    steps = list(error.absolute_schema_path)
+    field = _path_of(error)
+    parent: Any = document
+    for step in error.absolute_path:
+        parent = parent[step]
+    if not steps or steps[-1] != "properties" or not isinstance(parent, dict):
+        return [field]
+    node: Any = root
+    for step in steps:
+        node = node[step]
+        while isinstance(node, dict) and "$ref" in node:
+            node = _resolve(root, node["$ref"])
+    names = [
+        name
+        for name, sub in node.items()
+        if sub is False and name in parent and parent[name] is error.instance
+    ]
+    return [join(field, name) for name in names] or [field]
+
+
 def _path_of(error: ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path)
 
@@ -279,14 +319,9 @@ def translate(
         ]
     if subschema is False:
         when = _condition(root, error.absolute_schema_path)
-        return [
-            Problem(
-                field,
-                f"is not allowed when {when}" if when else "is not allowed",
-                "remove it",
-                point="key",
-            )
-        ]
+        message = f"is not allowed when {when}" if when else "is not allowed"
+        names = _forbidden(error, root, document)
+        return [Problem(name, message, "remove it", point="key") for name in names]
     if keyword == "type":
         wanted = {expected_value} if isinstance(expected_value, str) else set(expected_value)
         return [type_problem(field, wanted, value, raw.get(field), _parent_value(document, error))]
