@@ -116,11 +116,14 @@ class _Matcher:
             )
         credit = found[0]
         diff = field_diffs(credit_view(d.body), credit_view_remote(credit))
+        issued = credit.get("issued_amount")
+        grant = (Money.from_json(issued),) if credit.get("type") == "AMOUNT" and isinstance(
+            issued, Mapping) else ()
         return Action(
             address=d.address, kind=d.kind,
             action=ActionType.DRIFT if diff else ActionType.UNCHANGED,
             customer_id=d.customer_id, source=d.source, remote_ids=ids, diff=diff, notes=notes,
-            state=credit.get("state"), balance=_balance(credit),
+            state=credit.get("state"), balance=_balance(credit), money=grant,
         )
 
     def mark_duplicates(self, action: Action) -> Action:
@@ -315,7 +318,7 @@ def _grant_text(credit: Mapping[str, Any]) -> str:
     issued = credit.get("issued_amount")
     if isinstance(issued, Mapping):
         return str(Money.from_json(issued))
-    return f"{credit.get('issued_units')} units of {credit.get('item_id')}"
+    return f"{_number(credit.get('issued_units')):,} units of {credit.get('item_id')}"
 
 
 def _balance(credit: Mapping[str, Any]) -> str | None:
@@ -323,7 +326,7 @@ def _balance(credit: Mapping[str, Any]) -> str | None:
     if credit.get("type") == "AMOUNT" and isinstance(amount, Mapping):
         return str(Money.from_json(amount))
     if credit.get("units") is not None:
-        return f"{_number(credit.get('units'))} units"
+        return f"{_number(credit.get('units')):,} units"
     return None
 
 

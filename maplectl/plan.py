@@ -69,7 +69,11 @@ class Desired:
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One manifest entry's fate. ``request`` and ``idempotency_key`` are set on creates."""
+    """One manifest entry's fate. ``request`` and ``idempotency_key`` are set on creates.
+
+    ``money`` is what a create would move; on an existing AMOUNT credit it is the grant as issued
+    (shown to reviewers, never counted in the plan's totals, which sum creates only).
+    """
 
     address: str
     kind: Kind

@@ -48,7 +48,7 @@ def paint(text: str, code: str, color: bool) -> str:
 def plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = False,
               now: datetime | None = None) -> str:
     """One aligned line per action, field diffs under drift, notes, then the summary line."""
-    lines: list[str] = []
+    lines: list[str] = [f"Plan for {plan.company_id} at {plan.api_url}:", ""]
     if now is not None and now > plan.expires_at:
         lines.append(paint(f"warning: this plan expired at {_iso(plan.expires_at)}; "
                            "make a new one before applying", "33", color))
@@ -70,8 +70,7 @@ def plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = False,
         for u in plan.unmanaged:
             lines.append(f"  - {u.kind.value} {u.remote_id}  {u.customer_id}  {u.description}"
                          + (f"  {u.state}" if u.state else ""))
-    if lines:
-        lines.append("")
+    lines.append("")
     lines.append(summary_line(plan))
     return "\n".join(lines) + "\n"
 
@@ -100,7 +99,7 @@ def _row(action: Action) -> tuple[str, str, str, str]:
     what = ", ".join(str(m) for m in action.money)
     if not what and action.request:
         if action.request.get("type") == "UNITS":
-            what = f"{action.request.get('units')} units of {action.request.get('item_id')}"
+            what = f"{action.request.get('units'):,} units of {action.request.get('item_id')}"
         elif action.kind.value == "OneTimeCharge":
             what = f"{len(action.request.get('onetime_items') or [])} item(s), catalog price"
     detail = _WORDS[action.action]

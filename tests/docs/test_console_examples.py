@@ -1,0 +1,74 @@
+"""Every ```console block in README.md and docs/*.md is run, and its output must match.
+
+Blocks of one file run in order in one fresh folder holding a copy of examples/, so a walkthrough
+can build on its earlier steps (the embedded sandbox lives in that folder's .maplectl/). In the
+expected output, remote ids (crd_..., otb_...) and journal file names are normalised, a line
+`...` matches any lines, and a final `[exit N]` line states a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"```console\n(.*?)```", re.S)
+IDS = re.compile(r"\b(crd|otb|clog|cus|itm)_[0-9a-f]{12,}\b")
+JOURNAL = re.compile(r"\.maplectl/journal/\S+\.jsonl")
+
+
+def steps(text: str) -> list[tuple[str, list[str], int]]:
+    """(command, expected lines, exit code) for every `$ ` line of every console block."""
+    out: list[tuple[str, list[str], int]] = []
+    for block in BLOCK.findall(text):
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, _, rest = chunk.partition("\n")
+            expected = rest.rstrip("\n").split("\n") if rest.strip() else []
+            code = 0
+            if expected and re.fullmatch(r"\[exit \d+\]", expected[-1]):
+                code = int(expected.pop()[6:-1])
+            out.append((command.strip(), expected, code))
+    return out
+
+
+def normalise(text: str) -> str:
+    return JOURNAL.sub(".maplectl/journal/<run>.jsonl", IDS.sub(r"\1_<id>", text))
+
+
+def matches(expected: list[str], actual: list[str]) -> bool:
+    """Line-by-line equality where a `...` line stands for any number of lines."""
+    if not expected:
+        return not actual
+    if expected[0] == "...":
+        return any(matches(expected[1:], actual[i:]) for i in range(len(actual) + 1))
+    return bool(actual) and expected[0].rstrip() == actual[0].rstrip() and matches(
+        expected[1:], actual[1:])
+
+
+DOCS = [(f, s) for f in FILES for s in [steps(f.read_text(encoding="utf-8"))] if s]
+
+
+@pytest.mark.parametrize(("path", "file_steps"), DOCS, ids=[f.name for f, _ in DOCS])
+def test_console_examples(path: Path, file_steps: list[tuple[str, list[str], int]],
+                          tmp_path: Path) -> None:
+    """What the docs show a user typing gives what the docs say it prints."""
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAPLE_", "MAPLECTL_"))}
+    env.update(NO_COLOR="1", COLUMNS="100",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+    for command, expected, code in file_steps:
+        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        actual = normalise(done.stdout).rstrip("\n").split("\n") if done.stdout.strip() else []
+        want = [normalise(line) for line in expected]
+        assert done.returncode == code, f"{path.name}: `{command}` exited {done.returncode}\n" \
+                                        f"{done.stdout}"
+        assert matches(want, actual), (f"{path.name}: `{command}` printed:\n{done.stdout}\n"
+                                       f"expected:\n" + "\n".join(expected))
