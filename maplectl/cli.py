@@ -268,10 +268,12 @@ def load_scope(paths: Sequence[str], targets: Sequence[str], customers: Sequence
         raise UsageError(f"--target {', '.join(unknown)}: no such manifest",
                          hint="addresses look like Credit/acme-goodwill; "
                               "`maplectl validate` lists what was loaded")
-    chosen = [r for r in resources
-              if (not targets or r.address in targets)
-              and (not customers or r.customer_id in customers)]
-    return [Desired.from_resource(r) for r in chosen]
+    scope = set(customers) or {r.customer_id for r in resources}
+    if targets:
+        scope &= {r.customer_id for r in resources if r.address in targets}
+    # All manifests of the in-scope customers take part in matching (so what they claim is
+    # neither unmanaged nor a duplicate); --target then narrows the actions shown and applied.
+    return [Desired.from_resource(r) for r in resources if r.customer_id in scope]
 
 
 def make_plan(client: MapleClient, settings: Settings, desired: Sequence[Desired], *,

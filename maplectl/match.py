@@ -47,6 +47,10 @@ def build_plan(
     if matcher.problems:
         raise ManifestError(matcher.problems)
     actions = [matcher.mark_duplicates(a) for a in actions]
+    if targets:
+        # Every manifest of the in-scope customers was matched, so objects they claim are
+        # neither unmanaged nor duplicates; only the targeted actions are kept.
+        actions = [a for a in actions if a.address in set(targets)]
     return Plan(
         company_id=company_id,
         api_url=api_url,
@@ -140,13 +144,14 @@ class _Matcher:
         names = ", ".join(f"{c['id']} ({c.get('name')!r}, {c.get('state')})" for c in twins)
         if action.allow_duplicate:
             return _with_note(action, f"like {names}; allowed by metadata.allow_duplicate")
+        first = twins[0]["id"]
         return Action(
             **{**_fields(action), "action": ActionType.POSSIBLE_DUPLICATE,
                "remote_ids": tuple(str(c["id"]) for c in twins),
                "notes": (*action.notes,
-                         f"possible duplicate of {names}: same grant under another name. "
-                         "If it is the same credit, set metadata.remote_id to adopt it; if a "
-                         "second grant is intended, set metadata.allow_duplicate: true")},
+                         f"possible duplicate of {names}: the same grant under another name",
+                         f"same credit: set metadata.remote_id: {first}; a second grant: "
+                         "set metadata.allow_duplicate: true")},
         )
 
     # -- one-time charges --------------------------------------------------------------------------

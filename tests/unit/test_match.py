@@ -6,7 +6,9 @@ import pytest
 from unit.planning import NOW, billable, charge, credit, plan_of, remote_credit
 
 from maplectl.errors import ManifestError
+from maplectl.match import build_plan
 from maplectl.plan import ActionType
+from maplectl.state import Observed
 
 
 def actions(plan: object) -> dict[str, str]:
@@ -82,7 +84,9 @@ def test_renamed_credit_is_a_possible_duplicate() -> None:
     old = remote_credit("crd_01", credit("a", title="Old title"))
     (a,) = plan_of([credit("a", title="New title")], [old]).actions
     assert a.action is ActionType.POSSIBLE_DUPLICATE and a.remote_ids == ("crd_01",)
-    assert "crd_01" in a.notes[-1] and "allow_duplicate" in a.notes[-1]
+    assert "crd_01" in a.notes[-2]
+    assert a.notes[-1] == ("same credit: set metadata.remote_id: crd_01; a second grant: set "
+                           "metadata.allow_duplicate: true")
 
 
 def test_allow_duplicate_makes_it_a_create() -> None:
@@ -167,3 +171,14 @@ def test_plan_is_deterministic() -> None:
     assert one.to_json() == two.to_json()
     assert [a.address for a in one.actions] == ["Credit/a", "Credit/b", "OneTimeCharge/c"]
     assert one.created_at == NOW
+
+
+def test_target_keeps_other_manifests_claims() -> None:
+    """--target shows only the target, but other manifests still claim their objects."""
+    a, b = credit("a", title="A"), credit("b", title="Same grant")
+    remote_b = remote_credit("crd_02", b)
+    observed = Observed(customers=frozenset({"cus_acme"}), credits=(remote_b,), charges=())
+    plan = build_plan([a, b], observed, company_id="cmp_demo", api_url="x", now=NOW,
+                      targets=["Credit/a"])
+    assert [(x.address, x.action) for x in plan.actions] == [("Credit/a", ActionType.CREATE)]
+    assert plan.unmanaged == ()
