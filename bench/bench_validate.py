@@ -136,6 +136,8 @@ def main() -> None:
         "libyaml": bool(getattr(yaml, "__with_libyaml__", False)),
         "machine": platform.machine(),
         "cores": os.cpu_count(),
+        # Other work on the machine inflates the numbers; the 1-minute load average says how much.
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "platform": sys.platform,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -327,13 +327,13 @@ class _Compiler:
         return lambda v: type(v) is not str or len(v) <= value
 
     def _kw_minimum(self, value: float, _schema: Any) -> Check:
-        return lambda v: not _is_number(v) or v >= value
+        return lambda v: not _is_number(v) or not v < value  # as jsonschema: NaN passes
 
     def _kw_exclusiveMinimum(self, value: float, _schema: Any) -> Check:
-        return lambda v: not _is_number(v) or v > value
+        return lambda v: not _is_number(v) or not v <= value
 
     def _kw_maximum(self, value: float, _schema: Any) -> Check:
-        return lambda v: not _is_number(v) or v <= value
+        return lambda v: not _is_number(v) or not v > value
 
     def _kw_allOf(self, value: list[Any], _schema: Any) -> Check:
         return _all([self.compile(sub) for sub in value])
