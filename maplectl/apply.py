@@ -15,6 +15,7 @@ After the creates, a verification read checks each created object is visible and
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ from maplectl.errors import (
 from maplectl.journal import Journal
 from maplectl.keys import idempotency_key
 from maplectl.match import credit_view, credit_view_remote, item_signature
-from maplectl.model import JSONDict, Kind
+from maplectl.model import JSONDict, Kind, SourceLocation
 from maplectl.plan import Action, ActionType, Plan
 from maplectl.state import Collection, RequestCounter, StateWriter, read_collection
 
@@ -115,6 +116,8 @@ class ApplyResult:
 
 
 ProgressFn = Callable[[ActionResult], None]
+Locator = Callable[[str, str], SourceLocation | None]
+"""(address, dotted field such as ``spec.amount.value_in_cents``) -> where it is written."""
 
 
 class Applier:
@@ -131,8 +134,10 @@ class Applier:
         clock: Callable[[], float] = time.monotonic,
         sleeper: Callable[[float], None] = time.sleep,
         progress: ProgressFn | None = None,
+        locator: Locator | None = None,
     ) -> None:
         self.writer = writer
+        self.locator = locator
         self.journal = journal or Journal.null()
         self.parallelism = max(1, parallelism)
         self.consistency_wait = consistency_wait
@@ -188,7 +193,8 @@ class Applier:
                 continue
             except ApiValidationError as exc:
                 result = ActionResult(action, Outcome.FAILED, (), key, generation,
-                                      error=exc.message, diagnostics=_map_fields(action, exc))
+                                      error=exc.message,
+                                      diagnostics=_map_fields(action, exc, self.locator))
                 self._record_failure(result)
                 break
             except (ApiError, MaplectlError) as exc:
@@ -302,13 +308,15 @@ def _mismatches(result: ActionResult, rows: list[JSONDict]) -> list[str]:
     return []
 
 
-def _map_fields(action: Action, exc: ApiValidationError) -> tuple[Diagnostic, ...]:
-    """Maple's ``validation_errors`` as diagnostics at the manifest's file and line."""
+def _map_fields(action: Action, exc: ApiValidationError,
+                locator: Locator | None) -> tuple[Diagnostic, ...]:
+    """Maple's ``validation_errors`` as diagnostics at the manifest's file, line and field."""
     out = []
     for field_name, message in exc.validation_errors or (("", exc.api_message),):
-        out.append(Diagnostic(file=action.source.file, line=action.source.line,
-                              column=action.source.column, address=action.address,
-                              field=f"spec.{field_name}" if field_name else None,
+        dotted = "spec." + re.sub(r"\[(\d+)\]", r".\1", field_name) if field_name else None
+        where = (locator(action.address, dotted) if locator and dotted else None) or action.source
+        out.append(Diagnostic(file=where.file, line=where.line, column=where.column,
+                              address=action.address, field=dotted,
                               message=f"Maple rejected it: {message}",
                               hint="fix the manifest; nothing was created for this entry"))
     return tuple(out)

@@ -40,7 +40,7 @@ from maplectl.errors import (
 )
 from maplectl.journal import Journal
 from maplectl.match import build_plan
-from maplectl.model import Resource
+from maplectl.model import Resource, SourceLocation
 from maplectl.plan import ActionType, Desired, Plan
 from maplectl.render import (
     apply_json,
@@ -262,6 +262,7 @@ def load_scope(paths: Sequence[str], targets: Sequence[str], customers: Sequence
     from maplectl.manifest import load_manifests
 
     resources: list[Resource] = load_manifests(paths)
+    _LOCATIONS.update({r.address: r for r in resources})
     known = {r.address for r in resources}
     unknown = [t for t in targets if t not in known]
     if unknown:
@@ -274,6 +275,15 @@ def load_scope(paths: Sequence[str], targets: Sequence[str], customers: Sequence
     # All manifests of the in-scope customers take part in matching (so what they claim is
     # neither unmanaged nor a duplicate); --target then narrows the actions shown and applied.
     return [Desired.from_resource(r) for r in resources if r.customer_id in scope]
+
+
+_LOCATIONS: dict[str, Resource] = {}
+
+
+def locate(address: str, dotted_field: str) -> SourceLocation | None:
+    """Where a field of a loaded manifest is written (for errors Maple sends back)."""
+    resource = _LOCATIONS.get(address)
+    return resource.location_of(dotted_field) if resource else None
 
 
 def make_plan(client: MapleClient, settings: Settings, desired: Sequence[Desired], *,
@@ -450,7 +460,8 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
         try:
             applier = Applier(client, journal=journal, parallelism=workers,
                               consistency_wait=consistency_wait,
-                              progress=ApplyProgress(len(the_plan.creates), human_out))
+                              progress=ApplyProgress(len(the_plan.creates), human_out),
+                              locator=locate)
             result = applier.run(the_plan)
         finally:
             journal.close()

@@ -81,7 +81,7 @@ def test_400_is_reported_at_the_manifest_and_exits_5(server: Server, tmp_path: P
     (tmp_path / "credits.yaml").write_text(text)
     code, out, err = apply(server, tmp_path)
     assert code == 5, out + err
-    assert "credits.yaml:11:1: Credit/bulk-0001: spec.customer_id: Maple rejected it" in err
+    assert "credits.yaml:16:16: Credit/bulk-0001: spec.customer_id: Maple rejected it" in err
     assert "running the same apply again is safe" in err
     assert count_credits(server) == 1
 
