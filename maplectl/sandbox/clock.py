@@ -71,7 +71,13 @@ def parse_ts(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("z", "Z"))
     if moment.tzinfo is None:
         raise ValueError("an RFC 3339 date-time needs a time zone")
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59:59-01:00
+        raise ValueError("date-time out of range") from exc
+    if moment.year < 1000:  # keeps stored timestamps fixed-width, so they sort as text
+        raise ValueError("date-time out of range")
+    return moment
 
 
 def render_ts(stored: str) -> str:

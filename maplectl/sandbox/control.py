@@ -6,16 +6,15 @@ is listed in docs/sandbox.md. Errors use the same envelope as the API.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from maplectl.sandbox.app import Response
+from maplectl.sandbox.app import Response, parse_json
 from maplectl.sandbox.base import units_to_micro
 from maplectl.sandbox.clock import format_ts, render_ts
-from maplectl.sandbox.errors import BadRequest, NotFound, ValidationFailed
+from maplectl.sandbox.errors import NotFound, ValidationFailed
 from maplectl.sandbox.faults import FaultSpec, FaultSpecError
 from maplectl.sandbox.seed import expand_template, parse_seed
 
@@ -26,12 +25,7 @@ _UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 
 
 def _json(raw: bytes) -> Any:
-    if not raw:
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest("the request body is not valid JSON") from exc
+    return parse_json(raw) if raw else {}
 
 
 def _object(raw: bytes) -> dict[str, Any]:

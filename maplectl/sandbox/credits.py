@@ -212,8 +212,9 @@ class CreditOps(SessionBase):
             where.append("state = ?")
             params.append(query["status"])
         if query.get("statuses") is not None:
-            where.append(f"state IN ({', '.join('?' * len(query['statuses']))})")
-            params.extend(query["statuses"])
+            statuses = sorted(set(query["statuses"]))  # the enum bounds this to four values
+            where.append(f"state IN ({', '.join('?' * len(statuses))})")
+            params.extend(statuses)
         if query.get("search") is not None:
             where.append("instr(lower(name), lower(?)) > 0")
             params.append(query["search"])

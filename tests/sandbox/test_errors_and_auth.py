@@ -102,3 +102,25 @@ def test_responses_are_compact_json(api: httpx.Client) -> None:
     assert response.headers["content-type"] == "application/json"
     assert response.json()["created_at"].endswith("Z")
     assert response.json()["company_id"] == COMPANY
+
+
+def test_non_json_constants_and_lone_surrogates_are_400(api: httpx.Client) -> None:
+    """NaN/Infinity and lone surrogate escapes are refused as bad JSON, never a 500."""
+    bodies = [
+        b'{"customer_id": "cus_acme", "name": "\\ud800", "type": "AMOUNT",'
+        b' "amount": {"currency": "USD", "value_in_cents": 1}}',
+        b'{"customer_id": "cus_acme", "type": "IMMEDIATE", "onetime_items":'
+        b' [{"product_pricing_id": "pp_training_day", "aggregate": Infinity}]}',
+    ]
+    for path, raw in zip(("/credits", "/one_times"), bodies, strict=True):
+        response = api.post(path, content=raw, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400
+        assert response.json()["error_type"] == "request_error"
+
+
+def test_out_of_range_dates_are_400(api: httpx.Client) -> None:
+    """A date that cannot be represented in UTC is a validation error, not a crash."""
+    body = credit_body(expiration_date="9999-12-31T23:59:59-01:00")
+    response = api.post("/credits", json=body)
+    assert response.status_code == 400
+    assert response.json()["validation_errors"][0]["field"] == "expiration_date"
