@@ -48,10 +48,11 @@ def paint(text: str, code: str, color: bool) -> str:
 def plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = False,
               now: datetime | None = None) -> str:
     """One aligned line per action, field diffs under drift, notes, then the summary line."""
-    lines: list[str] = [f"Plan for {plan.company_id} at {plan.api_url}:", ""]
+    lines: list[str] = []
     if now is not None and now > plan.expires_at:
         lines.append(paint(f"warning: this plan expired at {_iso(plan.expires_at)}; "
                            "make a new one before applying", "33", color))
+    lines += [f"Plan for {plan.company_id} at {plan.api_url}:", ""]
     rows = [_row(a) for a in plan.actions]
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(4)]
     for action, row in zip(plan.actions, rows, strict=True):
