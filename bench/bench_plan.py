@@ -1,0 +1,383 @@
+"""Benchmark (issue 5): ``plan`` of 10,000 manifests over 1,000 customers against 100,000 credits.
+
+    .venv/bin/python bench/bench_plan.py            # full size, 20 ms latency (about 1 minute)
+    .venv/bin/python bench/bench_plan.py --quick    # smoke size
+    .venv/bin/python bench/bench_plan.py --profile  # also write a cProfile of the plan run
+
+Data layout (the choice, and why):
+
+* 10,000 customers ``cus_b00000``..``cus_b09999``, 10 credits each: 100,000 credits. Every
+  10th customer is in scope (1,000 customers), so the in-scope credits are interleaved with the
+  others in creation order, as in a real account where a team manages some customers only.
+* Each in-scope customer has 10 manifests in one file (1,000 files): 10 Credits, or for every
+  other customer 9 Credits and 1 OneTimeCharge (500 in all). Mixed AMOUNT and UNITS credits.
+* Of each in-scope customer's 10 existing credits, 6 are grants of its manifests (``unchanged``)
+  and 4 are unrelated grants of other amounts (``unmanaged``, not look-alikes). No one-time
+  charges exist yet. Expected plan: 6,000 unchanged, 4,000 create, 4,000 unmanaged.
+* With ~10 credits per customer, reading per customer takes 1 page per customer (1,000
+  requests) and a company-wide scan 1,000 pages: the two strategies cost the same number of
+  requests. That is the hard case on purpose: the scan is sequential (each page needs the
+  previous cursor), per-customer reads run ``parallelism`` at a time.
+
+Measured: wall per phase (loading + validating, network, matching, rendering), requests (the
+sandbox's counters), peak RSS of the maplectl process (a separate process from the sandbox and
+from the generator), against the lower bound ``requests × latency / parallelism``, and against a
+naive client doing one ``/find`` per manifest (measured on a sample, then extrapolated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import harness
+
+SCRIPT = Path(__file__).resolve()
+PARALLELISM = 8
+EXPIRY = "2031-06-30T23:59:59Z"
+
+
+class Size:
+    """One benchmark size."""
+
+    def __init__(self, customers: int, in_scope_every: int, per_customer: int,
+                 latency_ms: int, naive_sample: int) -> None:
+        self.customers = customers
+        self.in_scope_every = in_scope_every
+        self.per_customer = per_customer
+        self.latency_ms = latency_ms
+        self.naive_sample = naive_sample
+
+    def customer(self, n: int) -> str:
+        return f"cus_b{n:05d}"
+
+    def all_customers(self) -> list[str]:
+        return [self.customer(n) for n in range(self.customers)]
+
+    def in_scope(self) -> list[str]:
+        return [self.customer(n) for n in range(0, self.customers, self.in_scope_every)]
+
+
+FULL = Size(customers=10_000, in_scope_every=10, per_customer=10, latency_ms=20, naive_sample=400)
+QUICK = Size(customers=50, in_scope_every=10, per_customer=10, latency_ms=0, naive_sample=20)
+
+
+# -- generated data ------------------------------------------------------------------------------
+
+def _credit_fields(customer_index: int, k: int) -> dict[str, Any]:
+    """The grant of manifest k of a customer (AMOUNT, or UNITS for every third one)."""
+    if k % 3 == 2:
+        return {"type": "UNITS", "units": 1000 * (k + 1), "item_id": "itm_api_calls"}
+    return {"type": "AMOUNT", "amount": {"currency": "USD",
+                                         "value_in_cents": 1000 + customer_index + k}}
+
+
+def manifest_text(size: Size, customer_index: int) -> str:
+    """The manifests of one in-scope customer: one YAML file, ``per_customer`` documents."""
+    customer = size.customer(customer_index)
+    docs = []
+    for k in range(size.per_customer):
+        name = f"b{customer_index:05d}-{k:02d}"
+        if k == size.per_customer - 1 and customer_index % 2 == 1:
+            docs.append(f"""apiVersion: maplectl/v1
+kind: OneTimeCharge
+metadata:
+  name: {name}-onboarding
+spec:
+  customer_id: {customer}
+  type: NEXT_INVOICE
+  onetime_items:
+    - custom_price:
+        amount: {{currency: USD, value_in_cents: {50000 + customer_index}}}
+        description: Onboarding workshop {customer_index}
+      aggregate: 1
+""")
+            continue
+        grant = _credit_fields(customer_index, k)
+        if grant["type"] == "AMOUNT":
+            body = (f"  type: AMOUNT\n  amount: {{currency: USD, value_in_cents: "
+                    f"{grant['amount']['value_in_cents']}}}\n")
+        else:
+            body = f"  type: UNITS\n  units: {grant['units']}\n  item_id: itm_api_calls\n"
+        docs.append(f"""apiVersion: maplectl/v1
+kind: Credit
+metadata:
+  name: {name}
+  labels: {{team: success, batch: bench}}
+spec:
+  customer_id: {customer}
+  name: Bench credit {k}
+{body}  expiration_date: "{EXPIRY}"
+""")
+    return "---\n".join(docs)
+
+
+def existing_credits(size: Size) -> list[dict[str, Any]]:
+    """``per_customer`` credits for every customer; in scope, 6 of them are managed grants."""
+    specs: list[dict[str, Any]] = []
+    for n in range(size.customers):
+        customer = size.customer(n)
+        in_scope = n % size.in_scope_every == 0
+        for k in range(size.per_customer):
+            if in_scope and k < 6:
+                spec = {"customer_id": customer, "name": f"Bench credit {k}",
+                        "expiration_date": EXPIRY, **_credit_fields(n, k)}
+            else:
+                spec = {"customer_id": customer, "name": f"Other credit {k}", "type": "AMOUNT",
+                        "amount": {"currency": "USD", "value_in_cents": 7 + k}}
+            specs.append(spec)
+    return specs
+
+
+def write_manifests(size: Size, directory: Path) -> int:
+    count = 0
+    for n in range(0, size.customers, size.in_scope_every):
+        (directory / f"customer-{n:05d}.yaml").write_text(manifest_text(size, n),
+                                                           encoding="utf-8")
+        count += size.per_customer
+    return count
+
+
+# -- the maplectl side (runs in a worker process) ---------------------------------------------
+
+def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
+    """What ``maplectl plan DIR`` does, phase by phase, timed."""
+    from maplectl.client import MapleClient
+    from maplectl.config import Secret
+    from maplectl.manifest import load_manifests
+    from maplectl.match import build_plan
+    from maplectl.plan import Desired
+    from maplectl.render import plan_json, plan_text
+    from maplectl.state import read_observed
+
+    profiler = cProfile.Profile() if config.get("profile") else None
+    if profiler:
+        profiler.enable()
+    phases = harness.Phases()
+    with phases.phase("load_validate"):
+        resources = load_manifests([config["manifests"]])
+    with phases.phase("desired"):
+        desired = [Desired.from_resource(r) for r in resources]
+    client = MapleClient(api_url=config["api_url"], company_id=config["company"],
+                         token=Secret(token))
+    with client, phases.phase("network"):
+        observed = read_observed(client, {d.customer_id for d in desired},
+                                 parallelism=config["parallelism"])
+    with phases.phase("match"):
+        plan = build_plan(desired, observed, company_id=config["company"],
+                          api_url=config["api_url"], now=datetime.now(UTC))
+    with phases.phase("render_text"):
+        text = plan_text(plan, color=False, show_unmanaged=False, now=datetime.now(UTC))
+    with phases.phase("render_json"):
+        doc = plan_json(plan)
+    if profiler:
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+        Path(config["profile"]).write_text(out.getvalue(), encoding="utf-8")
+    counts = plan.counts()
+    return {"phases": {k: round(v, 3) for k, v in phases.walls.items()},
+            "manifests": len(desired), "client_requests": observed.requests,
+            "strategies": dict(observed.strategies), "counts": counts,
+            "credits_read": len(observed.credits), "text_chars": len(text),
+            "json_chars": len(doc)}
+
+
+def naive_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
+    """One ``/find`` per manifest (by customer and name), on a sample; sequential, then 8 wide."""
+    from maplectl.client import MapleClient
+    from maplectl.config import Secret
+    from maplectl.manifest import load_manifests
+    from maplectl.model import Kind
+    from maplectl.state import Collection
+
+    resources = load_manifests([config["manifests"]])[: config["sample"]]
+    client = MapleClient(api_url=config["api_url"], company_id=config["company"],
+                         token=Secret(token))
+
+    def one(r: Any) -> None:
+        if r.kind is Kind.CREDIT:
+            client.find_page(Collection.CREDITS,
+                             {"customer_id": r.customer_id, "search": r.spec["name"]})
+        else:
+            client.find_page(Collection.ONE_TIMES,
+                             {"customer_id": r.customer_id, "type": r.spec["type"]})
+
+    with client:
+        started = time.perf_counter()
+        for r in resources:
+            one(r)
+        sequential = time.perf_counter() - started
+        started = time.perf_counter()
+        with ThreadPoolExecutor(config["parallelism"]) as pool:
+            list(pool.map(one, resources))
+        parallel = time.perf_counter() - started
+    return {"sample": len(resources), "sequential": round(sequential, 3),
+            "parallel": round(parallel, 3)}
+
+
+# -- the driver -----------------------------------------------------------------------------------
+
+def run(size: Size, *, name: str = "plan", profile: bool = False, write: bool = True,
+        update_doc: bool = True) -> dict[str, Any]:
+    """Seed a sandbox server, run the plan worker and the naive sample, report and record."""
+    setup = harness.Phases()
+    with tempfile.TemporaryDirectory(prefix="maplectl-bench-plan-") as tmp, \
+            harness.sandbox_server() as server:
+        manifests = Path(tmp) / "manifests"
+        manifests.mkdir()
+        with setup.phase("generate_manifests"):
+            count = write_manifests(size, manifests)
+        with setup.phase("seed_customers"):
+            server.seed_customers(size.all_customers())
+        with setup.phase("seed_credits"):
+            loaded = server.bulk_credits(existing_credits(size))
+        server.add_latency(size.latency_ms)
+        config = {"manifests": str(manifests), "parallelism": PARALLELISM}
+        if profile:
+            config["profile"] = str(harness.RESULTS_DIR / f"{name}.profile.txt")
+        server.reset_counters()
+        report = harness.run_worker(SCRIPT, {**config, "mode": "plan"}, server)
+        routes = server.counters()
+        server.reset_counters()
+        naive = harness.run_worker(SCRIPT, {**config, "mode": "naive",
+                                            "sample": size.naive_sample}, server)
+        naive_routes = server.counters()
+    requests = sum(routes.values())
+    latency = size.latency_ms / 1000
+    phases = report["phases"]
+    whole = sum(phases[p] for p in ("load_validate", "desired", "network", "match",
+                                    "render_text"))
+    lower = requests * latency / PARALLELISM
+    naive_per_request_seq = naive["sequential"] / max(1, naive["sample"])
+    naive_per_request_par = naive["parallel"] / max(1, naive["sample"])
+    naive_seq = naive_per_request_seq * count
+    naive_par = naive_per_request_par * count
+    result: dict[str, Any] = {
+        "size": {"manifests": count, "customers_in_scope": len(size.in_scope()),
+                 "customers_total": size.customers, "existing_credits": loaded,
+                 "latency_ms": size.latency_ms, "parallelism": PARALLELISM},
+        "setup_seconds": {k: round(v, 3) for k, v in setup.walls.items()},
+        "phases_seconds": phases,
+        "whole_run_seconds": round(whole, 3),
+        "process_wall_seconds": report["process_wall"],
+        "requests": requests,
+        "requests_by_route": routes,
+        "client_requests": report["client_requests"],
+        "strategies": report["strategies"],
+        "plan_counts": report["counts"],
+        "peak_rss_mb": report["peak_rss_mb"],
+        "lower_bound_seconds": round(lower, 3),
+        "naive": {"sample": naive["sample"], "requests_counted": sum(naive_routes.values()),
+                  "sample_sequential_seconds": naive["sequential"],
+                  "sample_parallel_seconds": naive["parallel"],
+                  "extrapolated_sequential_seconds": round(naive_seq, 2),
+                  "extrapolated_parallel_seconds": round(naive_par, 2),
+                  "note": "one /find per manifest, measured on the first `sample` manifests "
+                          "twice (sequentially, then 8 at a time) and scaled linearly to all"},
+    }
+    if lower > 0:
+        result["ratios"] = {
+            "network_vs_lower_bound": round(phases["network"] / lower, 2),
+            "whole_vs_lower_bound": round(whole / lower, 2),
+            "naive_sequential_vs_whole": round(naive_seq / whole, 1),
+            "naive_parallel_vs_whole": round(naive_par / whole, 1),
+        }
+        result["targets"] = {
+            "network_within_1.5x": phases["network"] <= 1.5 * lower,
+            "whole_within_3x": whole <= 3 * lower,
+            "10x_faster_than_naive": naive_seq >= 10 * whole,
+            "peak_rss_under_300mb": report["peak_rss_mb"] < 300,
+        }
+    if write:
+        harness.write_results(name, result)
+    if update_doc:
+        harness.update_doc_section("Plan", render_section(result))
+    return result
+
+
+def render_section(r: dict[str, Any]) -> str:
+    """The ``## Plan`` section of docs/performance.md."""
+    s, p = r["size"], r["phases_seconds"]
+    chart = harness.bar_chart([
+        ("lower bound (requests × latency / 8)", r["lower_bound_seconds"]),
+        ("maplectl: network phase", p["network"]),
+        ("maplectl: whole run", r["whole_run_seconds"]),
+        ("naive, 8 wide (extrapolated)", r["naive"]["extrapolated_parallel_seconds"]),
+        ("naive, sequential (extrapolated)", r["naive"]["extrapolated_sequential_seconds"]),
+    ])
+    phases = harness.bar_chart([(k, v) for k, v in p.items()])
+    ratios = r.get("ratios", {})
+    targets = r.get("targets", {})
+
+    def mark(key: str) -> str:
+        return "met" if targets.get(key) else "NOT met"
+
+    strategies = ", ".join(f"{k}: {v}" for k, v in r["strategies"].items())
+    intro = (f"`maplectl plan` of {s['manifests']:,} manifests over "
+             f"{s['customers_in_scope']:,} customers, against {s['existing_credits']:,} existing "
+             f"credits ({s['customers_total']:,} customers), {s['latency_ms']} ms injected "
+             f"latency per request, parallelism {s['parallelism']}. Rerun: "
+             "`.venv/bin/python bench/bench_plan.py` (results in `bench/results/plan.json`; "
+             "the data layout is explained in the script's docstring).")
+    rows = [
+        ("requests (sandbox counters)", f"{r['requests']:,} ({strategies})", "", ""),
+        ("network phase vs lower bound", f"{ratios.get('network_vs_lower_bound', '-')}×",
+         "≤ 1.5×", mark("network_within_1.5x")),
+        ("whole run (load, validate, read, match, render) vs lower bound",
+         f"{ratios.get('whole_vs_lower_bound', '-')}×", "≤ 3×", mark("whole_within_3x")),
+        ("naive sequential client / whole run",
+         f"{ratios.get('naive_sequential_vs_whole', '-')}×", "≥ 10×",
+         mark("10x_faster_than_naive")),
+        ("naive client 8 wide / whole run", f"{ratios.get('naive_parallel_vs_whole', '-')}×",
+         "", ""),
+        ("peak RSS of the maplectl process", f"{r['peak_rss_mb']} MiB", "< 300 MiB",
+         mark("peak_rss_under_300mb")),
+        ("process wall (interpreter start and imports too)",
+         f"{r['process_wall_seconds']} s", "", ""),
+    ]
+    table = "\n".join(["| measure | value | target | |", "|---|---|---|---|",
+                       *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)])
+    return "\n\n".join([
+        intro, chart, "Where the whole run goes (phases run one after another):", phases,
+        table,
+        f"The naive client does one `/find` per manifest (by customer and name); it was "
+        f"measured on {r['naive']['sample']} manifests and scaled linearly to "
+        f"{s['manifests']:,}.",
+    ]) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke size (50 manifests, 0 ms)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the plan run")
+    parser.add_argument("--no-doc", action="store_true", help="leave docs/performance.md alone")
+    args = parser.parse_args(argv)
+    size = QUICK if args.quick else FULL
+    name = "plan-quick" if args.quick else "plan"
+    result = run(size, name=name, profile=args.profile, update_doc=not (args.quick or args.no_doc))
+    summary = {k: result[k] for k in ("whole_run_seconds", "lower_bound_seconds", "requests",
+                                      "peak_rss_mb", "phases_seconds", "strategies")}
+    summary.update(result.get("ratios", {}))
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    for key, ok in result.get("targets", {}).items():
+        print(f"target {key}: {'met' if ok else 'NOT MET'}")
+    return 0
+
+
+if __name__ == "__main__":
+    if "--worker" in sys.argv:
+        harness.worker_main(lambda config, token: (plan_worker if config["mode"] == "plan"
+                                                   else naive_worker)(config, token))
+    else:
+        sys.exit(main())

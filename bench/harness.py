@@ -1,0 +1,323 @@
+"""A reusable benchmark harness: a real sandbox server, phase timers, peak memory, results, charts.
+
+The pieces, in the order a benchmark uses them:
+
+* :func:`sandbox_server` starts ``python -m maplectl sandbox serve --port 0`` as a *separate
+  process* on 127.0.0.1, so the sandbox's CPU work never competes with maplectl for the GIL, and
+  yields a :class:`SandboxServer` with the control API (seed customers, bulk credits, faults such
+  as injected latency, request counters).
+* :func:`run_worker` runs the maplectl part of a benchmark in a fresh subprocess (the script
+  itself with ``--worker``), so its peak RSS is maplectl's alone (not the generator's, not the
+  sandbox's) and its import time is real. The worker reports through :func:`worker_main`.
+* :class:`Phases` times named phases with ``time.perf_counter``.
+* :func:`write_results` writes ``bench/results/<name>.json`` with the environment (Python,
+  cores, platform, date); :func:`bar_chart` and :func:`update_doc_section` put a chart into
+  ``docs/performance.md``, replacing only the section the benchmark owns.
+
+The API token goes to the worker in its environment, never on a command line, in a result file
+or in a log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+PERFORMANCE_DOC = REPO / "docs" / "performance.md"
+TOKEN_ENV = "MAPLECTL_BENCH_TOKEN"
+LISTENING = re.compile(r"^listening (http://\S+) company=(\S+) token=(\S+)$")
+RESULT_MARK = "BENCH-RESULT "
+
+
+# -- the sandbox as a real server ----------------------------------------------------------------
+
+
+@dataclass
+class SandboxServer:
+    """A running ``maplectl sandbox serve``: API URL, company, and its control API."""
+
+    url: str
+    company: str
+    process: subprocess.Popen[bytes]
+    token: str = field(repr=False)
+    _http: httpx.Client = field(repr=False, default_factory=lambda: httpx.Client(timeout=300))
+
+    @property
+    def base(self) -> str:
+        """The server's address without ``/api/v1`` (where ``/_sandbox/...`` lives)."""
+        return self.url.removesuffix("/api/v1")
+
+    def control(
+        self, method: str, path: str, body: Any = None, *, content: str | bytes | None = None
+    ) -> Any:
+        """One control request; raises on an error status; returns the JSON answer."""
+        response = self._http.request(
+            method,
+            f"{self.base}/_sandbox/{path}",
+            json=body if content is None else None,
+            content=content,
+        )
+        if response.status_code >= 300:
+            raise RuntimeError(
+                f"control {method} {path}: {response.status_code} {response.text[:500]}"
+            )
+        return response.json() if response.content else None
+
+    def seed_customers(self, ids: Sequence[str], *, chunk: int = 5000) -> None:
+        """Add customers to the first company (the seed loader is additive)."""
+        for start in range(0, len(ids), chunk):
+            customers = [
+                {"id": c, "identifier": c, "name": c, "email": f"{c}@bench.example"}
+                for c in ids[start : start + chunk]
+            ]
+            doc = {
+                "companies": [
+                    {
+                        "id": self.company,
+                        "name": "Demo SaaS Inc.",
+                        "token": self.token,
+                        "customers": customers,
+                    }
+                ]
+            }
+            self.control("POST", "seed", content=json.dumps(doc))
+
+    def bulk_credits(self, specs: Sequence[Mapping[str, Any]], *, chunk: int = 25000) -> int:
+        """Load credits (create bodies, optionally with ``id``/``created_at``) in bulk."""
+        loaded = 0
+        for start in range(0, len(specs), chunk):
+            answer = self.control(
+                "POST", "credits/bulk", {"credits": list(specs[start : start + chunk])}
+            )
+            loaded += int(answer["loaded"])
+        return loaded
+
+    def add_latency(self, ms: int, routes: Sequence[str] = ("*",)) -> None:
+        """Every API request to ``routes`` sleeps ``ms`` before it is handled."""
+        if ms <= 0:
+            return
+        for route in routes:
+            self.control("POST", "faults", {"kind": "latency", "route": route, "ms": ms})
+
+    def clear_faults(self) -> None:
+        self.control("DELETE", "faults")
+
+    def counters(self) -> dict[str, int]:
+        """Requests per route since the last reset."""
+        return dict(self.control("GET", "counters")["routes"])
+
+    def reset_counters(self) -> None:
+        self.control("DELETE", "counters")
+
+    def stop(self) -> None:
+        """SIGTERM, then wait (the server finishes requests in progress and exits 0)."""
+        self._http.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def sandbox_server(db: Path | None = None) -> Iterator[SandboxServer]:
+    """Start ``maplectl sandbox serve`` on 127.0.0.1 (any free port) in its own process.
+
+    The database lives in ``db`` or, by default, in a fresh directory under ``/dev/shm`` when it
+    exists: the sandbox commits with ``synchronous=FULL``, and the benchmark measures maplectl,
+    not the disk's fsync.
+    """
+    with contextlib.ExitStack() as stack:
+        if db is None:
+            shm = Path("/dev/shm")
+            where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+            tmp = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="maplectl-bench-", dir=where)
+            )
+            db = Path(tmp) / "sandbox.sqlite"
+        log = stack.enter_context(open(db.with_suffix(".log"), "wb"))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "maplectl", "sandbox", "serve", "--port", "0", "--db", str(db)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=REPO,
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline().decode().strip()
+        found = LISTENING.match(line)
+        if not found:
+            process.kill()
+            process.wait()
+            raise RuntimeError(
+                "sandbox serve did not start: "
+                + db.with_suffix(".log").read_text(errors="replace")[-2000:]
+            )
+        server = SandboxServer(
+            url=found.group(1), company=found.group(2), process=process, token=found.group(3)
+        )
+        try:
+            yield server
+        finally:
+            server.stop()
+            process.stdout.close()
+
+
+# -- timing and memory ----------------------------------------------------------------------------
+
+
+class Phases:
+    """Wall time of named phases, in seconds, in the order they ran."""
+
+    def __init__(self) -> None:
+        self.walls: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.walls[name] = self.walls.get(name, 0.0) + time.perf_counter() - started
+
+    def total(self, *names: str) -> float:
+        return sum(self.walls[n] for n in names)
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set size of this process (or of its waited-for children), in MiB."""
+    kib = resource.getrusage(who).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(kib / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+# -- the maplectl part in its own process -----------------------------------------------------
+
+
+def run_worker(
+    script: Path, config: Mapping[str, Any], server: SandboxServer, *, timeout: float = 170
+) -> dict[str, Any]:
+    """Run ``script --worker CONFIG`` in a fresh interpreter and return what it reported.
+
+    The worker gets the sandbox URL and company in its config and the token in its environment.
+    Its report gains ``process_wall`` (interpreter start and imports included) and
+    ``peak_rss_mb`` as the parent saw it for that child.
+    """
+    payload = {**config, "api_url": server.url, "company": server.company}
+    env = {**os.environ, TOKEN_ENV: server.token}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(script), "--worker", json.dumps(payload)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    reports = [
+        line[len(RESULT_MARK) :]
+        for line in done.stdout.splitlines()
+        if line.startswith(RESULT_MARK)
+    ]
+    if done.returncode != 0 or not reports:
+        raise RuntimeError(
+            f"worker {script.name} failed ({done.returncode}):\n{done.stderr[-4000:]}"
+        )
+    report: dict[str, Any] = json.loads(reports[-1])
+    report["process_wall"] = round(wall, 3)
+    return report
+
+
+def worker_main(body: Callable[[dict[str, Any], str], dict[str, Any]]) -> None:
+    """The worker side of :func:`run_worker`: parse the config, run ``body``, report."""
+    config = json.loads(sys.argv[sys.argv.index("--worker") + 1])
+    token = os.environ.pop(TOKEN_ENV)
+    report = body(config, token)
+    report["peak_rss_mb"] = peak_rss_mb()
+    print(RESULT_MARK + json.dumps(report), flush=True)
+
+
+# -- results and the performance page ---------------------------------------------------------
+
+
+def environment() -> dict[str, Any]:
+    """Where the numbers were measured."""
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cores": os.cpu_count(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
+
+
+def write_results(name: str, data: Mapping[str, Any], *, directory: Path = RESULTS_DIR) -> Path:
+    """``<directory>/<name>.json`` with the environment added; returns the path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.json"
+    doc = {"benchmark": name, "environment": environment(), **data}
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def bar_chart(rows: Sequence[tuple[str, float]], *, unit: str = "s", width: int = 48) -> str:
+    """A fixed-width bar chart for Markdown (inside a code block), longest bar = ``width``."""
+    if not rows:
+        return ""
+    top = max(value for _, value in rows) or 1.0
+    label_width = max(len(label) for label, _ in rows)
+    lines = []
+    for label, value in rows:
+        bar = "█" * max(1 if value > 0 else 0, round(value / top * width))
+        lines.append(f"{label.ljust(label_width)}  {bar} {value:,.2f} {unit}")
+    return "```\n" + "\n".join(lines) + "\n```"
+
+
+def update_doc_section(title: str, body: str, *, path: Path = PERFORMANCE_DOC) -> None:
+    """Replace the ``## <title>`` section of ``path`` (or append it); other sections stay.
+
+    A section runs from its heading to the next ``## `` heading or the end of the file.
+    """
+    heading = f"## {title}"
+    text = (
+        path.read_text(encoding="utf-8")
+        if path.exists()
+        else (
+            "# Performance\n\nMeasured with the scripts in `bench/`; each section says how to "
+            "rerun it. Numbers come from `bench/results/*.json`.\n"
+        )
+    )
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
+    section = [heading, "", *body.strip("\n").splitlines(), ""]
+    if start is None:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        lines += ["", *section]
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        lines[start:end] = section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
