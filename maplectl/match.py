@@ -119,7 +119,7 @@ class _Matcher:
                        f"{', '.join(ids)}; pin one with metadata.remote_id",),
             )
         credit = found[0]
-        diff = field_diffs(credit_view(d.body), credit_view_remote(credit))
+        diff = _diff(credit_view(d.body), credit_view_remote(credit))
         issued = credit.get("issued_amount")
         grant = (Money.from_json(issued),) if credit.get("type") == "AMOUNT" and isinstance(
             issued, Mapping) else ()
@@ -188,8 +188,8 @@ class _Matcher:
         if len(found) == len(items):
             pinned_diff: tuple[FieldDiff, ...] = ()
             if d.remote_id is not None:
-                pinned_diff = field_diffs(item_signature(items[0]),
-                                          item_signature(self.charges[d.remote_id]))
+                pinned_diff = _diff(item_signature(items[0]),
+                                    item_signature(self.charges[d.remote_id]))
             return Action(
                 address=d.address, kind=d.kind,
                 action=ActionType.DRIFT if pinned_diff else ActionType.UNCHANGED,
@@ -333,6 +333,26 @@ def _balance(credit: Mapping[str, Any]) -> str | None:
     if credit.get("units") is not None:
         return f"{_number(credit.get('units')):,} units"
     return None
+
+
+def _diff(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
+    """``field_diffs``, skipped when the two are identical (types too, as deepdiff sees them).
+
+    Most matched entries are unchanged, and a deepdiff costs about a millisecond: 10 s for a
+    plan of 10,000 entries, against microseconds for this check.
+    """
+    return () if _identical(expected, actual) else field_diffs(expected, actual)
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal and of the same types all the way down (``1 == 1.0`` is a change to deepdiff)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _with_note(action: Action, note: str) -> Action:

@@ -6,7 +6,10 @@ Planning receives a :class:`StateReader`, which can only find; only apply receiv
 Strategy (docs/plan.md): every read is 100 per page to the end. For each collection the first
 company-wide page is requested with ``include_meta``; its total ``T`` says what a full scan costs
 (``ceil(T/100)`` pages). Reading per customer costs at least one page per customer. Whichever
-needs fewer requests is used; the first page is never read twice.
+needs fewer requests is used; the first page is never read twice. Near a tie (per-customer
+needs at most ``parallelism`` more requests, one more round) per-customer reading wins: a scan is
+sequential, each page needing the previous cursor, while per-customer reads run ``parallelism``
+at once, so they finish up to ``parallelism`` times sooner.
 """
 
 from __future__ import annotations
@@ -158,8 +161,14 @@ def read_collection(
     *,
     pool: ThreadPoolExecutor,
     counter: RequestCounter,
+    parallelism: int = 0,
 ) -> tuple[list[JSONDict], str]:
-    """Every object of ``collection`` belonging to ``customers``, by the cheaper strategy."""
+    """Every object of ``collection`` belonging to ``customers``, by the cheaper strategy.
+
+    ``parallelism`` (the pool's width) is how many more requests per-customer reading may cost
+    than the rest of the scan and still be chosen, provided that, ``parallelism`` at a time, it
+    takes fewer rounds than the scan's sequential pages. 0 means fewest requests, strictly.
+    """
     if not customers:
         return [], "none"
     first = reader.find_page(collection, {}, limit=PAGE_SIZE, include_meta=True)
@@ -167,8 +176,12 @@ def read_collection(
     total = first.total if first.total is not None else math.inf
     scan_pages = max(1, math.ceil(total / PAGE_SIZE)) if total != math.inf else math.inf
     # A per-customer read costs at least one page per customer; a scan costs scan_pages, of
-    # which we already have one. Ties go to per-customer reading, which runs in parallel.
-    if scan_pages - 1 < len(customers):
+    # which we already have one. Near-ties go to per-customer reading when, running in
+    # parallel, it needs fewer rounds than the sequential rest of the scan.
+    scan_more, width = scan_pages - 1, max(1, parallelism)
+    near_tie = len(customers) - scan_more <= parallelism and \
+        math.ceil(len(customers) / width) < scan_more
+    if scan_more < len(customers) and not near_tie:
         rows = _follow(reader, collection, {}, first, counter)
         return [r for r in rows if r.get("customer_id") in customers], "scan"
 
@@ -196,10 +209,12 @@ def read_observed(
     counter = RequestCounter(progress)
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool, ThreadPoolExecutor(2) as top:
         credits_f = top.submit(
-            read_collection, reader, Collection.CREDITS, scope, pool=pool, counter=counter
+            read_collection, reader, Collection.CREDITS, scope, pool=pool, counter=counter,
+            parallelism=parallelism,
         )
         charges_f = top.submit(
-            read_collection, reader, Collection.ONE_TIMES, scope, pool=pool, counter=counter
+            read_collection, reader, Collection.ONE_TIMES, scope, pool=pool, counter=counter,
+            parallelism=parallelism,
         )
         credits, credit_strategy = credits_f.result()
         charges, charge_strategy = charges_f.result()
