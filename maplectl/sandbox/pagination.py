@@ -67,7 +67,8 @@ def page_request(resource: str, body: Mapping[str, Any]) -> PageRequest:
     """Read pagination, sort_key and include_meta from a (schema-valid) find body."""
     pagination = body.get("pagination") or {}
     sort_key = body.get("sort_key") or "createdAtDesc"
-    limit = pagination.get("limit") or DEFAULT_LIMIT
+    # The schema accepts 1.0 as an integer (JSON Schema does); slicing needs an int.
+    limit = int(pagination.get("limit") or DEFAULT_LIMIT)
     cursor = pagination.get("from_key")
     after = decode_cursor(resource, sort_key, cursor) if cursor else None
     return PageRequest(resource, limit, sort_key, after, bool(body.get("include_meta")))
