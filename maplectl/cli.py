@@ -182,11 +182,13 @@ def connection_options(func: F) -> F:
                      envvar="MAPLECTL_SANDBOX_DB", default=None,
                      help="Embedded sandbox database [env MAPLECTL_SANDBOX_DB]."),
         click.option("--parallelism", type=click.IntRange(1, 64), default=None,
-                     help="Requests in flight at once [plan: 8, apply: 4]."),
+                     help="Requests in flight at once [maplectl.yaml parallelism; default "
+                          "plan 8, apply 4]."),
         click.option("--connect-timeout", type=click.FloatRange(0.1, 600), default=10.0,
                      show_default=True, help="Seconds to wait for a connection."),
-        click.option("--read-timeout", type=click.FloatRange(0.1, 600), default=30.0,
-                     show_default=True, help="Seconds to wait for a response."),
+        click.option("--read-timeout", type=click.FloatRange(0.1, 600), default=None,
+                     help="Seconds to wait for a response [maplectl.yaml timeout_seconds; "
+                          "default 30]."),
         click.option("--debug", is_flag=True,
                      help="Tracebacks and a log line per request (token redacted)."),
     ]
@@ -204,7 +206,7 @@ class ConnOpts:
     sandbox_db: Path | None
     debug: bool
     connect_timeout: float = 10.0
-    read_timeout: float = 30.0
+    read_timeout: float | None = None
 
 
 def settings_for(opts: ConnOpts, paths: Sequence[str]) -> Settings:
@@ -234,7 +236,8 @@ def connect(settings: Settings, opts: ConnOpts, *, deadline: float | None = None
     common: dict[str, Any] = dict(log=log, deadline=deadline, max_rps=max_rps,
                                   pool_size=pool_size, retry=RetryPolicy(),
                                   timeouts=Timeouts(connect=opts.connect_timeout,
-                                                    read=opts.read_timeout))
+                                                    read=opts.read_timeout
+                                                    or settings.read_timeout or 30.0))
     if settings.sandbox:
         from maplectl.sandbox import Sandbox
 
@@ -342,7 +345,8 @@ plan_format_option = click.option(
 @handle_errors
 def plan(paths: tuple[str, ...], api_url: str | None, company: str | None,
          token_file: Path | None, use_sandbox: bool, sandbox_db: Path | None,
-         parallelism: int | None, connect_timeout: float, read_timeout: float, debug: bool,
+         parallelism: int | None, connect_timeout: float, read_timeout: float | None,
+         debug: bool,
          fmt: str, out: Path | None, detailed_exitcode: bool, fail_on_drift: bool,
          targets: tuple[str, ...], customers: tuple[str, ...], show_unmanaged: bool,
          plan_ttl: str) -> None:
@@ -353,7 +357,8 @@ def plan(paths: tuple[str, ...], api_url: str | None, company: str | None,
     desired = load_scope(paths, targets, customers)
     settings = settings_for(opts, paths)
     with connect(settings, opts) as client:
-        the_plan = make_plan(client, settings, desired, parallelism=parallelism or 8, ttl=ttl,
+        the_plan = make_plan(client, settings, desired,
+                             parallelism=parallelism or settings.parallelism or 8, ttl=ttl,
                              targets=targets)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -418,7 +423,8 @@ def is_saved_plan(paths: Sequence[str]) -> bool:
 @handle_errors
 def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
           token_file: Path | None, use_sandbox: bool, sandbox_db: Path | None,
-          parallelism: int | None, connect_timeout: float, read_timeout: float, debug: bool,
+          parallelism: int | None, connect_timeout: float, read_timeout: float | None,
+          debug: bool,
           fmt: str, auto_approve: bool,
           targets: tuple[str, ...], customers: tuple[str, ...], plan_ttl: str,
           consistency_wait: float, total_timeout: float | None, max_rps: float | None) -> None:
@@ -436,7 +442,7 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
     saved = read_plan_file(Path(paths[0])) if is_saved_plan(paths) else None
     desired = None if saved else load_scope(paths, targets, customers)
     settings = settings_for(opts, [] if saved else paths)
-    workers = parallelism or 4
+    workers = parallelism or settings.parallelism or 4
     with connect(settings, opts, deadline=deadline, max_rps=max_rps,
                  pool_size=max(16, workers * 2)) as client:
         if saved is not None:

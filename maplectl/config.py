@@ -52,6 +52,8 @@ class Settings:
     sandbox: bool
     sandbox_db: Path
     config_file: Path | None
+    parallelism: int | None = None
+    read_timeout: float | None = None
 
 
 def find_config_file(paths: Sequence[str | os.PathLike[str]]) -> Path | None:
@@ -112,6 +114,7 @@ def resolve_settings(
             sandbox=True,
             sandbox_db=db,
             config_file=config_file,
+            **_defaults(config),
         )
     url = api_url or env.get("MAPLE_API_URL") or config.get("api_url") or DEFAULT_API_URL
     company_id = company or env.get("MAPLE_COMPANY_ID") or config.get("company_id") or ""
@@ -138,7 +141,13 @@ def resolve_settings(
         sandbox=False,
         sandbox_db=db,
         config_file=config_file,
+        **_defaults(config),
     )
+
+
+def _defaults(config: Mapping[str, Any]) -> dict[str, Any]:
+    """maplectl.yaml's defaults for flags (the schema has checked their types and ranges)."""
+    return {"parallelism": config.get("parallelism"), "read_timeout": config.get("timeout_seconds")}
 
 
 def _check_company(company_id: str) -> None:
