@@ -1,36 +1,35 @@
-"""The command line: a thin adapter. Parse options, build collaborators, call one library
-function, render, exit. The only module that imports click; one error handler for all commands.
+"""The commands that read manifests and move money: validate, schema, plan, show, apply.
 
-Exit codes (docs/cli.md): 0 done / nothing to do, 1 error (before any write), 2 changes pending
-(``plan --detailed-exitcode``), 3 refused by policy, 4 stale plan, 5 partial apply, 6 applied but
-verification failed.
+Each parses options, builds collaborators, calls one library function, renders, and exits.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-import re
 import sys
 import threading
-import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar, cast
 
 import click
 
-from maplectl import __version__
 from maplectl.apply import ActionResult, Applier, ApplyResult
-from maplectl.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
-from maplectl.config import STATE_DIR, Secret, Settings, find_config_file, resolve_settings
+from maplectl.cli.base import (
+    ConnOpts,
+    cli,
+    connect,
+    connection_options,
+    echo,
+    handle_errors,
+    parse_duration,
+    settings_for,
+    use_color,
+)
+from maplectl.client import MapleClient
+from maplectl.config import STATE_DIR, Settings
 from maplectl.errors import (
     ApprovalRequired,
-    MaplectlError,
     PartialApplyError,
     PlanFileError,
     PolicyRefusal,
@@ -52,73 +51,6 @@ from maplectl.render import (
     progress_bar,
 )
 from maplectl.state import read_observed
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-_SECRETS: set[str] = set()
-
-
-def redact(text: str) -> str:
-    """Last line of defence: no known secret leaves through any message we print."""
-    for secret in _SECRETS:
-        if secret:
-            text = text.replace(secret, "****")
-    return text
-
-
-def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
-    click.echo(redact(text), err=err, nl=nl)
-
-
-def use_color(stream: Any) -> bool:
-    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
-
-
-def handle_errors(func: F) -> F:
-    """The one error handler: a MaplectlError becomes its message and exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = bool(kwargs.get("debug"))
-        try:
-            return func(*args, **kwargs)
-        except MaplectlError as exc:
-            if debug:
-                echo(traceback.format_exc(), err=True)
-            echo(f"Error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
-            raise
-        except Exception as exc:
-            if debug:
-                echo(traceback.format_exc(), err=True)
-            echo(f"Error: internal error: {type(exc).__name__}: {exc}", err=True)
-            echo("  hint: rerun with --debug for the traceback, and report it", err=True)
-            sys.exit(1)
-
-    return cast(F, wrapper)
-
-
-def parse_duration(value: str) -> timedelta:
-    """``90``, ``45s``, ``30m``, ``12h`` or ``2d`` as a timedelta."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
-    if not match:
-        raise UsageError(f"not a duration: {value!r}", hint="write e.g. 90s, 30m, 12h or 2d")
-    amount = float(match.group(1))
-    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-    return timedelta(seconds=amount * unit)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="maplectl")
-def cli() -> None:
-    """Declarative credits and one-time charges for Maple Billing.
-
-    Manifests in git describe the credits and one-time charges customers should have; `plan`
-    shows what Maple lacks; `apply` creates exactly that, once.
-    """
-
 
 # -- validate / schema ---------------------------------------------------------------------------
 
@@ -160,101 +92,6 @@ def schema(kind: str) -> None:
     from maplectl.schema import schema_document
 
     echo(json.dumps(schema_document(kind), indent=2))
-
-
-# -- connection options ----------------------------------------------------------------------------
-
-def connection_options(func: F) -> F:
-    """Options every command that talks to Maple takes."""
-    options = [
-        click.option("--api-url", envvar="MAPLE_API_URL", default=None,
-                     help="Maple API base URL [env MAPLE_API_URL; default "
-                          "https://api.maplebilling.com/api/v1]."),
-        click.option("--company", envvar="MAPLE_COMPANY_ID", default=None,
-                     help="Company id, cmp_... [env MAPLE_COMPANY_ID]."),
-        click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
-                     default=None,
-                     help="File holding the API token (else env MAPLE_API_TOKEN; there is no "
-                          "token flag)."),
-        click.option("--sandbox", "use_sandbox", is_flag=True,
-                     help="Use the embedded sandbox (state in .maplectl/sandbox.sqlite)."),
-        click.option("--sandbox-db", type=click.Path(dir_okay=False, path_type=Path),
-                     envvar="MAPLECTL_SANDBOX_DB", default=None,
-                     help="Embedded sandbox database [env MAPLECTL_SANDBOX_DB]."),
-        click.option("--parallelism", type=click.IntRange(1, 64), default=None,
-                     help="Requests in flight at once [maplectl.yaml parallelism; default "
-                          "plan 8, apply 4]."),
-        click.option("--connect-timeout", type=click.FloatRange(0.1, 600), default=10.0,
-                     show_default=True, help="Seconds to wait for a connection."),
-        click.option("--read-timeout", type=click.FloatRange(0.1, 600), default=None,
-                     help="Seconds to wait for a response [maplectl.yaml timeout_seconds; "
-                          "default 30]."),
-        click.option("--debug", is_flag=True,
-                     help="Tracebacks and a log line per request (token redacted)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-@dataclass(frozen=True, slots=True)
-class ConnOpts:
-    api_url: str | None
-    company: str | None
-    token_file: Path | None
-    use_sandbox: bool
-    sandbox_db: Path | None
-    debug: bool
-    connect_timeout: float = 10.0
-    read_timeout: float | None = None
-
-
-def settings_for(opts: ConnOpts, paths: Sequence[str]) -> Settings:
-    from maplectl.manifest import load_config
-
-    config_file = find_config_file(paths)
-    config = load_config(config_file) if config_file else {}
-    sandbox_company = None
-    if opts.use_sandbox:
-        from maplectl.sandbox import DEMO_SEED_COMPANY
-
-        sandbox_company = DEMO_SEED_COMPANY
-    settings = resolve_settings(
-        config=config, config_file=config_file, env=os.environ, api_url=opts.api_url,
-        company=opts.company, token_file=opts.token_file, sandbox=opts.use_sandbox,
-        sandbox_db=opts.sandbox_db, sandbox_company=sandbox_company,
-    )
-    _SECRETS.add(settings.token.reveal())
-    return settings
-
-
-@contextmanager
-def connect(settings: Settings, opts: ConnOpts, *, deadline: float | None = None,
-            max_rps: float | None = None, pool_size: int = 16) -> Iterator[MapleClient]:
-    """A client for the settings: the embedded sandbox in-process, or Maple over HTTP."""
-    log = (lambda line: echo(f"debug: {line}", err=True)) if opts.debug else None
-    common: dict[str, Any] = dict(log=log, deadline=deadline, max_rps=max_rps,
-                                  pool_size=pool_size, retry=RetryPolicy(),
-                                  timeouts=Timeouts(connect=opts.connect_timeout,
-                                                    read=opts.read_timeout
-                                                    or settings.read_timeout or 30.0))
-    if settings.sandbox:
-        from maplectl.sandbox import Sandbox
-
-        settings.sandbox_db.parent.mkdir(parents=True, exist_ok=True)
-        box = Sandbox.open(settings.sandbox_db)
-        token = box.token_for(settings.company_id)
-        _SECRETS.add(token)
-        client = MapleClient(api_url="http://sandbox.local/api/v1",
-                             company_id=settings.company_id, token=Secret(token),
-                             transport=wsgi_transport(box.app), **common)
-    else:
-        client = MapleClient(api_url=settings.api_url, company_id=settings.company_id,
-                             token=settings.token, **common)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 # -- plan ------------------------------------------------------------------------------------------
@@ -559,132 +396,3 @@ def report(result: ApplyResult, fmt: str) -> None:
             "applied, but the check after apply failed:\n  "
             + "\n  ".join(result.verification_problems),
             hint="look at these objects in Maple; running plan again shows their state")
-
-
-# --- sandbox commands (owned by the sandbox engineer) ---
-@cli.group()
-def sandbox() -> None:
-    """Run and control the local Maple-compatible sandbox."""
-
-
-_sandbox_url = click.option(
-    "--url", envvar="MAPLECTL_SANDBOX_URL", required=True, metavar="URL",
-    help="The running sandbox (as printed by `sandbox serve`) [env MAPLECTL_SANDBOX_URL].")
-
-
-def _sandbox_call(url: str, method: str, path: str, body: Any = None) -> None:
-    """One control request; prints the JSON answer."""
-    from maplectl.sandbox.control_client import ControlClient
-
-    client = ControlClient(url)
-    try:
-        echo(json.dumps(client.call(method, path, body), indent=2, sort_keys=True))
-    finally:
-        client.close()
-
-
-@sandbox.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=0, show_default=True, type=int, help="0 picks a free port.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite file (kept between runs); default: a temporary one.")
-@click.option("--seed", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Seed YAML for a new database; default: the demo seed.")
-@click.option("--token", default=None, help="API token of the first company; default: random.")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
-@handle_errors
-def sandbox_serve(host: str, port: int, db: Path | None, seed: Path | None, token: str | None,
-                  debug: bool) -> None:
-    """Serve the sandbox until SIGINT/SIGTERM. First line: listening URL company=ID token=T."""
-    from maplectl.sandbox import run_server
-
-    sys.exit(run_server(host=host, port=port, db=db, seed=seed, token=token))
-
-
-@sandbox.command("reset")
-@_sandbox_url
-@handle_errors
-def sandbox_reset(url: str) -> None:
-    """Put a running sandbox back to its seed (data, clock, keys, faults, counters)."""
-    _sandbox_call(url, "POST", "reset")
-
-
-@sandbox.group("clock")
-def sandbox_clock() -> None:
-    """Read or advance the sandbox clock."""
-
-
-@sandbox_clock.command("advance")
-@_sandbox_url
-@click.argument("duration")
-@handle_errors
-def sandbox_clock_advance(url: str, duration: str) -> None:
-    """Move the sandbox clock forward by DURATION (90s, 30m, 12h, 2d)."""
-    _sandbox_call(url, "POST", "clock/advance",
-                  {"seconds": parse_duration(duration).total_seconds()})
-
-
-@sandbox_clock.command("show")
-@_sandbox_url
-@handle_errors
-def sandbox_clock_show(url: str) -> None:
-    """Print the sandbox time and its offset from real time."""
-    _sandbox_call(url, "GET", "clock")
-
-
-@sandbox.group("fault")
-def sandbox_fault() -> None:
-    """Inject or clear faults."""
-
-
-@sandbox_fault.command("add")
-@_sandbox_url
-@click.option("--kind", required=True, type=click.Choice(
-    ["latency", "rate_limit", "error_before_commit", "error_after_commit", "drop_after_commit",
-     "slow_commit", "find_lag"]))
-@click.option("--route", default="*", show_default=True, help='e.g. "POST /credits".')
-@click.option("--count", type=int, default=None, help="Only the next N matching requests.")
-@click.option("--probability", type=float, default=None, help="Each request with this chance.")
-@click.option("--seed", type=int, default=None, help="Seed of the probability draws.")
-@click.option("--ms", type=int, default=None, help="Delay of latency / slow_commit.")
-@click.option("--retry-after", type=int, default=None, help="Seconds sent with rate_limit.")
-@click.option("--seconds", type=float, default=None, help="Lag of find_lag.")
-@handle_errors
-def sandbox_fault_add(url: str, kind: str, route: str, count: int | None,
-                      probability: float | None, seed: int | None, ms: int | None,
-                      retry_after: int | None, seconds: float | None) -> None:
-    """Arm one fault on a running sandbox."""
-    body = {"kind": kind, "route": route, "count": count, "probability": probability,
-            "seed": seed, "ms": ms, "retry_after": retry_after, "seconds": seconds}
-    _sandbox_call(url, "POST", "faults", {k: v for k, v in body.items() if v is not None})
-
-
-@sandbox_fault.command("clear")
-@_sandbox_url
-@handle_errors
-def sandbox_fault_clear(url: str) -> None:
-    """Disarm every fault."""
-    _sandbox_call(url, "DELETE", "faults")
-
-
-@sandbox_fault.command("list")
-@_sandbox_url
-@handle_errors
-def sandbox_fault_list(url: str) -> None:
-    """Show the armed faults."""
-    _sandbox_call(url, "GET", "faults")
-
-
-@sandbox.command("counters")
-@_sandbox_url
-@click.option("--reset", is_flag=True, help="Set the counters back to zero.")
-@handle_errors
-def sandbox_counters(url: str, reset: bool) -> None:
-    """Requests per route since the last reset."""
-    _sandbox_call(url, "DELETE" if reset else "GET", "counters")
-# --- end sandbox commands ---
-
-
-def main() -> None:
-    """Console-script entry point."""
-    cli.main(prog_name="maplectl")

@@ -1,0 +1,193 @@
+"""Shared plumbing of the command line: output, the one error handler, the group, and the
+options and client every command that talks to Maple uses. [terminal]
+
+Exit codes (docs/cli.md): 0 done / nothing to do, 1 error (before any write), 2 changes pending
+(``plan --detailed-exitcode``), 3 refused by policy, 4 stale plan, 5 partial apply, 6 applied but
+verification failed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+
+from maplectl import __version__
+from maplectl.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
+from maplectl.config import Secret, Settings, find_config_file, resolve_settings
+from maplectl.errors import (
+    MaplectlError,
+    UsageError,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SECRETS: set[str] = set()
+
+
+def redact(text: str) -> str:
+    """Last line of defence: no known secret leaves through any message we print."""
+    for secret in _SECRETS:
+        if secret:
+            text = text.replace(secret, "****")
+    return text
+
+
+def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    click.echo(redact(text), err=err, nl=nl)
+
+
+def use_color(stream: Any) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def handle_errors(func: F) -> F:
+    """The one error handler: a MaplectlError becomes its message and exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(kwargs.get("debug"))
+        try:
+            return func(*args, **kwargs)
+        except MaplectlError as exc:
+            if debug:
+                echo(traceback.format_exc(), err=True)
+            echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if debug:
+                echo(traceback.format_exc(), err=True)
+            echo(f"Error: internal error: {type(exc).__name__}: {exc}", err=True)
+            echo("  hint: rerun with --debug for the traceback, and report it", err=True)
+            sys.exit(1)
+
+    return cast(F, wrapper)
+
+
+def parse_duration(value: str) -> timedelta:
+    """``90``, ``45s``, ``30m``, ``12h`` or ``2d`` as a timedelta."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
+    if not match:
+        raise UsageError(f"not a duration: {value!r}", hint="write e.g. 90s, 30m, 12h or 2d")
+    amount = float(match.group(1))
+    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return timedelta(seconds=amount * unit)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="maplectl")
+def cli() -> None:
+    """Declarative credits and one-time charges for Maple Billing.
+
+    Manifests in git describe the credits and one-time charges customers should have; `plan`
+    shows what Maple lacks; `apply` creates exactly that, once.
+    """
+
+
+
+# -- connection options ----------------------------------------------------------------------------
+
+def connection_options(func: F) -> F:
+    """Options every command that talks to Maple takes."""
+    options = [
+        click.option("--api-url", envvar="MAPLE_API_URL", default=None,
+                     help="Maple API base URL [env MAPLE_API_URL; default "
+                          "https://api.maplebilling.com/api/v1]."),
+        click.option("--company", envvar="MAPLE_COMPANY_ID", default=None,
+                     help="Company id, cmp_... [env MAPLE_COMPANY_ID]."),
+        click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
+                     default=None,
+                     help="File holding the API token (else env MAPLE_API_TOKEN; there is no "
+                          "token flag)."),
+        click.option("--sandbox", "use_sandbox", is_flag=True,
+                     help="Use the embedded sandbox (state in .maplectl/sandbox.sqlite)."),
+        click.option("--sandbox-db", type=click.Path(dir_okay=False, path_type=Path),
+                     envvar="MAPLECTL_SANDBOX_DB", default=None,
+                     help="Embedded sandbox database [env MAPLECTL_SANDBOX_DB]."),
+        click.option("--parallelism", type=click.IntRange(1, 64), default=None,
+                     help="Requests in flight at once [maplectl.yaml parallelism; default "
+                          "plan 8, apply 4]."),
+        click.option("--connect-timeout", type=click.FloatRange(0.1, 600), default=10.0,
+                     show_default=True, help="Seconds to wait for a connection."),
+        click.option("--read-timeout", type=click.FloatRange(0.1, 600), default=None,
+                     help="Seconds to wait for a response [maplectl.yaml timeout_seconds; "
+                          "default 30]."),
+        click.option("--debug", is_flag=True,
+                     help="Tracebacks and a log line per request (token redacted)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@dataclass(frozen=True, slots=True)
+class ConnOpts:
+    api_url: str | None
+    company: str | None
+    token_file: Path | None
+    use_sandbox: bool
+    sandbox_db: Path | None
+    debug: bool
+    connect_timeout: float = 10.0
+    read_timeout: float | None = None
+
+
+def settings_for(opts: ConnOpts, paths: Sequence[str]) -> Settings:
+    from maplectl.manifest import load_config
+
+    config_file = find_config_file(paths)
+    config = load_config(config_file) if config_file else {}
+    sandbox_company = None
+    if opts.use_sandbox:
+        from maplectl.sandbox import DEMO_SEED_COMPANY
+
+        sandbox_company = DEMO_SEED_COMPANY
+    settings = resolve_settings(
+        config=config, config_file=config_file, env=os.environ, api_url=opts.api_url,
+        company=opts.company, token_file=opts.token_file, sandbox=opts.use_sandbox,
+        sandbox_db=opts.sandbox_db, sandbox_company=sandbox_company,
+    )
+    _SECRETS.add(settings.token.reveal())
+    return settings
+
+
+@contextmanager
+def connect(settings: Settings, opts: ConnOpts, *, deadline: float | None = None,
+            max_rps: float | None = None, pool_size: int = 16) -> Iterator[MapleClient]:
+    """A client for the settings: the embedded sandbox in-process, or Maple over HTTP."""
+    log = (lambda line: echo(f"debug: {line}", err=True)) if opts.debug else None
+    common: dict[str, Any] = dict(log=log, deadline=deadline, max_rps=max_rps,
+                                  pool_size=pool_size, retry=RetryPolicy(),
+                                  timeouts=Timeouts(connect=opts.connect_timeout,
+                                                    read=opts.read_timeout
+                                                    or settings.read_timeout or 30.0))
+    if settings.sandbox:
+        from maplectl.sandbox import Sandbox
+
+        settings.sandbox_db.parent.mkdir(parents=True, exist_ok=True)
+        box = Sandbox.open(settings.sandbox_db)
+        token = box.token_for(settings.company_id)
+        _SECRETS.add(token)
+        client = MapleClient(api_url="http://sandbox.local/api/v1",
+                             company_id=settings.company_id, token=Secret(token),
+                             transport=wsgi_transport(box.app), **common)
+    else:
+        client = MapleClient(api_url=settings.api_url, company_id=settings.company_id,
+                             token=settings.token, **common)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -1,0 +1,134 @@
+"""``maplectl sandbox ...``: serve the local Maple-compatible sandbox and control it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from maplectl.cli.base import cli, echo, handle_errors, parse_duration
+
+
+@cli.group()
+def sandbox() -> None:
+    """Run and control the local Maple-compatible sandbox."""
+
+
+_sandbox_url = click.option(
+    "--url", envvar="MAPLECTL_SANDBOX_URL", required=True, metavar="URL",
+    help="The running sandbox (as printed by `sandbox serve`) [env MAPLECTL_SANDBOX_URL].")
+
+
+def _sandbox_call(url: str, method: str, path: str, body: Any = None) -> None:
+    """One control request; prints the JSON answer."""
+    from maplectl.sandbox.control_client import ControlClient
+
+    client = ControlClient(url)
+    try:
+        echo(json.dumps(client.call(method, path, body), indent=2, sort_keys=True))
+    finally:
+        client.close()
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=0, show_default=True, type=int, help="0 picks a free port.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite file (kept between runs); default: a temporary one.")
+@click.option("--seed", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Seed YAML for a new database; default: the demo seed.")
+@click.option("--token", default=None, help="API token of the first company; default: random.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@handle_errors
+def sandbox_serve(host: str, port: int, db: Path | None, seed: Path | None, token: str | None,
+                  debug: bool) -> None:
+    """Serve the sandbox until SIGINT/SIGTERM. First line: listening URL company=ID token=T."""
+    from maplectl.sandbox import run_server
+
+    sys.exit(run_server(host=host, port=port, db=db, seed=seed, token=token))
+
+
+@sandbox.command("reset")
+@_sandbox_url
+@handle_errors
+def sandbox_reset(url: str) -> None:
+    """Put a running sandbox back to its seed (data, clock, keys, faults, counters)."""
+    _sandbox_call(url, "POST", "reset")
+
+
+@sandbox.group("clock")
+def sandbox_clock() -> None:
+    """Read or advance the sandbox clock."""
+
+
+@sandbox_clock.command("advance")
+@_sandbox_url
+@click.argument("duration")
+@handle_errors
+def sandbox_clock_advance(url: str, duration: str) -> None:
+    """Move the sandbox clock forward by DURATION (90s, 30m, 12h, 2d)."""
+    _sandbox_call(url, "POST", "clock/advance",
+                  {"seconds": parse_duration(duration).total_seconds()})
+
+
+@sandbox_clock.command("show")
+@_sandbox_url
+@handle_errors
+def sandbox_clock_show(url: str) -> None:
+    """Print the sandbox time and its offset from real time."""
+    _sandbox_call(url, "GET", "clock")
+
+
+@sandbox.group("fault")
+def sandbox_fault() -> None:
+    """Inject or clear faults."""
+
+
+@sandbox_fault.command("add")
+@_sandbox_url
+@click.option("--kind", required=True, type=click.Choice(
+    ["latency", "rate_limit", "error_before_commit", "error_after_commit", "drop_after_commit",
+     "slow_commit", "find_lag"]))
+@click.option("--route", default="*", show_default=True, help='e.g. "POST /credits".')
+@click.option("--count", type=int, default=None, help="Only the next N matching requests.")
+@click.option("--probability", type=float, default=None, help="Each request with this chance.")
+@click.option("--seed", type=int, default=None, help="Seed of the probability draws.")
+@click.option("--ms", type=int, default=None, help="Delay of latency / slow_commit.")
+@click.option("--retry-after", type=int, default=None, help="Seconds sent with rate_limit.")
+@click.option("--seconds", type=float, default=None, help="Lag of find_lag.")
+@handle_errors
+def sandbox_fault_add(url: str, kind: str, route: str, count: int | None,
+                      probability: float | None, seed: int | None, ms: int | None,
+                      retry_after: int | None, seconds: float | None) -> None:
+    """Arm one fault on a running sandbox."""
+    body = {"kind": kind, "route": route, "count": count, "probability": probability,
+            "seed": seed, "ms": ms, "retry_after": retry_after, "seconds": seconds}
+    _sandbox_call(url, "POST", "faults", {k: v for k, v in body.items() if v is not None})
+
+
+@sandbox_fault.command("clear")
+@_sandbox_url
+@handle_errors
+def sandbox_fault_clear(url: str) -> None:
+    """Disarm every fault."""
+    _sandbox_call(url, "DELETE", "faults")
+
+
+@sandbox_fault.command("list")
+@_sandbox_url
+@handle_errors
+def sandbox_fault_list(url: str) -> None:
+    """Show the armed faults."""
+    _sandbox_call(url, "GET", "faults")
+
+
+@sandbox.command("counters")
+@_sandbox_url
+@click.option("--reset", is_flag=True, help="Set the counters back to zero.")
+@handle_errors
+def sandbox_counters(url: str, reset: bool) -> None:
+    """Requests per route since the last reset."""
+    _sandbox_call(url, "DELETE" if reset else "GET", "counters")
