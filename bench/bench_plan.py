@@ -241,12 +241,15 @@ def run(size: Size, *, name: str = "plan", profile: bool = False, write: bool = 
             server.seed_customers(size.all_customers())
         with setup.phase("seed_credits"):
             loaded = server.bulk_credits(existing_credits(size))
+        server.warm_up()
         server.add_latency(size.latency_ms)
         config = {"manifests": str(manifests), "parallelism": PARALLELISM}
         if profile:
             config["profile"] = str(harness.RESULTS_DIR / f"{name}.profile.txt")
         server.reset_counters()
+        cpu_before = server.cpu_seconds()
         report = harness.run_worker(SCRIPT, {**config, "mode": "plan"}, server)
+        cpu_after = server.cpu_seconds()
         routes = server.counters()
         server.reset_counters()
         naive = harness.run_worker(SCRIPT, {**config, "mode": "naive",
@@ -276,6 +279,8 @@ def run(size: Size, *, name: str = "plan", profile: bool = False, write: bool = 
         "strategies": report["strategies"],
         "plan_counts": report["counts"],
         "peak_rss_mb": report["peak_rss_mb"],
+        "sandbox_cpu_seconds": None if cpu_before is None or cpu_after is None
+        else round(cpu_after - cpu_before, 2),
         "lower_bound_seconds": round(lower, 3),
         "naive": {"sample": naive["sample"], "requests_counted": sum(naive_routes.values()),
                   "sample_sequential_seconds": naive["sequential"],

@@ -89,6 +89,7 @@ class _Matcher:
         self.charges = {str(b["id"]): b for b in observed.charges}
         self.credits_by_customer = _by_customer(observed.credits)
         self.charges_by_customer = _by_customer(observed.charges)
+        self._signatures: dict[str, tuple[Any, ...]] = {}
 
     # -- credits -----------------------------------------------------------------------------------
 
@@ -137,8 +138,7 @@ class _Matcher:
         assert action.request is not None
         want = _grant_signature(credit_view(action.request))
         twins = [c for c in self.credits_by_customer.get(action.customer_id, [])
-                 if str(c["id"]) not in self.claimed
-                 and _grant_signature(credit_view_remote(c)) == want]
+                 if str(c["id"]) not in self.claimed and self._signature(c) == want]
         if not twins:
             return action
         names = ", ".join(f"{c['id']} ({c.get('name')!r}, {c.get('state')})" for c in twins)
@@ -153,6 +153,14 @@ class _Matcher:
                          f"same credit: set metadata.remote_id: {first}; a second grant: "
                          "set metadata.allow_duplicate: true")},
         )
+
+    def _signature(self, credit: JSONDict) -> tuple[Any, ...]:
+        """The grant signature of a remote credit, computed once per credit and plan."""
+        key = str(credit["id"])
+        signature = self._signatures.get(key)
+        if signature is None:
+            signature = self._signatures[key] = _grant_signature(credit_view_remote(credit))
+        return signature
 
     # -- one-time charges --------------------------------------------------------------------------
 
@@ -346,13 +354,17 @@ def _diff(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> tuple[Field
 
 def _identical(a: Any, b: Any) -> bool:
     """Equal and of the same types all the way down (``1 == 1.0`` is a change to deepdiff)."""
-    if type(a) is not type(b):
+    if type(a) is not type(b) or a != b:
         return False
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
+        for key, value in a.items():
+            other = b[key]
+            if type(value) is not type(other) or (
+                    isinstance(value, dict | list | tuple) and not _identical(value, other)):
+                return False
+    elif isinstance(a, list | tuple):
+        return all(_identical(x, y) for x, y in zip(a, b, strict=True))
+    return True
 
 
 def _with_note(action: Action, note: str) -> Action:
