@@ -27,14 +27,12 @@ from yaml.resolver import Resolver
 from maplectl.documents import LocatedDocument, Point, check_documents
 from maplectl.errors import Diagnostic, ManifestError
 from maplectl.model import Resource
-from maplectl.rules import expiration_problem
 from maplectl.schema import validate_document
 from maplectl.schema_messages import Problem
 
 __all__ = [
     "CONFIG_FILE_NAME",
     "MAX_FILE_BYTES",
-    "expiration_problem",
     "load_config",
     "load_manifests",
     "validate_paths",

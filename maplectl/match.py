@@ -230,14 +230,17 @@ class _Matcher:
     def _check_expiry(self, d: Desired) -> None:
         expiry = _instant(d.body.get("expiration_date"))
         if expiry is not None and expiry <= self.now:
+            now = self.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             self._problem(d, "spec.expiration_date",
-                          f"{d.body['expiration_date']} is not in the future, so this credit "
-                          "cannot be created",
-                          "move expiration_date into the future, or remove this manifest")
+                          f"{d.body['expiration_date']} is not in the future (now is {now}), "
+                          "so the credit cannot be created",
+                          "set a later expiration_date, or delete this manifest if the credit "
+                          "is not wanted")
 
     def _problem(self, d: Desired, field: str, message: str, hint: str) -> None:
+        where = d.location_of(field)
         self.problems.append(Diagnostic(
-            file=d.source.file, line=d.source.line, column=d.source.column, address=d.address,
+            file=where.file, line=where.line, column=where.column, address=d.address,
             field=field, message=message, hint=hint))
 
     def unmanaged(self) -> list[Unmanaged]:

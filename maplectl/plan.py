@@ -47,10 +47,15 @@ class Desired:
     remote_id: str | None = None
     allow_duplicate: bool = False
     created_after: str | None = None
+    locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False)
 
     @property
     def address(self) -> str:
         return f"{self.kind.value}/{self.name}"
+
+    def location_of(self, dotted_field: str) -> SourceLocation:
+        """Where a field is written, when the entry came from a file; else the document."""
+        return self.locations.get(dotted_field, self.source)
 
     @classmethod
     def from_resource(cls, resource: Resource) -> Desired:
@@ -64,6 +69,7 @@ class Desired:
             remote_id=meta.remote_id,
             allow_duplicate=meta.allow_duplicate,
             created_after=meta.created_after,
+            locations=resource.field_locations,
         )
 
 

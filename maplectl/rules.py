@@ -16,8 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from maplectl.currency import ISO_4217, is_currency
-from maplectl.errors import Diagnostic
-from maplectl.model import Kind, Resource
+from maplectl.model import Kind
 from maplectl.schema_messages import Problem, describe, did_you_mean, join, timestamp_suggestion
 
 _RFC3339 = re.compile(
@@ -141,27 +140,3 @@ def document_problems(kind: str, document: Mapping[str, Any]) -> list[Problem]:
             )
     return problems
 
-
-def expiration_problem(resource: Resource, now: dt.datetime) -> Diagnostic | None:
-    """A problem if ``resource`` is a Credit whose ``expiration_date`` is not after ``now``.
-
-    The plan calls this only for credits it would create: Maple refuses to create a credit that
-    is already expired, while a manifest whose credit was created and later expired is fine.
-    """
-    if resource.kind is not Kind.CREDIT:
-        return None
-    text = resource.spec.get("expiration_date")
-    expires = parse_timestamp(text) if isinstance(text, str) else None
-    if expires is None or expires > now:
-        return None
-    where = resource.location_of("spec.expiration_date")
-    stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Diagnostic(
-        file=where.file,
-        line=where.line,
-        column=where.column,
-        address=resource.address,
-        field="spec.expiration_date",
-        message=f"{text} is not in the future (now is {stamp}), so the credit cannot be created",
-        hint="set a later expiration_date, or delete this manifest if the credit is not wanted",
-    )

@@ -13,12 +13,14 @@ from maplectl import manifest
 from maplectl.errors import ManifestError
 from maplectl.manifest import (
     MAX_FILE_BYTES,
-    expiration_problem,
     load_config,
     load_manifests,
     validate_paths,
 )
+from maplectl.match import build_plan
 from maplectl.model import Kind
+from maplectl.plan import Desired
+from maplectl.state import Observed
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -243,13 +245,20 @@ NOW = dt.datetime(2027, 6, 1, 12, 0, tzinfo=dt.UTC)
         (None, False),
     ],
 )
-def test_expiration_problem_flags_credits_not_in_the_future(
+def test_plan_refuses_to_create_a_credit_that_is_not_in_the_future(
     tmp_path: Path, expiry: str | None, expired: bool
 ) -> None:
     """A credit whose expiration_date is at or before now cannot be created; others can."""
     text = credit() + (f'  expiration_date: "{expiry}"\n' if expiry else "")
     (resource,) = load_manifests([write(tmp_path, "a.yaml", text)])
-    problem = expiration_problem(resource, NOW)
+    observed = Observed(customers=frozenset({resource.customer_id}), credits=(), charges=())
+    try:
+        build_plan([Desired.from_resource(resource)], observed, company_id="cmp_demo",
+                   api_url="x", now=NOW)
+    except ManifestError as exc:
+        problem: object = exc.diagnostics[0]
+    else:
+        problem = None
     if not expired:
         assert problem is None
         return
@@ -265,13 +274,6 @@ def test_expired_credits_still_validate(tmp_path: Path) -> None:
     """A manifest whose credit has long expired stays valid; only the plan judges expiry."""
     text = credit() + '  expiration_date: "2001-01-01T00:00:00Z"\n'
     assert len(load_manifests([write(tmp_path, "a.yaml", text)])) == 1
-
-
-def test_expiration_problem_ignores_one_time_charges(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only credits expire."""
-    monkeypatch.chdir(REPO)
-    charges = [r for r in load_manifests(["examples"]) if r.kind is Kind.ONE_TIME_CHARGE]
-    assert charges and all(expiration_problem(r, NOW) is None for r in charges)
 
 
 def test_load_config_reads_the_allowed_settings(tmp_path: Path) -> None:
