@@ -87,7 +87,7 @@ def manifest_text(size: Size, customer_index: int) -> str:
     docs = []
     for k in range(size.per_customer):
         name = f"b{customer_index:05d}-{k:02d}"
-        if k == size.per_customer - 1 and customer_index % 2 == 1:
+        if k == size.per_customer - 1 and (customer_index // size.in_scope_every) % 2 == 1:
             docs.append(f"""apiVersion: maplectl/v1
 kind: OneTimeCharge
 metadata:
@@ -186,6 +186,7 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
         Path(config["profile"]).write_text(out.getvalue(), encoding="utf-8")
     counts = plan.counts()
     return {"phases": {k: round(v, 3) for k, v in phases.walls.items()},
+            "cpu": {k: round(v, 3) for k, v in phases.cpus.items()},
             "manifests": len(desired), "client_requests": observed.requests,
             "strategies": dict(observed.strategies), "counts": counts,
             "credits_read": len(observed.credits), "text_chars": len(text),
@@ -271,6 +272,7 @@ def run(size: Size, *, name: str = "plan", profile: bool = False, write: bool = 
                  "latency_ms": size.latency_ms, "parallelism": PARALLELISM},
         "setup_seconds": {k: round(v, 3) for k, v in setup.walls.items()},
         "phases_seconds": phases,
+        "maplectl_cpu_seconds": report["cpu"],
         "whole_run_seconds": round(whole, 3),
         "process_wall_seconds": report["process_wall"],
         "requests": requests,
@@ -366,9 +368,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke size (50 manifests, 0 ms)")
     parser.add_argument("--profile", action="store_true", help="cProfile the plan run")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/performance.md alone")
+    parser.add_argument("--latency-ms", type=int, default=None,
+                        help="override the injected latency (implies --no-doc)")
     args = parser.parse_args(argv)
     size = QUICK if args.quick else FULL
+    if args.latency_ms is not None:
+        size.latency_ms, args.no_doc = args.latency_ms, True
     name = "plan-quick" if args.quick else "plan"
+    if args.latency_ms is not None:
+        name += f"-{args.latency_ms}ms"
     result = run(size, name=name, profile=args.profile, update_doc=not (args.quick or args.no_doc))
     summary = {k: result[k] for k in ("whole_run_seconds", "lower_bound_seconds", "requests",
                                       "peak_rss_mb", "phases_seconds", "strategies")}

@@ -205,18 +205,20 @@ def sandbox_server(db: Path | None = None) -> Iterator[SandboxServer]:
 
 
 class Phases:
-    """Wall time of named phases, in seconds, in the order they ran."""
+    """Wall time and this process's CPU time of named phases, in seconds, in the order they ran."""
 
     def __init__(self) -> None:
         self.walls: dict[str, float] = {}
+        self.cpus: dict[str, float] = {}
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             self.walls[name] = self.walls.get(name, 0.0) + time.perf_counter() - started
+            self.cpus[name] = self.cpus.get(name, 0.0) + time.process_time() - cpu
 
     def total(self, *names: str) -> float:
         return sum(self.walls[n] for n in names)
