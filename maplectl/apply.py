@@ -232,27 +232,16 @@ class Applier:
             self.sleep(min(self.poll_interval, max(0.0, deadline - self.clock())))
 
     def _lookup(self, action: Action) -> tuple[str, ...]:
+        """Find the object this create may have made and claim it, in one step under the lock.
+
+        Claiming atomically matters: two identical charges that both met a 500 must not both
+        adopt the same billable.
+        """
         rows = self._read(action.kind, [action.customer_id])
         with self._lock:
-            free = [r for r in rows if str(r["id"]) not in self._owned]
-        assert action.request is not None
-        if action.kind is Kind.CREDIT:
-            want = credit_view(action.request)
-            for row in free:
-                if row.get("name") == action.request.get("name") and \
-                        credit_view_remote(row) == want:
-                    return (str(row["id"]),)
-            return ()
-        picked: list[str] = []
-        for item in action.request.get("onetime_items") or []:
-            sig = item_signature(item)
-            match = next((r for r in free if str(r["id"]) not in picked
-                          and r.get("type") == action.request.get("type")
-                          and item_signature(r) == sig), None)
-            if match is None:
-                return ()
-            picked.append(str(match["id"]))
-        return tuple(picked)
+            found = _match_free(action, [r for r in rows if str(r["id"]) not in self._owned])
+            self._owned.update(found)
+        return found
 
     def _read(self, kind: Kind, customers: Sequence[str]) -> list[JSONDict]:
         collection = Collection.CREDITS if kind is Kind.CREDIT else Collection.ONE_TIMES
@@ -290,6 +279,27 @@ class Applier:
                 continue
             problems += _mismatches(r, [row for row in rows if row is not None])
         return problems, missing
+
+
+def _match_free(action: Action, free: list[JSONDict]) -> tuple[str, ...]:
+    """Ids of unclaimed objects that are what ``action`` asked for, or () if there are none."""
+    request = action.request or {}
+    if action.kind is Kind.CREDIT:
+        want = credit_view(request)
+        for row in free:
+            if row.get("name") == request.get("name") and credit_view_remote(row) == want:
+                return (str(row["id"]),)
+        return ()
+    picked: list[str] = []
+    for item in request.get("onetime_items") or []:
+        sig = item_signature(item)
+        match = next((r for r in free if str(r["id"]) not in picked
+                      and r.get("type") == request.get("type")
+                      and item_signature(r) == sig), None)
+        if match is None:
+            return ()
+        picked.append(str(match["id"]))
+    return tuple(picked)
 
 
 def _mismatches(result: ActionResult, rows: list[JSONDict]) -> list[str]:

@@ -176,3 +176,18 @@ def test_money_moved_counts_only_what_was_created(clock: Any) -> None:
     fake.faults = ["400"]
     result, _ = run(fake, clock, [credit("a", cents=100), credit("b", cents=250, title="B")])
     assert result.money_moved() == {"USD": {"credits": 250, "charges": 0}}
+
+
+def test_a_lookup_after_500_claims_what_it_finds(clock: Any) -> None:
+    """Two identical charges searching at once after 500s must not adopt the same billable.
+
+    The search and the claim are one step: a second lookup no longer sees what the first found.
+    """
+    fake = FakeMaple(clock)
+    plan = plan_of([charge("c1"), charge("c2")])
+    for action in plan.creates:  # both committed, both answered 500
+        assert action.request is not None
+        fake._insert(action.kind, action.request)
+    applier = Applier(fake, clock=clock, sleeper=clock.sleep, consistency_wait=0)
+    first, second = (applier._lookup(a) for a in plan.creates)
+    assert first and second and first != second
