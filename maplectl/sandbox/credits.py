@@ -18,7 +18,8 @@ from maplectl.sandbox.clock import format_ts, parse_ts, render_ts
 from maplectl.sandbox.errors import NotFound, ValidationFailed
 from maplectl.sandbox.pagination import page_request, run_page
 
-_DUE = "state = 'ACTIVE' AND expires_at IS NOT NULL AND expires_at <= ?"
+# CONTRACT §5: a credit expires once now > expiration_date; at the instant itself it is ACTIVE.
+_DUE = "state = 'ACTIVE' AND expires_at IS NOT NULL AND expires_at < ?"
 
 
 def log_json(row: sqlite3.Row) -> dict[str, Any]:
