@@ -83,6 +83,19 @@ def _fast_check(name: str) -> Check | None:
         return None
 
 
+def compile_check(schema: Any, root: Mapping[str, Any]) -> Check | None:
+    """A fast yes/no check of ``schema`` (its ``#/...`` refs resolved in ``root``), or None.
+
+    None means the schema uses a keyword the compiler does not know. The check only ever says
+    yes for documents jsonschema accepts; a no must still be explained by jsonschema. The
+    sandbox uses this to validate request bodies without paying for jsonschema on every request.
+    """
+    try:
+        return _Compiler(root).compile(schema)
+    except _Unsupported:
+        return None
+
+
 def validate_document(
     name: str, document: Any, raw: Mapping[str, str], kind: str | None = None
 ) -> list[Problem]:
@@ -261,6 +274,10 @@ class _Compiler:
             self.refs[ref] = self.compile(target)
         return self.refs[ref]
 
+    def _kw_not(self, value: Any, _schema: Any) -> Check:
+        inner = self.compile(value)
+        return lambda v: not inner(v)
+
     def _kw_type(self, value: str | list[str], _schema: Any) -> Check:
         tests = [_PYTHON_TYPES[t] for t in ([value] if isinstance(value, str) else value)]
         if len(tests) == 1:
@@ -305,6 +322,9 @@ class _Compiler:
             return True
 
         return check
+
+    def _kw_maxItems(self, value: int, _schema: Any) -> Check:
+        return lambda v: type(v) is not list or len(v) <= value
 
     def _kw_minItems(self, value: int, _schema: Any) -> Check:
         return lambda v: type(v) is not list or len(v) >= value
