@@ -342,3 +342,17 @@ def update_doc_section(title: str, body: str, *, path: Path = PERFORMANCE_DOC) -
         lines[start:end] = section
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
+
+
+def median_run(runs: Sequence[dict[str, Any]], measure: Callable[[dict[str, Any]], float]
+               ) -> dict[str, Any]:
+    """The run whose ``measure`` is the median of all runs, with every run's value attached.
+
+    One run on a shared 2-core machine varies by about ±15 %; the median of several is what a
+    result file should claim (not the best, which flatters, nor the last, which is luck).
+    """
+    ordered = sorted(runs, key=measure)
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["repeats"] = {"runs": len(runs), "values": [round(measure(r), 3) for r in runs],
+                         "chosen": "median"}
+    return chosen
