@@ -179,3 +179,24 @@ def test_max_rps_spaces_requests(clock: object) -> None:
     for _ in range(3):
         client.get_customer("c")
     assert sum(clock.sleeps) == pytest.approx(1.0)  # type: ignore[attr-defined]
+
+
+def test_a_429_pauses_every_worker_not_just_the_one_told(clock: object) -> None:
+    """After one worker hears Retry-After: 5, another worker's next request waits too."""
+    from maplectl.client import Throttle
+
+    throttle = Throttle(clock=clock, sleeper=clock.sleep)  # type: ignore[attr-defined]
+    throttle.pause(5.0)  # worker A was told to wait
+    throttle.wait()  # worker B, about to send
+    assert clock.sleeps == [5.0]  # type: ignore[attr-defined]
+    throttle.wait()  # the pause is over: no more waiting
+    assert clock.sleeps == [5.0]  # type: ignore[attr-defined]
+
+
+def test_a_429_halves_the_client_rate_limit(clock: object) -> None:
+    """With --max-rps, a 429 makes the client slower for the rest of the run."""
+    from maplectl.client import Throttle
+
+    throttle = Throttle(clock=clock, sleeper=clock.sleep, max_rps=8.0)  # type: ignore[attr-defined]
+    throttle.pause(0.0)
+    assert throttle.max_rps == 4.0
