@@ -16,7 +16,6 @@ verification read (from the last create to the end of ``run``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -249,36 +248,21 @@ def render_section(r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke size (50 creates, 0 ms)")
-    parser.add_argument("--no-doc", action="store_true", help="leave docs/performance.md alone")
-    parser.add_argument("--latency-ms", type=int, default=None,
-                        help="override the injected latency (implies --no-doc)")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="runs to take the median of (default 3; 1 with --quick)")
+    parser = harness.bench_parser(__doc__.splitlines()[0], "smoke size (50 creates, 0 ms)")
     args = parser.parse_args(argv)
     size = QUICK if args.quick else FULL
     if args.latency_ms is not None:
         size.latency_ms, args.no_doc = args.latency_ms, True
-    name = "apply-quick" if args.quick else "apply"
-    if args.latency_ms is not None:
-        name += f"-{args.latency_ms}ms"
-    repeat = args.repeat or (1 if args.quick else 3)
-    runs = [run(size, name=name, write=False, update_doc=False) for _ in range(repeat)]
-    result = harness.median_run(runs, lambda r: r["phases_seconds"]["creates"])
-    harness.write_results(name, result)
-    if not (args.quick or args.no_doc):
-        values = ", ".join(f"{v} s" for v in result["repeats"]["values"])
-        harness.update_doc_section("Apply", render_section(result) + (
-            f"\n\nThe run shown is the median of {repeat} (creates: {values})."))
-    print(f"creates over {repeat} runs: {result['repeats']['values']} s (median reported)")
+    name = harness.result_name("apply", args)
+    result = harness.record_median(
+        lambda: run(size, name=name, write=False, update_doc=False), name=name,
+        repeat=args.repeat or (1 if args.quick else 3), phase="creates", title="Apply",
+        render=render_section, update_doc=not (args.quick or args.no_doc))
     for key in ("phases_seconds", "total_seconds", "lower_bound_creates_seconds", "requests",
                 "outcomes", "exactly_once", "peak_rss_mb", "sandbox_cpu_seconds"):
         print(f"{key}: {result[key]}")
-    for key, ok in result.get("targets", {}).items():
-        print(f"target {key}: {'met' if ok else 'NOT MET'}")
+    harness.print_targets(result)
     return 0
-
 
 if __name__ == "__main__":
     if "--worker" in sys.argv:

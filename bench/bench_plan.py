@@ -27,7 +27,6 @@ naive client doing one ``/find`` per manifest (measured on a sample, then extrap
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import pstats
@@ -375,40 +374,25 @@ def render_section(r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke size (50 manifests, 0 ms)")
+    parser = harness.bench_parser(__doc__.splitlines()[0], "smoke size (50 manifests, 0 ms)")
     parser.add_argument("--profile", action="store_true", help="cProfile the plan run")
-    parser.add_argument("--no-doc", action="store_true", help="leave docs/performance.md alone")
-    parser.add_argument("--latency-ms", type=int, default=None,
-                        help="override the injected latency (implies --no-doc)")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="runs to take the median of (default 3; 1 with --quick)")
     args = parser.parse_args(argv)
     size = QUICK if args.quick else FULL
     if args.latency_ms is not None:
         size.latency_ms, args.no_doc = args.latency_ms, True
-    name = "plan-quick" if args.quick else "plan"
-    if args.latency_ms is not None:
-        name += f"-{args.latency_ms}ms"
-    repeat = args.repeat or (1 if args.quick or args.profile else 3)
-    runs = [run(size, name=name, profile=args.profile, write=False, update_doc=False)
-            for _ in range(repeat)]
-    result = harness.median_run(runs, lambda r: r["phases_seconds"]["network"])
-    harness.write_results(name, result)
-    if not (args.quick or args.no_doc):
-        values = ", ".join(f"{v} s" for v in result["repeats"]["values"])
-        harness.update_doc_section("Plan", render_section(result) + (
-            f"\n\nThe run shown is the median of {repeat} (network phase: {values})."))
-    print(f"network phase over {repeat} runs: {result['repeats']['values']} s (median reported)")
+    name = harness.result_name("plan", args)
+    result = harness.record_median(
+        lambda: run(size, name=name, profile=args.profile, write=False, update_doc=False),
+        name=name, repeat=args.repeat or (1 if args.quick or args.profile else 3),
+        phase="network", title="Plan", render=render_section,
+        update_doc=not (args.quick or args.no_doc))
     summary = {k: result[k] for k in ("whole_run_seconds", "lower_bound_seconds", "requests",
                                       "peak_rss_mb", "phases_seconds", "strategies")}
     summary.update(result.get("ratios", {}))
     for key, value in summary.items():
         print(f"{key}: {value}")
-    for key, ok in result.get("targets", {}).items():
-        print(f"target {key}: {'met' if ok else 'NOT MET'}")
+    harness.print_targets(result)
     return 0
-
 
 if __name__ == "__main__":
     if "--worker" in sys.argv:

@@ -20,6 +20,7 @@ or in a log.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import json
@@ -356,3 +357,41 @@ def median_run(runs: Sequence[dict[str, Any]], measure: Callable[[dict[str, Any]
     chosen["repeats"] = {"runs": len(runs), "values": [round(measure(r), 3) for r in runs],
                          "chosen": "median"}
     return chosen
+
+
+def bench_parser(description: str, quick_help: str) -> argparse.ArgumentParser:
+    """The options every benchmark script takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--no-doc", action="store_true", help="leave docs/performance.md alone")
+    parser.add_argument("--latency-ms", type=int, default=None,
+                        help="override the injected latency (implies --no-doc)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="runs to take the median of (default 3; 1 with --quick)")
+    return parser
+
+
+def result_name(base: str, args: argparse.Namespace) -> str:
+    """``plan``, ``plan-quick`` or ``plan-0ms``: where a run's results are written."""
+    name = f"{base}-quick" if args.quick else base
+    return name + (f"-{args.latency_ms}ms" if args.latency_ms is not None else "")
+
+
+def record_median(run_once: Callable[[], dict[str, Any]], *, name: str, repeat: int,
+                  phase: str, title: str, render: Callable[[dict[str, Any]], str],
+                  update_doc: bool) -> dict[str, Any]:
+    """Run ``repeat`` times, keep the median by ``phase``, write it and its doc section."""
+    runs = [run_once() for _ in range(repeat)]
+    result = median_run(runs, lambda r: float(r["phases_seconds"][phase]))
+    write_results(name, result)
+    values = ", ".join(f"{v} s" for v in result["repeats"]["values"])
+    if update_doc:
+        update_doc_section(title, render(result) + (
+            f"\n\nThe run shown is the median of {repeat} ({phase}: {values})."))
+    print(f"{phase} over {repeat} runs: {values} (median reported)")
+    return result
+
+
+def print_targets(result: Mapping[str, Any]) -> None:
+    for key, ok in result.get("targets", {}).items():
+        print(f"target {key}: {'met' if ok else 'NOT MET'}")
