@@ -42,6 +42,10 @@ def build_plan(
 ) -> Plan:
     """Decide, for every desired entry, whether apply must create it. No side effects."""
     matcher = _Matcher(observed, company_id=company_id, now=now)
+    for d in desired:
+        problem = observed.customer_problems.get(d.customer_id)
+        if problem:
+            matcher._problem(d, "spec.customer_id", *problem)
     actions = [matcher.credit(d) for d in _sorted(desired, Kind.CREDIT)]
     actions += [matcher.charge(d) for d in _sorted(desired, Kind.ONE_TIME_CHARGE)]
     if matcher.problems:

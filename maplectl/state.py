@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from maplectl.errors import NotFoundError
 from maplectl.keys import digest
 from maplectl.model import JSONDict, Kind
 
@@ -67,6 +68,10 @@ class StateReader(Protocol):
         include_meta: bool = False,
     ) -> Page: ...
 
+    def get_customer(self, customer_id: str) -> JSONDict:
+        """The customer by Maple id or by its own identifier; NotFoundError if neither."""
+        ...
+
 
 class StateWriter(StateReader, Protocol):
     """Read and create access. Only apply receives one."""
@@ -87,6 +92,8 @@ class Observed:
     charges: tuple[JSONDict, ...]
     requests: int = 0
     strategies: Mapping[str, str] = field(default_factory=dict)
+    customer_problems: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """customer_id -> (problem, what to do) when nothing can be created for it."""
 
     def digest(self) -> str:
         """Digest of what matching depends on (not balances or states, which move on their own)."""
@@ -218,13 +225,36 @@ def read_observed(
         )
         credits, credit_strategy = credits_f.result()
         charges, charge_strategy = charges_f.result()
+        # A customer with nothing at all may not exist: ask, so that a typo fails the plan
+        # instead of failing half-way through apply. Customers with objects exist; no cost.
+        seen = {str(r.get("customer_id")) for r in (*credits, *charges)}
+        unseen = sorted(scope - seen)
+        checks = list(pool.map(lambda c: _customer_problem(reader, c, counter), unseen))
     return Observed(
         customers=scope,
         credits=tuple(_dedupe(credits)),
         charges=tuple(_dedupe(charges)),
         requests=counter.done,
         strategies={"credits": credit_strategy, "one_times": charge_strategy},
+        customer_problems={c: p for c, p in zip(unseen, checks, strict=True) if p},
     )
+
+
+def _customer_problem(reader: StateReader, customer_id: str,
+                      counter: RequestCounter) -> tuple[str, str] | None:
+    """Why nothing can be created for ``customer_id``, and what to do; None if it can."""
+    try:
+        customer = reader.get_customer(customer_id)
+    except NotFoundError:
+        return (f"no customer {customer_id} in this company",
+                "check the id; Maple customer ids look like cus_...")
+    finally:
+        counter.tick()
+    real = str(customer.get("id", customer_id))
+    if real != customer_id:
+        return (f"{customer_id} is the identifier of customer {real}, not its Maple id",
+                f"write customer_id: {real}")
+    return None
 
 
 def _dedupe(rows: Iterable[JSONDict]) -> list[JSONDict]:

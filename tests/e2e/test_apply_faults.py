@@ -75,13 +75,16 @@ def test_commit_slower_than_the_client_timeout(server: Server, tmp_path: Path) -
 
 
 def test_400_is_reported_at_the_manifest_and_exits_5(server: Server, tmp_path: Path) -> None:
-    """An unknown customer fails that entry (file, line, field); the others are created."""
+    """A rule only Maple knows (a subscription of another customer) fails that entry at its
+    file, line and field; the other entry is created; exit 5 says re-running is safe."""
     many_credits(tmp_path / "credits.yaml", 2)
-    text = (tmp_path / "credits.yaml").read_text().replace("cus_globex", "cus_nobody")
-    (tmp_path / "credits.yaml").write_text(text)
+    text = (tmp_path / "credits.yaml").read_text()
+    head, sep, tail = text.partition("---\n")
+    (tmp_path / "credits.yaml").write_text(head + sep + tail + "  subscription_id: sub_acme_pro\n")
     code, out, err = apply(server, tmp_path)
     assert code == 5, out + err
-    assert "credits.yaml:16:16: Credit/bulk-0001: spec.customer_id: Maple rejected it" in err
+    assert ("credits.yaml:20:20: Credit/bulk-0001: spec.subscription_id: Maple rejected it"
+            in err)
     assert "running the same apply again is safe" in err
     assert count_credits(server) == 1
 

@@ -10,7 +10,7 @@ from unit.planning import charge, credit
 
 from maplectl.client import MapleClient, wsgi_transport
 from maplectl.config import Secret
-from maplectl.errors import AuthError
+from maplectl.errors import AuthError, ManifestError
 from maplectl.plan import ActionType
 
 
@@ -111,3 +111,31 @@ def test_wrong_token_is_an_auth_error(maple: Maple) -> None:
                       token=Secret("nope"), transport=wsgi_transport(maple.box.app))
     with pytest.raises(AuthError):
         bad.get_customer("cus_acme")
+
+
+def test_unknown_customer_fails_the_plan_at_its_field(maple: Maple) -> None:
+    """A typo in customer_id stops the plan (nothing to approve), pointing at the field."""
+    with pytest.raises(ManifestError) as info:
+        maple.plan([credit("a", "cus_acme"), credit("typo", "cus_acmee")])
+    (problem,) = info.value.diagnostics
+    assert (problem.address, problem.field) == ("Credit/typo", "spec.customer_id")
+    assert problem.message == "no customer cus_acmee in this company"
+
+
+def test_customer_identifier_instead_of_id_says_which_id(maple: Maple) -> None:
+    """`customer_id: acme` (the customer's own identifier) is caught with the id to write."""
+    with pytest.raises(ManifestError) as info:
+        maple.plan([credit("a", "acme")])
+    (problem,) = info.value.diagnostics
+    assert problem.message == "acme is the identifier of customer cus_acme, not its Maple id"
+    assert problem.hint == "write customer_id: cus_acme"
+
+
+def test_existence_is_only_checked_for_customers_with_nothing(maple: Maple) -> None:
+    """Customers that already hold objects cost no extra request; empty ones cost one each."""
+    desired = [credit("a", "cus_acme")]
+    maple.apply(maple.plan(desired))
+    maple.control("DELETE", "counters")
+    maple.plan([*desired, credit("g", "cus_globex")])
+    routes = maple.counters()
+    assert routes.get("GET /customers/{customer_id}") == 1
