@@ -84,7 +84,13 @@ class ApplyResult:
     results: tuple[ActionResult, ...]
     verification_problems: tuple[str, ...] = ()
     journal_path: str | None = None
+    not_started: int = 0
+    """Creates never sent because the run was interrupted (Ctrl-C)."""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.not_started > 0
 
     @property
     def failed(self) -> list[ActionResult]:
@@ -111,6 +117,7 @@ class ApplyResult:
             "summary": {"counts": counts, "money": self.money_moved()},
             "verification": {"ok": not self.verification_problems,
                              "problems": list(self.verification_problems)},
+            "not_started": self.not_started,
             "journal": self.journal_path,
         }
 
@@ -146,6 +153,7 @@ class Applier:
         self.sleep = sleeper
         self.progress = progress
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._owned: set[str] = set()  # remote ids claimed by the plan or created by this run
 
     def run(self, plan: Plan) -> ApplyResult:
@@ -154,12 +162,30 @@ class Applier:
             self._owned.update(action.remote_ids if action.action is not ActionType.CREATE
                                else ())
         creates = plan.creates
-        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-            results = list(pool.map(lambda a: self._one(plan, a), creates))
-        problems = self._verify(results) if any(r.ok for r in results) else []
+        pool = ThreadPoolExecutor(max_workers=self.parallelism)
+        futures = [pool.submit(self._one, plan, action) for action in creates]
+        interrupted = False
+        try:
+            for future in futures:
+                future.result()
+        except KeyboardInterrupt:
+            # Ctrl-C: creates in flight finish (and are journaled); nothing new is sent.
+            interrupted = True
+            self._stopping.set()
+            for future in futures:
+                future.cancel()
+        finally:
+            pool.shutdown(wait=True)
+        results = [f.result() for f in futures if f.done() and not f.cancelled()]
+        problems = self._verify(results) if any(r.ok for r in results) and not interrupted \
+            else []
+        if interrupted:
+            self.journal.write("interrupted", finished=len(results), not_sent=len(creates)
+                               - len(results))
         return ApplyResult(plan=plan, results=tuple(results),
                            verification_problems=tuple(problems),
-                           journal_path=str(self.journal.path) if self.journal.path else None)
+                           journal_path=str(self.journal.path) if self.journal.path else None,
+                           not_started=len(creates) - len(results))
 
     # -- one create --------------------------------------------------------------------------------
 
@@ -183,6 +209,12 @@ class Applier:
                 found = self._find_after_500(action)
                 if found:
                     result = ActionResult(action, Outcome.ADOPTED, found, key, generation)
+                    break
+                if self._stopping.is_set():
+                    result = ActionResult(action, Outcome.FAILED, (), key, generation,
+                                          error="interrupted after a 500 before its absence "
+                                                "was confirmed; running apply again settles it")
+                    self._record_failure(result)
                     break
                 generation += 1
                 if generation >= MAX_GENERATIONS:
@@ -227,7 +259,7 @@ class Applier:
         deadline = self.clock() + self.consistency_wait
         while True:
             found = self._lookup(action)
-            if found or self.clock() >= deadline:
+            if found or self.clock() >= deadline or self._stopping.is_set():
                 return found
             self.sleep(min(self.poll_interval, max(0.0, deadline - self.clock())))
 

@@ -215,21 +215,33 @@ def read_observed(
     scope = frozenset(customers)
     counter = RequestCounter(progress)
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool, ThreadPoolExecutor(2) as top:
-        credits_f = top.submit(
-            read_collection, reader, Collection.CREDITS, scope, pool=pool, counter=counter,
-            parallelism=parallelism,
-        )
-        charges_f = top.submit(
-            read_collection, reader, Collection.ONE_TIMES, scope, pool=pool, counter=counter,
-            parallelism=parallelism,
-        )
-        credits, credit_strategy = credits_f.result()
-        charges, charge_strategy = charges_f.result()
-        # A customer with nothing at all may not exist: ask, so that a typo fails the plan
-        # instead of failing half-way through apply. Customers with objects exist; no cost.
-        seen = {str(r.get("customer_id")) for r in (*credits, *charges)}
-        unseen = sorted(scope - seen)
-        checks = list(pool.map(lambda c: _customer_problem(reader, c, counter), unseen))
+        try:
+            return _read_all(reader, scope, pool, top, counter, parallelism)
+        except KeyboardInterrupt:
+            # Ctrl-C: drop the reads not yet started instead of finishing every one of them.
+            pool.shutdown(wait=False, cancel_futures=True)
+            top.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _read_all(reader: StateReader, scope: frozenset[str], pool: ThreadPoolExecutor,
+              top: ThreadPoolExecutor, counter: RequestCounter, parallelism: int) -> Observed:
+    """Both collections, then existence checks for customers that showed nothing."""
+    credits_f = top.submit(
+        read_collection, reader, Collection.CREDITS, scope, pool=pool, counter=counter,
+        parallelism=parallelism,
+    )
+    charges_f = top.submit(
+        read_collection, reader, Collection.ONE_TIMES, scope, pool=pool, counter=counter,
+        parallelism=parallelism,
+    )
+    credits, credit_strategy = credits_f.result()
+    charges, charge_strategy = charges_f.result()
+    # A customer with nothing at all may not exist: ask, so that a typo fails the plan
+    # instead of failing half-way through apply. Customers with objects exist; no cost.
+    seen = {str(r.get("customer_id")) for r in (*credits, *charges)}
+    unseen = sorted(scope - seen)
+    checks = list(pool.map(lambda c: _customer_problem(reader, c, counter), unseen))
     return Observed(
         customers=scope,
         credits=tuple(_dedupe(credits)),

@@ -116,6 +116,36 @@ def test_kill_9_midway_then_apply_again_gives_exactly_200(server: Server,
     assert count_credits(server) == 200
 
 
+def test_ctrl_c_stops_sending_and_a_rerun_finishes(server: Server, tmp_path: Path) -> None:
+    """SIGINT mid-apply: creates in flight finish, nothing new is sent, exit 5 says so; the
+    same apply again completes the rest, each credit exactly once."""
+    many_credits(tmp_path / "credits.yaml", 200)
+    arm(server, "latency", route="POST /credits", ms=30)
+    env = {**_base_env(), "MAPLE_API_URL": server.url, "MAPLE_COMPANY_ID": server.company,
+           "MAPLE_API_TOKEN": server.token, "NO_COLOR": "1"}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "maplectl", "apply", "credits.yaml", "--auto-approve"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal_dir = tmp_path / ".maplectl" / "journal"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if sum(p.read_text().count('"event": "outcome"') for p in journal_dir.glob("*")) >= 10:
+            break
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=30)
+    assert run.returncode == 5, out + err
+    assert "interrupted:" in err and "were not sent" in err
+    done = count_credits(server)
+    assert 10 <= done < 200
+    journal = "".join(p.read_text() for p in journal_dir.glob("*"))
+    assert '"event": "interrupted"' in journal
+    assert journal.count('"event": "intent"') == journal.count('"event": "outcome"') == done
+    code, out, err = apply(server, tmp_path)
+    assert code == 0, out + err
+    assert count_credits(server) == 200
+
+
 def test_two_applies_at_once_give_exactly_200(server: Server, tmp_path: Path) -> None:
     """Two pipelines applying the same 200 manifests together both succeed, 200 credits."""
     many_credits(tmp_path / "credits.yaml", 200)

@@ -191,3 +191,26 @@ def test_a_lookup_after_500_claims_what_it_finds(clock: Any) -> None:
     applier = Applier(fake, clock=clock, sleeper=clock.sleep, consistency_wait=0)
     first, second = (applier._lookup(a) for a in plan.creates)
     assert first and second and first != second
+
+
+def test_ctrl_c_sends_nothing_new_and_reports_what_finished(clock: Any) -> None:
+    """SIGINT during apply: the create in flight finishes and is kept; queued ones are not sent."""
+    import os
+    import signal
+
+    fake = FakeMaple(clock)
+    original = fake.create
+
+    def create_then_interrupt(kind: Kind, body: Mapping[str, Any], key: str) -> CreateResult:
+        result = original(kind, body, key)
+        if fake.creates == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C now,
+            assert applier._stopping.wait(timeout=10)  # while this create is in flight
+        return result
+
+    fake.create = create_then_interrupt  # type: ignore[method-assign]
+    applier = Applier(fake, clock=clock, sleeper=clock.sleep, parallelism=1)
+    result = applier.run(plan_of([credit(f"c{i}", title=f"T{i}") for i in range(10)]))
+    assert result.interrupted and result.not_started == 10 - len(result.results)
+    assert len(result.results) == 2 and fake.creates == 2
+    assert all(r.outcome is Outcome.CREATED for r in result.results)
