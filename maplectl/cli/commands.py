@@ -6,9 +6,11 @@ Each parses options, builds collaborators, calls one library function, renders, 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -102,13 +104,16 @@ def load_scope(paths: Sequence[str], targets: Sequence[str], customers: Sequence
     from maplectl.manifest import load_manifests
 
     resources: list[Resource] = load_manifests(paths)
-    _LOCATIONS.update({r.address: r for r in resources})
     known = {r.address for r in resources}
     unknown = [t for t in targets if t not in known]
     if unknown:
         raise UsageError(f"--target {', '.join(unknown)}: no such manifest",
                          hint="addresses look like Credit/acme-goodwill; "
                               "`maplectl validate` lists what was loaded")
+    strangers = sorted(set(customers) - {r.customer_id for r in resources})
+    if strangers:
+        raise UsageError(f"--customer {', '.join(strangers)}: no manifest names this customer",
+                         hint="use the spec.customer_id of a manifest under PATH")
     scope = set(customers) or {r.customer_id for r in resources}
     if targets:
         scope &= {r.customer_id for r in resources if r.address in targets}
@@ -117,13 +122,15 @@ def load_scope(paths: Sequence[str], targets: Sequence[str], customers: Sequence
     return [Desired.from_resource(r) for r in resources if r.customer_id in scope]
 
 
-_LOCATIONS: dict[str, Resource] = {}
-
-
-def locate(address: str, dotted_field: str) -> SourceLocation | None:
+def locator(desired: Sequence[Desired]) -> Callable[[str, str], SourceLocation | None]:
     """Where a field of a loaded manifest is written (for errors Maple sends back)."""
-    resource = _LOCATIONS.get(address)
-    return resource.location_of(dotted_field) if resource else None
+    by_address = {d.address: d for d in desired}
+
+    def locate(address: str, dotted_field: str) -> SourceLocation | None:
+        entry = by_address.get(address)
+        return entry.location_of(dotted_field) if entry else None
+
+    return locate
 
 
 def make_plan(client: MapleClient, settings: Settings, desired: Sequence[Desired], *,
@@ -277,7 +284,13 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
     ttl = parse_duration(plan_ttl)
     deadline = time.monotonic() + total_timeout if total_timeout else None
     saved = read_plan_file(Path(paths[0])) if is_saved_plan(paths) else None
-    desired = None if saved else load_scope(paths, targets, customers)
+    if saved is not None and (targets or customers):
+        raise UsageError("--target and --customer narrow manifests, not a saved plan",
+                         hint="make the plan with --target/--customer, review it, apply it")
+    desired = [] if saved else load_scope(paths, targets, customers)
+    if saved is not None and not company and not use_sandbox:
+        # The reviewed plan names its company; maplectl.yaml lives beside the manifests.
+        opts = replace(opts, company=os.environ.get("MAPLE_COMPANY_ID") or saved.company_id)
     settings = settings_for(opts, [] if saved else paths)
     workers = parallelism or settings.parallelism or 4
     with connect(settings, opts, deadline=deadline, max_rps=max_rps,
@@ -285,7 +298,6 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
         if saved is not None:
             the_plan = check_saved_plan(saved, client, settings, ttl=ttl, parallelism=workers)
         else:
-            assert desired is not None
             the_plan = make_plan(client, settings, desired, parallelism=max(workers, 8),
                                  ttl=ttl, targets=targets)
         human_out = fmt == "text"
@@ -304,7 +316,7 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
             applier = Applier(client, journal=journal, parallelism=workers,
                               consistency_wait=consistency_wait,
                               progress=ApplyProgress(len(the_plan.creates), human_out),
-                              locator=locate)
+                              locator=locator(desired))
             result = applier.run(the_plan)
         finally:
             journal.close()

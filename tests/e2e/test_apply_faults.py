@@ -219,3 +219,29 @@ def _base_env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith(("MAPLE_", "MAPLECTL_"))}
+
+
+def test_saved_plan_names_its_own_company(server: Server, tmp_path: Path) -> None:
+    """`apply plan.json` from anywhere needs only the token: the plan says which company."""
+    many_credits(tmp_path / "credits.yaml", 2)
+    assert maplectl("plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path,
+                    server=server).returncode == 0
+    run = maplectl("apply", "plan.json", cwd=tmp_path, server=server,
+                   env={"MAPLE_COMPANY_ID": ""})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert count_credits(server) == 2
+
+
+def test_narrowing_a_saved_plan_or_naming_a_stranger_is_refused(server: Server,
+                                                                tmp_path: Path) -> None:
+    """--target on a saved plan, or --customer no manifest names: exit 1, nothing sent."""
+    many_credits(tmp_path / "credits.yaml", 2)
+    assert maplectl("plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path,
+                    server=server).returncode == 0
+    narrowed = maplectl("apply", "plan.json", "--target", "Credit/bulk-0000", cwd=tmp_path,
+                        server=server)
+    assert narrowed.returncode == 1 and "not a saved plan" in narrowed.stderr
+    stranger = maplectl("plan", "credits.yaml", "--customer", "cus_nobody", cwd=tmp_path,
+                        server=server)
+    assert stranger.returncode == 1 and "no manifest names this customer" in stranger.stderr
+    assert count_credits(server) == 0
