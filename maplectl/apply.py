@@ -36,7 +36,13 @@ from maplectl.keys import idempotency_key
 from maplectl.match import credit_view, credit_view_remote, item_signature
 from maplectl.model import JSONDict, Kind, SourceLocation
 from maplectl.plan import Action, ActionType, Plan
-from maplectl.state import Collection, RequestCounter, StateWriter, read_collection
+from maplectl.state import (
+    Collection,
+    RequestCounter,
+    StateWriter,
+    read_collection,
+    wait_for,
+)
 
 MAX_GENERATIONS = 3
 
@@ -167,7 +173,7 @@ class Applier:
         interrupted = False
         try:
             for future in futures:
-                future.result()
+                wait_for(future)
         except KeyboardInterrupt:
             # Ctrl-C: creates in flight finish (and are journaled); nothing new is sent.
             interrupted = True

@@ -17,16 +17,17 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from maplectl.errors import NotFoundError
 from maplectl.keys import digest
 from maplectl.model import JSONDict, Kind
 
 PAGE_SIZE = 100
+T = TypeVar("T")
 
 
 class Collection(StrEnum):
@@ -235,8 +236,8 @@ def _read_all(reader: StateReader, scope: frozenset[str], pool: ThreadPoolExecut
         read_collection, reader, Collection.ONE_TIMES, scope, pool=pool, counter=counter,
         parallelism=parallelism,
     )
-    credits, credit_strategy = credits_f.result()
-    charges, charge_strategy = charges_f.result()
+    credits, credit_strategy = wait_for(credits_f)
+    charges, charge_strategy = wait_for(charges_f)
     # A customer with nothing at all may not exist: ask, so that a typo fails the plan
     # instead of failing half-way through apply. Customers with objects exist; no cost.
     seen = {str(r.get("customer_id")) for r in (*credits, *charges)}
@@ -267,6 +268,19 @@ def _customer_problem(reader: StateReader, customer_id: str,
         return (f"{customer_id} is the identifier of customer {real}, not its Maple id",
                 f"write customer_id: {real}")
     return None
+
+
+def wait_for(future: Future[T]) -> T:
+    """``future.result()``, waiting in short slices so Ctrl-C reaches the main thread.
+
+    A process-directed SIGINT may land on a worker thread; an untimed wait in the main thread
+    would then never see it. A timed wait returns to Python code often enough to run the handler.
+    """
+    while True:
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            continue
 
 
 def _dedupe(rows: Iterable[JSONDict]) -> list[JSONDict]:
