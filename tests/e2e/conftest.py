@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,10 +74,8 @@ class Run:
     stderr: str
 
 
-def maplectl(*args: str, cwd: Path, server: Server | None = None,
-             env: dict[str, str] | None = None, timeout: float = 120,
-             input: str | None = None) -> Run:
-    """Run the CLI as a subprocess the way CI would: no terminal, token in the environment."""
+def cli_env(server: Server | None = None, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment CI gives the CLI: no colour, and the token only in MAPLE_API_TOKEN."""
     full_env = {k: v for k, v in os.environ.items()
                 if not k.startswith(("MAPLE_", "MAPLECTL_"))}
     full_env["NO_COLOR"] = "1"
@@ -84,9 +83,35 @@ def maplectl(*args: str, cwd: Path, server: Server | None = None,
         full_env.update({"MAPLE_API_URL": server.url, "MAPLE_COMPANY_ID": server.company,
                          "MAPLE_API_TOKEN": server.token})
     full_env.update(env or {})
-    done = subprocess.run([sys.executable, "-m", "maplectl", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout, input=input)
+    return full_env
+
+
+def maplectl(*args: str, cwd: Path, server: Server | None = None,
+             env: dict[str, str] | None = None, timeout: float = 120,
+             input: str | None = None) -> Run:
+    """Run the CLI as a subprocess the way CI would: no terminal, token in the environment."""
+    done = subprocess.run([sys.executable, "-m", "maplectl", *args], cwd=cwd,
+                          env=cli_env(server, env), capture_output=True, text=True,
+                          timeout=timeout, input=input)
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+def start_maplectl(*args: str, cwd: Path, server: Server) -> subprocess.Popen[str]:
+    """The CLI as a background process, for tests that interrupt it or run two at once."""
+    return subprocess.Popen([sys.executable, "-m", "maplectl", *args], cwd=cwd,
+                            env=cli_env(server), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_outcomes(cwd: Path, count: int, timeout: float = 60) -> None:
+    """Block until the apply journal under ``cwd`` records ``count`` finished creates."""
+    journal_dir = cwd / ".maplectl" / "journal"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sum(p.read_text().count('"event": "outcome"') for p in journal_dir.glob("*")) >= count:
+            return
+        time.sleep(0.05)  # polling a real subprocess's progress; nothing to fake here
+    raise AssertionError(f"fewer than {count} creates finished within {timeout}s")
 
 
 def credit_manifest(name: str, customer: str = "cus_acme", cents: int = 5000,

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from e2e.conftest import Server, count_credits, many_credits, maplectl, secret_free
+from e2e.conftest import (
+    Server,
+    count_credits,
+    many_credits,
+    maplectl,
+    secret_free,
+    start_maplectl,
+    wait_for_outcomes,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -94,19 +99,9 @@ def test_kill_9_midway_then_apply_again_gives_exactly_200(server: Server,
     """A CI job killed mid-apply and re-run: exactly 200 credits, none twice."""
     many_credits(tmp_path / "credits.yaml", 200)
     arm(server, "latency", route="POST /credits", ms=30)
-    env = {"MAPLE_API_URL": server.url, "MAPLE_COMPANY_ID": server.company,
-           "MAPLE_API_TOKEN": server.token, "NO_COLOR": "1"}
-    victim = subprocess.Popen(
-        [sys.executable, "-m", "maplectl", "apply", "credits.yaml", "--auto-approve"],
-        cwd=tmp_path, env={**_base_env(), **env}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
-    journal_dir = tmp_path / ".maplectl" / "journal"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until some creates are done, not all
-        outcomes = sum(p.read_text().count('"event": "outcome"') for p in journal_dir.glob("*"))
-        if outcomes >= 20:
-            break
-        time.sleep(0.05)
+    victim = start_maplectl("apply", "credits.yaml", "--auto-approve", cwd=tmp_path,
+                            server=server)
+    wait_for_outcomes(tmp_path, 20)  # some creates done, not all
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     partial = count_credits(server)
@@ -121,21 +116,13 @@ def test_ctrl_c_stops_sending_and_a_rerun_finishes(server: Server, tmp_path: Pat
     same apply again completes the rest, each credit exactly once."""
     many_credits(tmp_path / "credits.yaml", 200)
     arm(server, "latency", route="POST /credits", ms=30)
-    env = {**_base_env(), "MAPLE_API_URL": server.url, "MAPLE_COMPANY_ID": server.company,
-           "MAPLE_API_TOKEN": server.token, "NO_COLOR": "1"}
-    run = subprocess.Popen(
-        [sys.executable, "-m", "maplectl", "apply", "credits.yaml", "--auto-approve"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    journal_dir = tmp_path / ".maplectl" / "journal"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if sum(p.read_text().count('"event": "outcome"') for p in journal_dir.glob("*")) >= 10:
-            break
-        time.sleep(0.05)
+    run = start_maplectl("apply", "credits.yaml", "--auto-approve", cwd=tmp_path, server=server)
+    wait_for_outcomes(tmp_path, 10)
     run.send_signal(signal.SIGINT)
     out, err = run.communicate(timeout=30)
     assert run.returncode == 5, out + err
     assert "interrupted:" in err and "were not sent" in err
+    journal_dir = tmp_path / ".maplectl" / "journal"
     done = count_credits(server)
     assert 10 <= done < 200
     journal = "".join(p.read_text() for p in journal_dir.glob("*"))
@@ -149,13 +136,8 @@ def test_ctrl_c_stops_sending_and_a_rerun_finishes(server: Server, tmp_path: Pat
 def test_two_applies_at_once_give_exactly_200(server: Server, tmp_path: Path) -> None:
     """Two pipelines applying the same 200 manifests together both succeed, 200 credits."""
     many_credits(tmp_path / "credits.yaml", 200)
-    env = {**_base_env(), "MAPLE_API_URL": server.url, "MAPLE_COMPANY_ID": server.company,
-           "MAPLE_API_TOKEN": server.token, "NO_COLOR": "1"}
-    runs = [subprocess.Popen(
-        [sys.executable, "-m", "maplectl", "apply", "credits.yaml", "--auto-approve",
-         "--debug", "--format", "json"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)]
+    runs = [start_maplectl("apply", "credits.yaml", "--auto-approve", "--debug", "--format",
+                           "json", cwd=tmp_path, server=server) for _ in range(2)]
     results = [r.communicate(timeout=240) for r in runs]
     for run, (out, err) in zip(runs, results, strict=True):
         assert run.returncode == 0, err[-2000:]
@@ -215,10 +197,6 @@ def test_possible_duplicate_refuses_the_whole_apply(server: Server, tmp_path: Pa
     assert count_credits(server) == 2
 
 
-def _base_env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith(("MAPLE_", "MAPLECTL_"))}
 
 
 def test_saved_plan_names_its_own_company(server: Server, tmp_path: Path) -> None:
