@@ -20,9 +20,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from maplectl.errors import (
     ApiError,
@@ -92,7 +91,6 @@ class ApplyResult:
     journal_path: str | None = None
     not_started: int = 0
     """Creates never sent because the run was interrupted (Ctrl-C)."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def interrupted(self) -> bool:

@@ -199,10 +199,6 @@ class MapleClient:
         data = self._call("GET", f"/customers/{customer_id}", None, key=None)
         return dict(data)
 
-    def get_credit(self, credit_id: str) -> JSONDict:
-        data = self._call("GET", f"/credits/{credit_id}", None, key=None)
-        return dict(data)
-
     # -- writes ------------------------------------------------------------------------------------
 
     def create(self, kind: Kind, body: Mapping[str, Any], idempotency_key: str) -> CreateResult:

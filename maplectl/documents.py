@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maplectl.errors import Diagnostic
-from maplectl.model import Kind, Metadata, Resource, SourceLocation
+from maplectl.model import API_VERSION, Kind, Metadata, Resource, SourceLocation
 from maplectl.rules import document_problems
 from maplectl.schema import KIND_SCHEMAS, validate_document
 from maplectl.schema_messages import Problem
@@ -100,7 +100,7 @@ class FieldLocations(Mapping[str, SourceLocation]):
 _NOT_A_MAPPING = Problem(
     "",
     "a manifest must be a mapping with apiVersion, kind, metadata and spec",
-    "start the document with 'apiVersion: maplectl/v1'",
+    f"start the document with 'apiVersion: {API_VERSION}'",
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -199,7 +199,6 @@ class Plan:
     unmanaged: tuple[Unmanaged, ...] = ()
     requests: int = 0
     targets: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def of(self, *kinds: ActionType) -> list[Action]:
         return [a for a in self.actions if a.action in kinds]
@@ -231,9 +230,6 @@ class Plan:
             "money": self.money(),
             "per_customer": self.money_per_customer(),
         }
-
-    def with_expiry(self, expires_at: datetime) -> Plan:
-        return replace(self, expires_at=expires_at)
 
     # -- JSON --------------------------------------------------------------------------------------
 

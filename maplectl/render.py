@@ -7,7 +7,6 @@ asks for it on a terminal without ``NO_COLOR``).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -186,8 +185,6 @@ def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def diagnostics_text(diagnostics: Sequence[object]) -> str:
-    return "".join(f"{d}\n" for d in diagnostics)
 
 
 # -- apply results ---------------------------------------------------------------------------------

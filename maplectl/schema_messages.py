@@ -20,6 +20,7 @@ from typing import Any, Literal
 from jsonschema.exceptions import ValidationError
 
 from maplectl.currency import format_minor, minor_digits
+from maplectl.model import API_VERSION
 
 Point = Literal["value", "key", "missing"]
 
@@ -339,7 +340,7 @@ def translate(
         if field == "spec.state":
             hint = "a new credit is always ACTIVE; leave state out"
         elif field == "apiVersion":
-            hint = "this version of maplectl reads maplectl/v1 manifests"
+            hint = f"this version of maplectl reads {API_VERSION} manifests"
         return [Problem(field, f"must be {expected_value}, got {shown}", hint)]
     if keyword == "pattern" and isinstance(value, str):
         return [_pattern_problem(field, value)]

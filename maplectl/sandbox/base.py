@@ -99,14 +99,6 @@ class SessionBase:
             raise ValidationFailed.on(field, f"customer {customer_id} does not exist")
         return row
 
-    def require(self, table: str, company_id: str, object_id: str, field: str) -> sqlite3.Row:
-        """A row of ``table`` named in a body field; 400 on that field if there is none."""
-        row = self.one(f"SELECT * FROM {table} WHERE id = ? AND company_id = ?", object_id,
-                       company_id)
-        if row is None:
-            raise ValidationFailed.on(field, f"{object_id} does not exist")
-        return row
-
     def item_json(self, company_id: str, item_id: str | None) -> dict[str, Any] | None:
         """The billable item embedded in credits, or None."""
         if item_id is None:
