@@ -16,7 +16,7 @@ from maplectl.currency import is_currency
 from maplectl.sandbox.base import SessionBase, micro_to_units, new_id, units_to_micro
 from maplectl.sandbox.clock import format_ts, parse_ts, render_ts
 from maplectl.sandbox.errors import NotFound, ValidationFailed
-from maplectl.sandbox.pagination import page_request, run_page
+from maplectl.sandbox.pagination import page_request, query_filter, run_page
 
 # CONTRACT §5: a credit expires once now > expiration_date; at the instant itself it is ACTIVE.
 _DUE = "state = 'ACTIVE' AND expires_at IS NOT NULL AND expires_at < ?"
@@ -204,11 +204,9 @@ class CreditOps(SessionBase):
                      visible_before: str | None = None) -> dict[str, Any]:
         """A page of credits matching the query (``visible_before`` hides newer rows: find_lag)."""
         query = body.get("query") or {}
-        where, params = ["company_id = ?"], [company_id]
-        for field in ("customer_id", "subscription_id", "type", "currency"):
-            if query.get(field) is not None:
-                where.append(f"{field} = ?")
-                params.append(query[field])
+        where, params = query_filter(
+            company_id, query, exact=("customer_id", "subscription_id", "type", "currency"),
+            search_column="name", visible_before=visible_before)
         if query.get("status") is not None:
             where.append("state = ?")
             params.append(query["status"])
@@ -216,30 +214,16 @@ class CreditOps(SessionBase):
             statuses = sorted(set(query["statuses"]))  # the enum bounds this to four values
             where.append(f"state IN ({', '.join('?' * len(statuses))})")
             params.extend(statuses)
-        if query.get("search") is not None:
-            where.append("instr(lower(name), lower(?)) > 0")
-            params.append(query["search"])
-        if visible_before is not None:
-            where.append("created_at <= ?")
-            params.append(visible_before)
         return run_page(self.conn, table="credits", where=where, params=params,
                         page=page_request("credits", body), render=self.credit_json)
 
     def find_credit_logs(self, company_id: str, body: Mapping[str, Any], *,
                          visible_before: str | None = None) -> dict[str, Any]:
         """A page of ledger rows matching the query."""
-        query = body.get("query") or {}
-        where, params = ["company_id = ?"], [company_id]
-        for field in ("action_type", "credit_id", "customer_id", "invoice_id", "note", "type"):
-            if query.get(field) is not None:
-                where.append(f"{field} = ?")
-                params.append(query[field])
-        if query.get("search") is not None:
-            where.append("instr(lower(credit_name), lower(?)) > 0")
-            params.append(query["search"])
-        if visible_before is not None:
-            where.append("created_at <= ?")
-            params.append(visible_before)
+        where, params = query_filter(
+            company_id, body.get("query") or {},
+            exact=("action_type", "credit_id", "customer_id", "invoice_id", "note", "type"),
+            search_column="credit_name", visible_before=visible_before)
         return run_page(self.conn, table="credit_logs", where=where, params=params,
                         page=page_request("credit_logs", body), render=log_json,
                         has_updated_at=False)

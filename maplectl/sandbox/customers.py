@@ -9,7 +9,7 @@ from typing import Any
 
 from maplectl.sandbox.base import SessionBase
 from maplectl.sandbox.clock import render_ts
-from maplectl.sandbox.pagination import page_request, run_page
+from maplectl.sandbox.pagination import page_request, query_filter, run_page
 
 
 def customer_json(row: sqlite3.Row) -> dict[str, Any]:
@@ -37,17 +37,8 @@ class CustomerOps(SessionBase):
     def find_customers(self, company_id: str, body: Mapping[str, Any], *,
                        visible_before: str | None = None) -> dict[str, Any]:
         """A page of customers matching the query."""
-        query = body.get("query") or {}
-        where, params = ["company_id = ?"], [company_id]
-        for field in ("identifier", "email", "name", "status"):
-            if query.get(field) is not None:
-                where.append(f"{field} = ?")
-                params.append(query[field])
-        if query.get("search") is not None:
-            where.append("instr(lower(name), lower(?)) > 0")
-            params.append(query["search"])
-        if visible_before is not None:
-            where.append("created_at <= ?")
-            params.append(visible_before)
+        where, params = query_filter(
+            company_id, body.get("query") or {}, exact=("identifier", "email", "name", "status"),
+            search_column="name", visible_before=visible_before)
         return run_page(self.conn, table="customers", where=where, params=params,
                         page=page_request("customers", body), render=customer_json)

@@ -11,7 +11,7 @@ from maplectl.currency import is_currency
 from maplectl.sandbox.base import SessionBase, new_id
 from maplectl.sandbox.clock import render_ts
 from maplectl.sandbox.errors import ValidationFailed
-from maplectl.sandbox.pagination import page_request, run_page
+from maplectl.sandbox.pagination import page_request, query_filter, run_page
 
 # IMMEDIATE charges are invoiced at once; NEXT_INVOICE ones wait for the next invoice.
 STATE_FOR_TYPE = {"IMMEDIATE": "INVOICED", "NEXT_INVOICE": "PENDING"}
@@ -104,14 +104,8 @@ class OneTimeOps(SessionBase):
     def find_one_times(self, company_id: str, body: Mapping[str, Any], *,
                        visible_before: str | None = None) -> dict[str, Any]:
         """A page of billables matching the query."""
-        query = body.get("query") or {}
-        where, params = ["company_id = ?"], [company_id]
-        for field in ("customer_id", "state", "type"):
-            if query.get(field) is not None:
-                where.append(f"{field} = ?")
-                params.append(query[field])
-        if visible_before is not None:
-            where.append("created_at <= ?")
-            params.append(visible_before)
+        where, params = query_filter(company_id, body.get("query") or {},
+                                     exact=("customer_id", "state", "type"),
+                                     visible_before=visible_before)
         return run_page(self.conn, table="billables", where=where, params=params,
                         page=page_request("one_times", body), render=self.billable_json)

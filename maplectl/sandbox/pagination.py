@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,3 +108,26 @@ def run_page(
         count_sql = f"SELECT COUNT(*) FROM {table} WHERE {' AND '.join(where)}"
         pagination["total"] = conn.execute(count_sql, params).fetchone()[0]
     return {"results": [render(row) for row in rows], "pagination": pagination}
+
+
+def query_filter(company_id: str, query: Mapping[str, Any], *, exact: Sequence[str],
+                 search_column: str | None = None, visible_before: str | None = None
+                 ) -> tuple[list[str], list[Any]]:
+    """WHERE conditions and parameters of a ``/find`` query (CONTRACT §4).
+
+    ``exact`` fields match exactly, ``search`` is a case-insensitive substring of
+    ``search_column``, an absent or null filter matches everything, and ``visible_before`` hides
+    rows created later (the ``find_lag`` fault). Column names come from code, never from input.
+    """
+    where, params = ["company_id = ?"], [company_id]
+    for field in exact:
+        if query.get(field) is not None:
+            where.append(f"{field} = ?")
+            params.append(query[field])
+    if search_column is not None and query.get("search") is not None:
+        where.append(f"instr(lower({search_column}), lower(?)) > 0")
+        params.append(query["search"])
+    if visible_before is not None:
+        where.append("created_at <= ?")
+        params.append(visible_before)
+    return where, params
