@@ -43,3 +43,13 @@ def test_every_exit_code_is_documented() -> None:
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     for code in range(7):
         assert f"\n| {code} |" in text
+
+
+def test_fault_kinds_offered_by_the_cli_are_the_sandbox_kinds() -> None:
+    """`sandbox fault add --kind` offers exactly the faults the sandbox implements."""
+    from maplectl.cli.sandbox import sandbox_fault_add
+    from maplectl.sandbox.faults import KINDS
+
+    (kind,) = [p for p in sandbox_fault_add.params if p.name == "kind"]
+    assert isinstance(kind.type, click.Choice)
+    assert tuple(kind.type.choices) == KINDS
