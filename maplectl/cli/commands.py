@@ -19,6 +19,7 @@ import click
 from maplectl.apply import ActionResult, Applier, ApplyResult
 from maplectl.cli.base import (
     ConnOpts,
+    F,
     cli,
     connect,
     connection_options,
@@ -163,6 +164,18 @@ def render(plan: Plan, fmt: str, *, show_unmanaged: bool, err: bool = False) -> 
                        now=datetime.now(UTC)), nl=False, err=err)
 
 
+def scope_options(verb: str, ttl_help: str) -> Callable[[F], F]:
+    """--target, --customer and --plan-ttl, shared by plan and apply."""
+    def decorate(func: F) -> F:
+        func = click.option("--plan-ttl", default="12h", show_default=True, help=ttl_help)(func)
+        func = click.option("--customer", "customers", multiple=True, metavar="ID",
+                            help=f"{verb} only this customer's manifests; repeatable.")(func)
+        return click.option("--target", "targets", multiple=True, metavar="ADDRESS",
+                            help=f"{verb} only this address (e.g. Credit/acme-goodwill); "
+                                 "repeatable.")(func)
+    return decorate
+
+
 plan_format_option = click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
     show_default=True, help="text for a terminal, json for machines, markdown for a PR comment.")
@@ -178,14 +191,9 @@ plan_format_option = click.option(
               help="Exit 2 when creates or possible duplicates are pending, 0 when not.")
 @click.option("--fail-on-drift", is_flag=True,
               help="With --detailed-exitcode, drift and ambiguity also exit 2.")
-@click.option("--target", "targets", multiple=True, metavar="ADDRESS",
-              help="Plan only this address (e.g. Credit/acme-goodwill); repeatable.")
-@click.option("--customer", "customers", multiple=True, metavar="ID",
-              help="Plan only this customer's manifests; repeatable.")
+@scope_options("Plan", "How long a saved plan stays valid (e.g. 30m, 12h).")
 @click.option("--show-unmanaged", is_flag=True,
               help="List objects of in-scope customers that no manifest claims.")
-@click.option("--plan-ttl", default="12h", show_default=True,
-              help="How long a saved plan stays valid (e.g. 30m, 12h).")
 @handle_errors
 def plan(paths: tuple[str, ...], api_url: str | None, company: str | None,
          token_file: Path | None, use_sandbox: bool, sandbox_db: Path | None,
@@ -252,12 +260,7 @@ def is_saved_plan(paths: Sequence[str]) -> bool:
               show_default=True, help="Result for people (text) or machines (json).")
 @click.option("--auto-approve", is_flag=True,
               help="Do not ask; for CI after the plan was reviewed.")
-@click.option("--target", "targets", multiple=True, metavar="ADDRESS",
-              help="Apply only this address; repeatable.")
-@click.option("--customer", "customers", multiple=True, metavar="ID",
-              help="Apply only this customer's manifests; repeatable.")
-@click.option("--plan-ttl", default="12h", show_default=True,
-              help="A saved plan older than this is refused (exit 4).")
+@scope_options("Apply", "A saved plan older than this is refused (exit 4).")
 @click.option("--consistency-wait", type=click.FloatRange(0, 600), default=5.0,
               show_default=True, help="Seconds to wait for search to show a write after a 500.")
 @click.option("--timeout", "total_timeout", type=click.FloatRange(1, 86400), default=None,
