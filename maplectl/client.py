@@ -299,7 +299,7 @@ class MapleClient:
     # -- helpers -----------------------------------------------------------------------------------
 
     def _backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff."""
+        """Exponential backoff with jitter: between half and all of the capped delay."""
         cap = min(self._retry.max_delay, self._retry.base_delay * (2 ** (attempt - 1)))
         return self._rng.uniform(cap / 2, cap)
 

@@ -73,4 +73,16 @@ def test_apply_asks_and_only_yes_creates(server: Server, tmp_path: Path) -> None
     code, out = run_in_pty(["apply", "c.yaml"], tmp_path, env_for(server), answer="yes")
     assert code == 0, out
     assert "Apply: 2 created." in out and "[2/2]" in out
+    assert "] 1/2" in out  # the progress bar between the two creates
     assert count_credits(server) == 2
+
+
+def test_plan_shows_reading_progress_on_a_terminal_only(server: Server, tmp_path: Path) -> None:
+    """While reading Maple, a terminal sees a request counter; a pipe sees none."""
+    customers = ["cus_acme", "cus_globex", "cus_initech", "cus_umbrella", "cus_hooli"]
+    (tmp_path / "c.yaml").write_text("---\n".join(
+        credit_manifest(f"c{i}", customer) for i, customer in enumerate(customers)))
+    code, out = run_in_pty(["plan", "c.yaml"], tmp_path, env_for(server))
+    assert code == 0 and "reading Maple: 5 requests" in out
+    piped = maplectl("plan", "c.yaml", cwd=tmp_path, server=server)
+    assert "reading Maple" not in piped.stdout + piped.stderr

@@ -200,3 +200,19 @@ def test_a_429_halves_the_client_rate_limit(clock: object) -> None:
     throttle = Throttle(clock=clock, sleeper=clock.sleep, max_rps=8.0)  # type: ignore[attr-defined]
     throttle.pause(0.0)
     assert throttle.max_rps == 4.0
+
+
+def test_retry_budget_bounds_the_whole_run(clock: object) -> None:
+    """Once the run's retry budget is spent, failures are reported instead of retried."""
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        raise httpx.ConnectError("refused")
+
+    client = make(handler, clock, retry=RetryPolicy(attempts=5, budget=3))
+    with pytest.raises(TransportError):
+        client.get_customer("a")  # 1 try + 3 retries: the budget is gone
+    with pytest.raises(TransportError):
+        client.get_customer("b")  # 1 try, no retry left
+    assert len(calls) == 5 and client.retries_used == 3
