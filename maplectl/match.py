@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -147,15 +148,16 @@ class _Matcher:
             return action
         names = ", ".join(f"{c['id']} ({c.get('name')!r}, {c.get('state')})" for c in twins)
         if action.allow_duplicate:
-            return _with_note(action, f"like {names}; allowed by metadata.allow_duplicate")
+            return replace(action, notes=(*action.notes,
+                                          f"like {names}; allowed by metadata.allow_duplicate"))
         first = twins[0]["id"]
-        return Action(
-            **{**_fields(action), "action": ActionType.POSSIBLE_DUPLICATE,
-               "remote_ids": tuple(str(c["id"]) for c in twins),
-               "notes": (*action.notes,
-                         f"possible duplicate of {names}: the same grant under another name",
-                         f"same credit: set metadata.remote_id: {first}; a second grant: "
-                         "set metadata.allow_duplicate: true")},
+        return replace(
+            action, action=ActionType.POSSIBLE_DUPLICATE,
+            remote_ids=tuple(str(c["id"]) for c in twins),
+            notes=(*action.notes,
+                   f"possible duplicate of {names}: the same grant under another name",
+                   f"same credit: set metadata.remote_id: {first}; a second grant: "
+                   "set metadata.allow_duplicate: true"),
         )
 
     def _signature(self, credit: JSONDict) -> tuple[Any, ...]:
@@ -372,14 +374,6 @@ def _identical(a: Any, b: Any) -> bool:
     elif isinstance(a, list | tuple):
         return all(_identical(x, y) for x, y in zip(a, b, strict=True))
     return True
-
-
-def _with_note(action: Action, note: str) -> Action:
-    return Action(**{**_fields(action), "notes": (*action.notes, note)})
-
-
-def _fields(action: Action) -> dict[str, Any]:
-    return {name: getattr(action, name) for name in Action.__dataclass_fields__}
 
 
 def _by_customer(rows: Iterable[JSONDict]) -> dict[str, list[JSONDict]]:
