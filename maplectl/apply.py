@@ -6,11 +6,17 @@ happens when things fail (CONTRACT §3, docs/apply.md):
 * no response, 409 in flight, 429: the client retries with the **same** key (Maple replays or
   finishes the first request; it never issues twice);
 * 500, fresh or replayed: the key is spent. Apply re-reads the customer's objects, for up to
-  ``consistency_wait`` seconds since search can lag behind writes, and adopts the object if it
-  appears; only when its absence is confirmed does it send the next key *generation*;
+  ``consistency_wait`` seconds (30 by default) since search can lag behind writes, and adopts an
+  object its entry would match by identity (a credit's name; a charge's items) if one appears.
+  Only an object absent at the start *and* at the end of the wait lets it send the next key
+  *generation*. When generations run out, or the run stops during the wait, the outcome is
+  ``unknown``: reported with its spent key and the time of the 500, never as safe to re-run;
 * 400: no retry; Maple's field errors are mapped back to the manifest's file, line and field.
 
-After the creates, a verification read checks each created object is visible and matches.
+After the creates, a verification read re-matches each created object against its own entry
+(the plan after apply must be clean), and looks for a second object of the same identity that
+appeared since the plan was made (two applies of different versions of a manifest at once).
+Either is a verification problem: exit 6.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from maplectl.errors import (
@@ -30,9 +37,15 @@ from maplectl.errors import (
     MaplectlError,
     ServerError,
 )
+from maplectl.identity import (
+    billable_could_be,
+    credit_is,
+    in_window,
+    item_signature,
+    name_key,
+)
 from maplectl.journal import Journal
 from maplectl.keys import idempotency_key
-from maplectl.match import credit_view, credit_view_remote, item_signature
 from maplectl.model import JSONDict, Kind, SourceLocation
 from maplectl.plan import Action, ActionType, Plan
 from maplectl.state import (
@@ -52,7 +65,8 @@ class Outcome(StrEnum):
     CREATED = "created"  # Maple created it now
     REPLAYED = "replayed"  # an earlier request with the same key had created it
     ADOPTED = "adopted"  # after a 500, the object was found and taken as ours
-    FAILED = "failed"
+    FAILED = "failed"  # nothing created (a 400), or the key is unchanged: a re-run settles it
+    UNKNOWN = "unknown"  # a 500 spent the key and the object never showed: look, then re-run
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +80,12 @@ class ActionResult:
     generation: int = 0
     error: str | None = None
     diagnostics: tuple[Diagnostic, ...] = ()
+    spent: tuple[str, ...] = ()
+    """``"<key> at <time>"`` for each key a 500 spent: an object may exist that search hid."""
 
     @property
     def ok(self) -> bool:
-        return self.outcome is not Outcome.FAILED
+        return self.outcome not in (Outcome.FAILED, Outcome.UNKNOWN)
 
     def to_json(self) -> JSONDict:
         return {
@@ -78,6 +94,7 @@ class ActionResult:
             "generation": self.generation, "error": self.error,
             "diagnostics": [d.to_json() for d in self.diagnostics],
             "money": [m.to_json() for m in self.action.money],
+            "spent_keys": list(self.spent),
         }
 
 
@@ -99,6 +116,11 @@ class ApplyResult:
     @property
     def failed(self) -> list[ActionResult]:
         return [r for r in self.results if not r.ok]
+
+    @property
+    def unknown(self) -> list[ActionResult]:
+        """Creates whose key a 500 spent and whose object never showed: a person must look."""
+        return [r for r in self.results if r.outcome is Outcome.UNKNOWN]
 
     def money_moved(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -140,10 +162,11 @@ class Applier:
         *,
         journal: Journal | None = None,
         parallelism: int = 4,
-        consistency_wait: float = 5.0,
+        consistency_wait: float = 30.0,
         poll_interval: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         sleeper: Callable[[float], None] = time.sleep,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: ProgressFn | None = None,
         locator: Locator | None = None,
     ) -> None:
@@ -155,16 +178,19 @@ class Applier:
         self.poll_interval = poll_interval
         self.clock = clock
         self.sleep = sleeper
+        self.wall = wall
         self.progress = progress
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._owned: set[str] = set()  # remote ids claimed by the plan or created by this run
+        self._seen: set[str] = set()  # remote ids the plan saw (claimed or unmanaged)
 
     def run(self, plan: Plan) -> ApplyResult:
         """Create every ``create`` action of ``plan``; then verify. Never raises for one failure."""
         for action in plan.actions:
             self._owned.update(action.remote_ids if action.action is not ActionType.CREATE
                                else ())
+        self._seen = set(self._owned) | {u.remote_id for u in plan.unmanaged}
         creates = plan.creates
         pool = ThreadPoolExecutor(max_workers=self.parallelism)
         futures = [pool.submit(self._one, plan, action) for action in creates]
@@ -196,6 +222,7 @@ class Applier:
     def _one(self, plan: Plan, action: Action) -> ActionResult:
         assert action.request is not None
         generation = 0
+        spent: list[str] = []
         result: ActionResult
         while True:
             key = idempotency_key(company_id=plan.company_id, kind=action.kind,
@@ -207,6 +234,8 @@ class Applier:
             try:
                 created = self.writer.create(action.kind, action.request, key)
             except ServerError as exc:
+                spent_at = _iso(self.wall())
+                spent.append(f"{key} at {spent_at}")
                 self.journal.write("outcome", address=action.address, key=key,
                                    status="server_error", http_status=exc.status,
                                    replayed=exc.replayed)
@@ -214,18 +243,19 @@ class Applier:
                 if found:
                     result = ActionResult(action, Outcome.ADOPTED, found, key, generation)
                     break
-                if self._stopping.is_set():
-                    result = ActionResult(action, Outcome.FAILED, (), key, generation,
-                                          error="interrupted after a 500 before its absence "
-                                                "was confirmed; running apply again settles it")
+                if self._stopping.is_set() or generation + 1 >= MAX_GENERATIONS:
+                    why = ("the run was interrupted before its absence was confirmed"
+                           if self._stopping.is_set() else
+                           f"that was the last of {MAX_GENERATIONS} key generations")
+                    result = ActionResult(
+                        action, Outcome.UNKNOWN, (), key, generation,
+                        error=f"outcome unknown: Maple answered {exc.status} at {spent_at} to key "
+                              f"{key}, which is now spent, and the object was not visible "
+                              f"{self.consistency_wait:g}s later; {why}. Search Maple for it "
+                              "(plan adopts it once it shows) before running apply again")
                     self._record_failure(result)
                     break
                 generation += 1
-                if generation >= MAX_GENERATIONS:
-                    result = ActionResult(action, Outcome.FAILED, (), key, generation - 1,
-                                          error=f"Maple answered 500 {MAX_GENERATIONS} times "
-                                                f"and the object never appeared: {exc.api_message}")
-                    break
                 continue
             except ApiValidationError as exc:
                 result = ActionResult(action, Outcome.FAILED, (), key, generation,
@@ -244,6 +274,8 @@ class Applier:
             outcome = Outcome.REPLAYED if created.replayed else Outcome.CREATED
             result = ActionResult(action, outcome, ids, key, generation)
             break
+        if spent:
+            result = replace(result, spent=tuple(spent))
         if result.ok:
             with self._lock:
                 self._owned.update(result.remote_ids)
@@ -256,7 +288,7 @@ class Applier:
 
     def _record_failure(self, result: ActionResult) -> None:
         self.journal.write("outcome", address=result.action.address, key=result.key,
-                           status="failed", error=result.error)
+                           status=result.outcome.value, error=result.error)
 
     def _find_after_500(self, action: Action) -> tuple[str, ...]:
         """Poll the customer's objects for up to ``consistency_wait``; ids if it now exists."""
@@ -289,41 +321,68 @@ class Applier:
     # -- verification ------------------------------------------------------------------------------
 
     def _verify(self, results: Sequence[ActionResult]) -> list[str]:
-        """Every created object is visible and matches its request (waiting out search lag)."""
+        """Every created object is visible and is what its entry matches (waiting out lag).
+
+        After a 500 the wait is spent in full: the spent key may have committed an object that
+        search still hides, and a second object of one identity must show up here, not in a
+        customer's invoice.
+        """
         deadline = self.clock() + self.consistency_wait
-        pending = [r for r in results if r.ok]
+        done = [r for r in results if r.ok]
+        patient = any(r.spent for r in results)
+        pending = done
         while True:
-            problems, missing = self._check(pending)
-            if not missing or self.clock() >= deadline:
+            problems, missing, doubled = self._check(done if patient else pending)
+            if doubled or (not missing and not patient) or self.clock() >= deadline:
                 return problems + [f"{r.action.address}: {', '.join(r.remote_ids)} not visible "
                                    f"in Maple after {self.consistency_wait:g}s" for r in missing]
             pending = missing
             self.sleep(min(self.poll_interval, max(0.0, deadline - self.clock())))
 
-    def _check(self, results: Sequence[ActionResult]) -> tuple[list[str], list[ActionResult]]:
-        by_id: dict[str, JSONDict] = {}
+    def _check(self, results: Sequence[ActionResult]
+               ) -> tuple[list[str], list[ActionResult], bool]:
+        """(problems, results whose objects are not yet visible, whether an identity is doubled)."""
+        read: dict[Kind, dict[str, JSONDict]] = {}
         for kind in (Kind.CREDIT, Kind.ONE_TIME_CHARGE):
             customers = sorted({r.action.customer_id for r in results if r.action.kind is kind})
             if customers:
-                by_id.update((str(row["id"]), row) for row in self._read(kind, customers))
+                read[kind] = {str(row["id"]): row for row in self._read(kind, customers)}
         problems: list[str] = []
         missing: list[ActionResult] = []
+        doubled = False
+        with self._lock:
+            owned = set(self._owned)
         for r in results:
+            by_id = read.get(r.action.kind, {})
             rows = [by_id.get(i) for i in r.remote_ids]
             if any(row is None for row in rows):
                 missing.append(r)
                 continue
             problems += _mismatches(r, [row for row in rows if row is not None])
-        return problems, missing
+            newcomers = [row for i, row in by_id.items()
+                         if i not in owned and i not in self._seen and _same_identity(r, row)]
+            if newcomers:
+                doubled = True
+                problems.append(
+                    f"{r.action.address}: two objects with one identity: "
+                    f"{', '.join(r.remote_ids)} (this run) and "
+                    f"{', '.join(str(row['id']) for row in newcomers)} (appeared since the plan "
+                    "was made: another apply of another version at the same time?); keep one "
+                    "and revoke the other in Maple")
+        return problems, missing, doubled
 
 
 def _match_free(action: Action, free: list[JSONDict]) -> tuple[str, ...]:
-    """Ids of unclaimed objects that are what ``action`` asked for, or () if there are none."""
+    """Ids of unclaimed objects that are this entry by identity, or () if there are none.
+
+    A credit is adopted by its name only: an unclaimed credit with the same grant under another
+    name (what ``allow_duplicate`` asks for) is someone else's. If the adopted credit's grant
+    differs, verification says so.
+    """
     request = action.request or {}
     if action.kind is Kind.CREDIT:
-        want = credit_view(request)
         for row in free:
-            if row.get("name") == request.get("name") and credit_view_remote(row) == want:
+            if row.get("name") == request.get("name"):
                 return (str(row["id"]),)
         return ()
     picked: list[str] = []
@@ -331,6 +390,7 @@ def _match_free(action: Action, free: list[JSONDict]) -> tuple[str, ...]:
         sig = item_signature(item)
         match = next((r for r in free if str(r["id"]) not in picked
                       and r.get("type") == request.get("type")
+                      and in_window(r, action.created_after)
                       and item_signature(r) == sig), None)
         if match is None:
             return ()
@@ -339,19 +399,36 @@ def _match_free(action: Action, free: list[JSONDict]) -> tuple[str, ...]:
 
 
 def _mismatches(result: ActionResult, rows: list[JSONDict]) -> list[str]:
+    """Would the plan, run now, find each created object as its entry, unchanged? Else why not."""
     request = result.action.request or {}
     address = result.action.address
     if result.action.kind is Kind.CREDIT:
         row = rows[0]
-        if row.get("name") != request.get("name") or \
-                credit_view_remote(row) != credit_view(request):
-            return [f"{address}: {row.get('id')} does not match the request"]
+        if not credit_is(request, row):
+            return [f"{address}: {row.get('id')} does not match its manifest entry, so the next "
+                    "plan would not find it"]
         return []
     wanted = sorted((item_signature(i) for i in request.get("onetime_items") or []), key=repr)
     got = sorted((item_signature(r) for r in rows), key=repr)
-    if wanted != got:
-        return [f"{address}: billables {', '.join(result.remote_ids)} do not match the request"]
+    if wanted != got or any(r.get("type") != request.get("type")
+                            or not in_window(r, result.action.created_after) for r in rows):
+        return [f"{address}: billables {', '.join(result.remote_ids)} do not match its manifest "
+                "entry, so the next plan would not find them"]
     return []
+
+
+def _same_identity(result: ActionResult, row: JSONDict) -> bool:
+    """Could ``row`` be the object ``result`` created (its customer, a look-alike identity)?"""
+    request = result.action.request or {}
+    if row.get("customer_id") != result.action.customer_id:
+        return False
+    if result.action.kind is Kind.CREDIT:
+        return name_key(row.get("name")) == name_key(request.get("name"))
+    return billable_could_be(request, result.action.created_after, row)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _map_fields(action: Action, exc: ApiValidationError,

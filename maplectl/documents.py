@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maplectl.errors import Diagnostic
+from maplectl.identity import Entry, clashes
 from maplectl.model import API_VERSION, Kind, Metadata, Resource, SourceLocation
 from maplectl.rules import document_problems
 from maplectl.schema import KIND_SCHEMAS, validate_document
@@ -194,6 +195,39 @@ def _uniqueness(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
                 )
 
 
+def _entry(doc: LocatedDocument) -> Entry | None:
+    """The document as :mod:`maplectl.identity` compares entries; None if it is too broken."""
+    value = doc.value
+    if not isinstance(value, dict) or value.get("kind") not in KIND_SCHEMAS:
+        return None
+    meta, spec = value.get("metadata"), value.get("spec")
+    if not isinstance(meta, dict) or not isinstance(spec, dict):
+        return None
+    customer, remote_id = spec.get("customer_id"), meta.get("remote_id")
+    after = meta.get("created_after")
+    if not isinstance(customer, str):
+        return None
+    return Entry(kind=Kind(value["kind"]), customer_id=customer, spec=spec,
+                 remote_id=remote_id if isinstance(remote_id, str) else None,
+                 allow_duplicate=meta.get("allow_duplicate") is True,
+                 created_after=after if isinstance(after, str) else None)
+
+
+def _lookalikes(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocument, Diagnostic]]:
+    """Two documents that could be one object in Maple (:func:`maplectl.identity.clashes`)."""
+    located = [(doc, entry) for doc in docs if (entry := _entry(doc)) is not None]
+    for clash in clashes([entry for _, entry in located]):
+        if clash.exact and clash.field == "spec.name":
+            continue  # _uniqueness says so already, in its own words
+        doc, other = located[clash.later][0], located[clash.earlier][0]
+        hint = ("an object belongs to one manifest: remove one of the pins" if clash.exact
+                else "if both are wanted, set metadata.allow_duplicate: true on one; else "
+                     "delete or rename one")
+        yield doc, doc.diagnostic(Problem(
+            clash.field, f"{clash.reason}: {other.address()} at {_where(other, clash.field)}",
+            hint))
+
+
 def check_documents(
     docs: Sequence[LocatedDocument],
 ) -> tuple[list[Resource], list[Diagnostic]]:
@@ -205,7 +239,7 @@ def check_documents(
         if found:
             failed.add(id(doc))
             diagnostics += found
-    for doc, diagnostic in _uniqueness(docs):
+    for doc, diagnostic in (*_uniqueness(docs), *_lookalikes(docs)):
         failed.add(id(doc))
         diagnostics.append(diagnostic)
     resources = [_resource(doc) for doc in docs if id(doc) not in failed]

@@ -1,16 +1,18 @@
 """Matching manifests to what Maple holds: ``build_plan(desired, observed) -> Plan``. Pure.
 
-The rules (docs/plan.md):
+The rules (docs/plan.md; what "could be the same object" means is :mod:`maplectl.identity`):
 
-* A Credit's identity is ``(customer_id, spec.name)``. One match: compare the fields a grant is
-  made of; balance and state are never differences (a used, expired or revoked grant was made,
-  and is never made again). Several matches: ``ambiguous``; the user pins one with
-  ``metadata.remote_id``.
-* A create whose customer has an unclaimed credit of the same type, amount or units, item and
-  expiry is a ``possible_duplicate`` (the classic double grant is renaming ``spec.name``), unless
-  the manifest says ``metadata.allow_duplicate: true``.
-* A OneTimeCharge is present when the customer has billables of its ``type`` matching each of its
-  items that no other entry has claimed (oldest first; ``metadata.created_after`` narrows).
+1. **Pins first.** ``metadata.remote_id`` is resolved before any other matching, whatever order
+   files sort in. The id must be an object of the entry's own customer, pinned by no other entry.
+2. **Exact identity.** A Credit is ``(customer_id, spec.name)``: one match is ``unchanged`` or
+   ``drift`` (balance and state are never differences: a used, expired or revoked grant was made,
+   and is never made again); several are ``ambiguous``. A OneTimeCharge is present when the
+   customer has unclaimed billables of its ``type`` matching each of its items (oldest first,
+   created at or after ``metadata.created_after``); some but not all is ``drift``.
+3. **Near matches.** An entry with no exact match is a ``create`` only when no unclaimed object
+   of its customer *could* be it. Otherwise it is a ``possible_duplicate`` naming the candidates,
+   unless the manifest says ``metadata.allow_duplicate: true``. A name that another entry's pin
+   holds is a possible duplicate too: that object is already someone's.
 """
 
 from __future__ import annotations
@@ -23,6 +25,20 @@ from typing import Any
 
 from maplectl.diff import FieldDiff, field_diffs
 from maplectl.errors import Diagnostic, ManifestError
+from maplectl.identity import (
+    Entry,
+    billable_could_be,
+    clashes,
+    credit_view,
+    credit_view_remote,
+    grant_key,
+    in_window,
+    instant,
+    item_signature,
+    item_traits,
+    name_key,
+    number,
+)
 from maplectl.keys import digest, idempotency_key
 from maplectl.model import JSONDict, Kind, Money
 from maplectl.plan import Action, ActionType, Desired, Plan, Unmanaged
@@ -47,11 +63,17 @@ def build_plan(
         problem = observed.customer_problems.get(d.customer_id)
         if problem:
             matcher._problem(d, "spec.customer_id", *problem)
-    actions = [matcher.credit(d) for d in _sorted(desired, Kind.CREDIT)]
-    actions += [matcher.charge(d) for d in _sorted(desired, Kind.ONE_TIME_CHARGE)]
+    matcher.check_entries(desired)
+    credits, charges = _sorted(desired, Kind.CREDIT), _sorted(desired, Kind.ONE_TIME_CHARGE)
+    pinned = {d.address: matcher.pin(d) for d in (*credits, *charges) if d.remote_id is not None}
     if matcher.problems:
         raise ManifestError(matcher.problems)
-    actions = [matcher.mark_duplicates(a) for a in actions]
+    actions = [matcher.credit(d, pinned.get(d.address)) for d in credits]
+    actions += [matcher.charge(d, pinned.get(d.address)) for d in charges]
+    if matcher.problems:
+        raise ManifestError(matcher.problems)
+    by_address = {d.address: d for d in desired}
+    actions = [matcher.near_matches(a, by_address[a.address]) for a in actions]
     if targets:
         # Every manifest of the in-scope customers was matched, so objects they claim are
         # neither unmanaged nor duplicates; only the targeted actions are kept.
@@ -78,45 +100,107 @@ def manifest_digest(desired: Iterable[Desired]) -> str:
     ))
 
 
+def entry_of(d: Desired) -> Entry:
+    """What :func:`maplectl.identity.clashes` compares of a desired entry."""
+    return Entry(kind=d.kind, customer_id=d.customer_id, spec=d.body, remote_id=d.remote_id,
+                 allow_duplicate=d.allow_duplicate, created_after=d.created_after)
+
+
 def _sorted(desired: Sequence[Desired], kind: Kind) -> list[Desired]:
     return sorted((d for d in desired if d.kind is kind), key=lambda d: d.name)
 
 
+_WAYS_OUT = ("the same {what}: set metadata.remote_id: {id}; another {what} on purpose: set "
+             "metadata.allow_duplicate: true")
+
+
 class _Matcher:
-    """Holds the observed objects and which of them each entry has claimed."""
+    """Holds the observed objects and which entry has claimed each of them."""
 
     def __init__(self, observed: Observed, *, company_id: str, now: datetime) -> None:
         self.company_id = company_id
         self.now = now
         self.problems: list[Diagnostic] = []
-        self.claimed: set[str] = set()
+        self.claimed: dict[str, str] = {}  # remote id -> address of the entry that holds it
+        self.pins: dict[str, str] = {}  # remote id -> address, for pins only
         self.credits = {str(c["id"]): c for c in observed.credits}
         self.charges = {str(b["id"]): b for b in observed.charges}
         self.credits_by_customer = _by_customer(observed.credits)
         self.charges_by_customer = _by_customer(observed.charges)
-        self._signatures: dict[str, tuple[Any, ...]] = {}
+        self._keys: dict[str, tuple[str, tuple[Any, ...]]] = {}
+
+    # -- the whole set -----------------------------------------------------------------------------
+
+    def check_entries(self, desired: Sequence[Desired]) -> None:
+        """Entries that could be one object, and charges whose window has not opened yet."""
+        for clash in clashes([entry_of(d) for d in desired]):
+            d, other = desired[clash.later], desired[clash.earlier]
+            where = other.location_of(clash.field)
+            self._problem(d, clash.field, f"{clash.reason}: {other.address} at "
+                          f"{where.file}:{where.line}",
+                          "an object belongs to one manifest: remove or rename one" if clash.exact
+                          else "if both are wanted, set metadata.allow_duplicate: true on one; "
+                          "else delete or rename one")
+        for d in desired:
+            bound = instant(d.created_after)
+            if bound is not None and bound > self.now:
+                now = self.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                self._problem(d, "metadata.created_after",
+                              f"{d.created_after} is later than now ({now}): the billable apply "
+                              "would create now is older than that, so no plan would ever find "
+                              "it and every run would bill it again",
+                              "merge this manifest after that time, or set created_after to "
+                              "a time in the past, such as the start of this billing period")
+
+    def pin(self, d: Desired) -> JSONDict | None:
+        """Claim the object ``metadata.remote_id`` names; a problem if it is not the customer's."""
+        assert d.remote_id is not None
+        pool, what = ((self.credits, "credit") if d.kind is Kind.CREDIT
+                      else (self.charges, "one-time charge"))
+        found = pool.get(d.remote_id)
+        if found is None or found.get("customer_id") != d.customer_id:
+            owner = f"; it belongs to customer {found.get('customer_id')}" if found else (
+                " (unknown id, or an object of a customer no manifest in this plan names)")
+            self._problem(d, "metadata.remote_id",
+                          f"{d.remote_id} is not a {what} of customer {d.customer_id}{owner}",
+                          "check the id, or remove remote_id to match by "
+                          + ("name" if d.kind is Kind.CREDIT else "content"))
+            return None
+        self._claim(d.remote_id, d.address)
+        self.pins[d.remote_id] = d.address
+        return found
+
+    def _claim(self, remote_id: str, address: str) -> None:
+        self.claimed[remote_id] = address
 
     # -- credits -----------------------------------------------------------------------------------
 
-    def credit(self, d: Desired) -> Action:
-        if d.remote_id is not None:
-            pinned = self.credits.get(d.remote_id)
-            if pinned is None or pinned.get("customer_id") != d.customer_id:
-                self._problem(d, "metadata.remote_id",
-                              f"no credit {d.remote_id} of customer {d.customer_id} in Maple",
-                              "check the id, or remove remote_id to match by name")
-                return self._create(d)
-            return self._existing(d, [pinned], notes=(f"pinned to {d.remote_id}",))
+    def credit(self, d: Desired, pinned: JSONDict | None) -> Action:
+        if isinstance(pinned, Mapping):
+            return self._existing(d, [dict(pinned)], notes=(f"pinned to {d.remote_id}",))
         name = d.body.get("name")
-        candidates = [c for c in self.credits_by_customer.get(d.customer_id, [])
-                      if c.get("name") == name and str(c["id"]) not in self.claimed]
-        if not candidates:
-            return self._create(d)
-        return self._existing(d, candidates)
+        same = [c for c in self.credits_by_customer.get(d.customer_id, [])
+                if c.get("name") == name]
+        free = [c for c in same if str(c["id"]) not in self.claimed]
+        if free:
+            return self._existing(d, free)
+        held = [c for c in same if str(c["id"]) in self.pins]
+        action = self._create(d)
+        if held and not d.allow_duplicate:
+            ids = tuple(str(c["id"]) for c in held)
+            return replace(
+                action, action=ActionType.POSSIBLE_DUPLICATE, remote_ids=ids,
+                diff=_diff(_credit_full(d.body), _credit_full_remote(held[0])),
+                notes=(f"possible duplicate of {ids[0]} ({held[0].get('name')!r}), which "
+                       f"{self.pins[ids[0]]} pins with metadata.remote_id",
+                       "one of the two manifests is a mistake: delete it, or set "
+                       "metadata.allow_duplicate: true here to make a second credit"))
+        return action
 
     def _existing(self, d: Desired, found: list[JSONDict], notes: tuple[str, ...] = ()) -> Action:
         ids = tuple(str(c["id"]) for c in found)
-        self.claimed.update(ids)
+        for remote_id in ids:
+            self._claim(remote_id, d.address)
         if len(found) > 1:
             return Action(
                 address=d.address, kind=d.kind, action=ActionType.AMBIGUOUS,
@@ -136,74 +220,73 @@ class _Matcher:
             state=credit.get("state"), balance=_balance(credit), money=grant,
         )
 
-    def mark_duplicates(self, action: Action) -> Action:
-        """A credit create that looks like an existing unclaimed grant needs a person's word."""
-        if action.action is not ActionType.CREATE or action.kind is not Kind.CREDIT:
+    def near_matches(self, action: Action, d: Desired) -> Action:
+        """A create that an unclaimed object could be needs a person's word before it is sent."""
+        if action.action is not ActionType.CREATE:
             return action
-        assert action.request is not None
-        want = _grant_signature(credit_view(action.request))
-        twins = [c for c in self.credits_by_customer.get(action.customer_id, [])
-                 if str(c["id"]) not in self.claimed and self._signature(c) == want]
+        if d.kind is Kind.CREDIT:
+            want = (name_key(d.body.get("name")), grant_key(credit_view(d.body)))
+            twins = [c for c in self.credits_by_customer.get(d.customer_id, [])
+                     if str(c["id"]) not in self.claimed
+                     and _shares(self._credit_keys(c), want)]
+            what = "credit"
+        else:
+            twins = [b for b in self.charges_by_customer.get(d.customer_id, [])
+                     if str(b["id"]) not in self.claimed
+                     and billable_could_be(d.body, d.created_after, b)]
+            what = "charge"
         if not twins:
             return action
-        names = ", ".join(f"{c['id']} ({c.get('name')!r}, {c.get('state')})" for c in twins)
-        if action.allow_duplicate:
+        names = ", ".join(_describe(o, d.kind) for o in twins)
+        if d.allow_duplicate:
             return replace(action, notes=(*action.notes,
                                           f"like {names}; allowed by metadata.allow_duplicate"))
-        first = twins[0]["id"]
+        first = twins[0]
         return replace(
             action, action=ActionType.POSSIBLE_DUPLICATE,
-            remote_ids=tuple(str(c["id"]) for c in twins),
+            remote_ids=tuple(str(o["id"]) for o in twins),
+            diff=_candidate_diff(d, first),
             notes=(*action.notes,
-                   f"possible duplicate of {names}: the same grant under another name",
-                   f"same credit: set metadata.remote_id: {first}; a second grant: "
-                   "set metadata.allow_duplicate: true"),
+                   f"possible duplicate of {names}: it could be this {what}, so creating "
+                   "another could bill or grant twice",
+                   _WAYS_OUT.format(what=what, id=first["id"])),
         )
 
-    def _signature(self, credit: JSONDict) -> tuple[Any, ...]:
-        """The grant signature of a remote credit, computed once per credit and plan."""
+    def _credit_keys(self, credit: JSONDict) -> tuple[str, tuple[Any, ...]]:
+        """A remote credit's look-alike name and grant, computed once per credit and plan."""
         key = str(credit["id"])
-        signature = self._signatures.get(key)
-        if signature is None:
-            signature = self._signatures[key] = _grant_signature(credit_view_remote(credit))
-        return signature
+        keys = self._keys.get(key)
+        if keys is None:
+            keys = self._keys[key] = (name_key(credit.get("name")),
+                                      grant_key(credit_view_remote(credit)))
+        return keys
 
     # -- one-time charges --------------------------------------------------------------------------
 
-    def charge(self, d: Desired) -> Action:
+    def charge(self, d: Desired, pinned: JSONDict | None) -> Action:
         items = d.body.get("onetime_items") or []
         pool = [b for b in self.charges_by_customer.get(d.customer_id, [])
                 if b.get("type") == d.body.get("type")
-                and _created_after(b, d.created_after)]
+                and in_window(b, d.created_after)
+                and str(b["id"]) not in self.claimed]
         taken: list[str | None] = []
-        local: set[str] = set()
         for index, item in enumerate(items):
+            if index == 0 and isinstance(pinned, Mapping):
+                taken.append(str(pinned["id"]))
+                continue
             want = item_signature(item)
-            if index == 0 and d.remote_id is not None:
-                pinned = self.charges.get(d.remote_id)
-                if pinned is None or pinned.get("customer_id") != d.customer_id:
-                    self._problem(d, "metadata.remote_id",
-                                  f"no one-time charge {d.remote_id} of customer "
-                                  f"{d.customer_id} in Maple", "check the id, or remove it")
-                    return self._create(d)
-                candidates = [pinned]
-            else:
-                candidates = [b for b in pool
-                              if item_signature(b) == want and str(b["id"]) not in self.claimed
-                              and str(b["id"]) not in local]
-            match = candidates[0] if candidates else None
+            match = next((b for b in pool if str(b["id"]) not in taken
+                          and item_signature(b) == want), None)
             taken.append(str(match["id"]) if match else None)
-            if match:
-                local.add(str(match["id"]))
         found = [t for t in taken if t]
         if not found:
             return self._create(d)
-        self.claimed.update(found)
+        for remote_id in found:
+            self._claim(remote_id, d.address)
         if len(found) == len(items):
             pinned_diff: tuple[FieldDiff, ...] = ()
-            if d.remote_id is not None:
-                pinned_diff = _diff(item_signature(items[0]),
-                                    item_signature(self.charges[d.remote_id]))
+            if isinstance(pinned, Mapping):
+                pinned_diff = _diff(item_signature(items[0]), item_signature(pinned))
             return Action(
                 address=d.address, kind=d.kind,
                 action=ActionType.DRIFT if pinned_diff else ActionType.UNCHANGED,
@@ -234,7 +317,7 @@ class _Matcher:
         )
 
     def _check_expiry(self, d: Desired) -> None:
-        expiry = _instant(d.body.get("expiration_date"))
+        expiry = instant(d.body.get("expiration_date"))
         if expiry is not None and expiry <= self.now:
             now = self.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             self._problem(d, "spec.expiration_date",
@@ -266,43 +349,34 @@ class _Matcher:
         return sorted(out, key=lambda u: (u.kind.value, u.customer_id, u.remote_id))
 
 
-# -- views used for comparison (also used by apply's verification) ---------------------------
-
-def credit_view(body: Mapping[str, Any]) -> JSONDict:
-    """The fields of a credit request that make the grant what it is, normalised."""
-    amount = body.get("amount") if body.get("type") == "AMOUNT" else None
-    return {
-        "type": body.get("type"),
-        "amount": _money_view(amount),
-        "units": _number(body.get("units")) if body.get("type") == "UNITS" else None,
-        "item_id": body.get("item_id"),
-        "subscription_id": body.get("subscription_id"),
-        "expiration_date": _instant_text(body.get("expiration_date")),
-    }
+def _shares(keys: tuple[str, tuple[Any, ...]], want: tuple[str, tuple[Any, ...]]) -> bool:
+    """A look-alike name or the same grant."""
+    return keys[0] == want[0] or keys[1] == want[1]
 
 
-def credit_view_remote(credit: Mapping[str, Any]) -> JSONDict:
-    """The same view of a credit read from Maple (issued values, not the balance)."""
-    kind = credit.get("type")
-    return {
-        "type": kind,
-        "amount": _money_view(credit.get("issued_amount")) if kind == "AMOUNT" else None,
-        "units": _number(credit.get("issued_units")) if kind == "UNITS" else None,
-        "item_id": credit.get("item_id"),
-        "subscription_id": credit.get("subscription_id"),
-        "expiration_date": _instant_text(credit.get("expiration_date")),
-    }
+def _credit_full(body: Mapping[str, Any]) -> JSONDict:
+    return {"name": body.get("name"), **credit_view(body)}
 
 
-def item_signature(item: Mapping[str, Any]) -> JSONDict:
-    """What identifies one item of a charge, on a request item and on a billable alike."""
-    custom = item.get("custom_price")
-    if isinstance(custom, Mapping):
-        return {"custom_price": {"amount": _money_view(custom.get("amount")),
-                                 "description": custom.get("description")},
-                "aggregate": _number(item.get("aggregate"))}
-    return {"product_pricing_id": item.get("product_pricing_id"),
-            "aggregate": _number(item.get("aggregate"))}
+def _credit_full_remote(credit: Mapping[str, Any]) -> JSONDict:
+    return {"name": credit.get("name"), **credit_view_remote(credit)}
+
+
+def _candidate_diff(d: Desired, candidate: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
+    """Field by field, how the entry differs from the object that could be it."""
+    if d.kind is Kind.CREDIT:
+        return _diff(_credit_full(d.body), _credit_full_remote(candidate))
+    items = d.body.get("onetime_items") or []
+    traits = item_traits(candidate)
+    index = next((i for i, item in enumerate(items) if item_traits(item) & traits), 0)
+    diffs = _diff(item_signature(items[index]) if items else {}, item_signature(candidate))
+    return tuple(replace(f, field=f"onetime_items.{index}.{f.field}") for f in diffs)
+
+
+def _describe(obj: Mapping[str, Any], kind: Kind) -> str:
+    if kind is Kind.CREDIT:
+        return f"{obj['id']} ({obj.get('name')!r}, {_grant_text(obj)}, {obj.get('state')})"
+    return f"{obj['id']} ({obj.get('name')!r} x{number(obj.get('aggregate'))}, {obj.get('state')})"
 
 
 def money_of(kind: Kind, body: Mapping[str, Any]) -> tuple[Money, ...]:
@@ -330,17 +404,11 @@ def _catalog_notes(body: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _grant_signature(view: Mapping[str, Any]) -> tuple[Any, ...]:
-    amount = view.get("amount") or {}
-    return (view.get("type"), amount.get("currency"), amount.get("value_in_cents"),
-            view.get("units"), view.get("item_id"), view.get("expiration_date"))
-
-
 def _grant_text(credit: Mapping[str, Any]) -> str:
     issued = credit.get("issued_amount")
     if isinstance(issued, Mapping):
         return str(Money.from_json(issued))
-    return f"{_number(credit.get('issued_units')):,} units of {credit.get('item_id')}"
+    return f"{number(credit.get('issued_units')):,} units of {credit.get('item_id')}"
 
 
 def _balance(credit: Mapping[str, Any]) -> str | None:
@@ -348,7 +416,7 @@ def _balance(credit: Mapping[str, Any]) -> str | None:
     if credit.get("type") == "AMOUNT" and isinstance(amount, Mapping):
         return str(Money.from_json(amount))
     if credit.get("units") is not None:
-        return f"{_number(credit.get('units')):,} units"
+        return f"{number(credit.get('units')):,} units"
     return None
 
 
@@ -381,42 +449,3 @@ def _by_customer(rows: Iterable[JSONDict]) -> dict[str, list[JSONDict]]:
     for row in sorted(rows, key=lambda r: (str(r.get("created_at")), str(r.get("id")))):
         out[str(row.get("customer_id"))].append(row)
     return out
-
-
-def _money_view(value: Any) -> JSONDict | None:
-    if not isinstance(value, Mapping):
-        return None
-    return {"currency": value.get("currency"), "value_in_cents": value.get("value_in_cents")}
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed
-
-
-def _created_after(billable: Mapping[str, Any], bound: str | None) -> bool:
-    """``metadata.created_after``: only billables made at or after the bound can match."""
-    limit = _instant(bound)
-    created = _instant(billable.get("created_at"))
-    return limit is None or created is None or created >= limit
-
-
-def _instant_text(value: Any) -> Any:
-    """An RFC 3339 instant in UTC with Z, so '2030-01-01T01:00:00+01:00' equals '...T00:00:00Z'."""
-    parsed = _instant(value)
-    if parsed is None:
-        return value
-    return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")

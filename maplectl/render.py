@@ -190,7 +190,7 @@ def _iso(value: datetime) -> str:
 # -- apply results ---------------------------------------------------------------------------------
 
 _OUTCOME_MARK = {"created": ("+", "32"), "replayed": ("=", "2"), "adopted": ("=", "2"),
-                 "failed": ("x", "31")}
+                 "failed": ("x", "31"), "unknown": ("?", "31")}
 
 
 def apply_line(result: ActionResult, done: int, total: int, *, color: bool = False) -> str:

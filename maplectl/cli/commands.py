@@ -261,8 +261,9 @@ def is_saved_plan(paths: Sequence[str]) -> bool:
 @click.option("--auto-approve", is_flag=True,
               help="Do not ask; for CI after the plan was reviewed.")
 @scope_options("Apply", "A saved plan older than this is refused (exit 4).")
-@click.option("--consistency-wait", type=click.FloatRange(0, 600), default=5.0,
-              show_default=True, help="Seconds to wait for search to show a write after a 500.")
+@click.option("--consistency-wait", type=click.FloatRange(0, 600), default=30.0,
+              show_default=True,
+              help="Seconds to wait for search to show a write after a 500 before the next key.")
 @click.option("--timeout", "total_timeout", type=click.FloatRange(1, 86400), default=None,
               help="Deadline for the whole run, in seconds.")
 @click.option("--max-rps", type=click.FloatRange(0.1, 10000), default=None,
@@ -408,6 +409,15 @@ def report(result: ApplyResult, fmt: str) -> None:
             "not sent",
             hint="every create is keyed, so running the same apply again is safe and finishes "
                  "the rest")
+    if result.unknown:
+        raise PartialApplyError(
+            f"{len(result.unknown)} of {len(result.results)} creates have an unknown outcome: "
+            f"Maple answered 500 and their objects never showed "
+            f"({', '.join(r.action.address for r in result.unknown)})"
+            + (f"; {len(result.failed) - len(result.unknown)} more failed"
+               if len(result.failed) > len(result.unknown) else ""),
+            hint="their keys are spent: search Maple for these objects (or wait and run plan, "
+                 "which adopts them once search shows them) before running apply again")
     if result.failed:
         raise PartialApplyError(
             f"{len(result.failed)} of {len(result.results)} creates failed",

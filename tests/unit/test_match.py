@@ -75,8 +75,8 @@ def test_unknown_remote_id_is_an_error_at_its_manifest() -> None:
     """Pinning an id Maple does not have stops the plan with the file and field."""
     with pytest.raises(ManifestError) as info:
         plan_of([credit("a", remote_id="crd_nope")])
-    assert "billing/credits.yaml:1:1: Credit/a: metadata.remote_id: no credit crd_nope" in str(
-        info.value)
+    assert ("billing/credits.yaml:1:1: Credit/a: metadata.remote_id: crd_nope is not a credit of "
+            "customer cus_acme (unknown id") in str(info.value)
 
 
 def test_renamed_credit_is_a_possible_duplicate() -> None:
@@ -85,8 +85,8 @@ def test_renamed_credit_is_a_possible_duplicate() -> None:
     (a,) = plan_of([credit("a", title="New title")], [old]).actions
     assert a.action is ActionType.POSSIBLE_DUPLICATE and a.remote_ids == ("crd_01",)
     assert "crd_01" in a.notes[-2]
-    assert a.notes[-1] == ("same credit: set metadata.remote_id: crd_01; a second grant: set "
-                           "metadata.allow_duplicate: true")
+    assert a.notes[-1] == ("the same credit: set metadata.remote_id: crd_01; another credit on "
+                           "purpose: set metadata.allow_duplicate: true")
 
 
 def test_allow_duplicate_makes_it_a_create() -> None:
@@ -129,7 +129,8 @@ def test_charge_present_when_each_item_matches() -> None:
 
 def test_identical_charges_claim_distinct_billables() -> None:
     """Two identical manifests and one billable: one is in place, the other is created."""
-    plan = plan_of([charge("c1"), charge("c2")], charges=[billable("otb_1")])
+    plan = plan_of([charge("c1"), charge("c2", allow_duplicate=True)],
+                   charges=[billable("otb_1")])
     assert actions(plan) == {"OneTimeCharge/c1": "unchanged", "OneTimeCharge/c2": "create"}
 
 

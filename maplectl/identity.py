@@ -1,0 +1,273 @@
+"""What makes two things the same object: exact identity and near matches. Pure.
+
+One module answers "could this Maple object be that manifest entry?" for the planner, for apply
+(adoption after a 500 and the verification read) and for validation (two entries of one plan),
+so the three can never disagree. docs/plan.md has the rules as a table.
+
+*Exact* identity:
+
+* a Credit is ``(customer_id, spec.name)``, the name compared character for character;
+* a OneTimeCharge item is its content: ``product_pricing_id`` and ``aggregate``, or the custom
+  price's amount and description and ``aggregate``, on a billable of the same ``type``.
+
+A *near match* is an object that is not the entry by exact identity but could be it:
+
+* a credit whose name is a look-alike (:func:`name_key`: NFKC, case folding, whitespace
+  collapsed, zero-width and other invisible format characters removed), or whose grant is the
+  same (:func:`grant_key`: amount and currency, or units and item) whatever its name and expiry;
+* a billable of the same customer and type, created at or after the entry's
+  ``metadata.created_after``, that shares a product pricing, or a custom price's description
+  (look-alike) or amount, with one of the entry's items (:func:`item_traits`).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from maplectl.model import JSONDict, Kind
+
+# -- names ---------------------------------------------------------------------------------------
+
+
+def name_key(text: Any) -> str:
+    """A name as a person reads it: ``"Café  Goodwill\\u200b "`` and ``"café goodwill"`` agree.
+
+    NFKC folds compatibility forms and composes accents (NFC and NFD spellings agree), case
+    folding ignores case, invisible format characters (zero-width space and joiners, BOM, soft
+    hyphen: Unicode category Cf) are removed, and runs of white space become one space.
+    """
+    if not isinstance(text, str):
+        return ""
+    folded = unicodedata.normalize("NFKC", text)
+    folded = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    folded = unicodedata.normalize("NFKC", folded.casefold())
+    return " ".join(folded.split())
+
+
+# -- credits -------------------------------------------------------------------------------------
+
+
+def credit_view(body: Mapping[str, Any]) -> JSONDict:
+    """The fields of a credit request that make the grant what it is, normalised."""
+    amount = body.get("amount") if body.get("type") == "AMOUNT" else None
+    return {
+        "type": body.get("type"),
+        "amount": money_view(amount),
+        "units": number(body.get("units")) if body.get("type") == "UNITS" else None,
+        "item_id": body.get("item_id"),
+        "subscription_id": body.get("subscription_id"),
+        "expiration_date": instant_text(body.get("expiration_date")),
+    }
+
+
+def credit_view_remote(credit: Mapping[str, Any]) -> JSONDict:
+    """The same view of a credit read from Maple (issued values, not the balance)."""
+    kind = credit.get("type")
+    return {
+        "type": kind,
+        "amount": money_view(credit.get("issued_amount")) if kind == "AMOUNT" else None,
+        "units": number(credit.get("issued_units")) if kind == "UNITS" else None,
+        "item_id": credit.get("item_id"),
+        "subscription_id": credit.get("subscription_id"),
+        "expiration_date": instant_text(credit.get("expiration_date")),
+    }
+
+
+def grant_key(view: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a grant gives, whatever its name and expiry: amount and currency, or units and item."""
+    if view.get("type") == "UNITS":
+        return ("UNITS", view.get("units"), view.get("item_id"))
+    amount = view.get("amount") or {}
+    return (view.get("type"), amount.get("currency"), amount.get("value_in_cents"))
+
+
+def credit_is(body: Mapping[str, Any], credit: Mapping[str, Any]) -> bool:
+    """The remote credit is exactly this entry: same name, and the grant as requested."""
+    return credit.get("name") == body.get("name") and credit_view_remote(credit) == credit_view(
+        body)
+
+
+def credit_could_be(body: Mapping[str, Any], credit: Mapping[str, Any]) -> bool:
+    """A near match: a look-alike name, or the same grant under any name and expiry."""
+    return name_key(credit.get("name")) == name_key(body.get("name")) or grant_key(
+        credit_view_remote(credit)) == grant_key(credit_view(body))
+
+
+# -- one-time charges ----------------------------------------------------------------------------
+
+
+def item_signature(item: Mapping[str, Any]) -> JSONDict:
+    """What identifies one item of a charge, on a request item and on a billable alike."""
+    custom = item.get("custom_price")
+    if isinstance(custom, Mapping):
+        return {"custom_price": {"amount": money_view(custom.get("amount")),
+                                 "description": custom.get("description")},
+                "aggregate": number(item.get("aggregate"))}
+    return {"product_pricing_id": item.get("product_pricing_id"),
+            "aggregate": number(item.get("aggregate"))}
+
+
+def item_traits(item: Any) -> frozenset[tuple[Any, ...]]:
+    """The parts of an item an edit tends to keep: its pricing, or its price's words or amount."""
+    if not isinstance(item, Mapping):
+        return frozenset()
+    traits: set[tuple[Any, ...]] = set()
+    if isinstance(item.get("product_pricing_id"), str):
+        traits.add(("pricing", item["product_pricing_id"]))
+    custom = item.get("custom_price")
+    if isinstance(custom, Mapping):
+        if isinstance(custom.get("description"), str) and name_key(custom["description"]):
+            traits.add(("description", name_key(custom["description"])))
+        amount = money_view(custom.get("amount"))
+        if amount is not None:
+            traits.add(("amount", amount.get("currency"), number(amount.get("value_in_cents"))))
+    return frozenset(traits)
+
+
+def charge_traits(body: Mapping[str, Any]) -> frozenset[tuple[Any, ...]]:
+    """The traits of every item of a charge request."""
+    items = body.get("onetime_items")
+    out: frozenset[tuple[Any, ...]] = frozenset()
+    for item in items if isinstance(items, list) else ():
+        out |= item_traits(item)
+    return out
+
+
+def in_window(billable: Mapping[str, Any], created_after: str | None) -> bool:
+    """``metadata.created_after``: billables made before the bound are never this entry."""
+    limit = instant(created_after)
+    created = instant(billable.get("created_at"))
+    return limit is None or created is None or created >= limit
+
+
+def billable_could_be(body: Mapping[str, Any], created_after: str | None,
+                      billable: Mapping[str, Any]) -> bool:
+    """A near match: same customer and type, in the window, sharing a trait with an item."""
+    return (billable.get("customer_id") == body.get("customer_id")
+            and billable.get("type") == body.get("type")
+            and in_window(billable, created_after)
+            and bool(item_traits(billable) & charge_traits(body)))
+
+
+# -- two entries of one plan ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What validation and planning know of one manifest entry, enough to compare two."""
+
+    kind: Kind
+    customer_id: str
+    spec: Mapping[str, Any]
+    remote_id: str | None = None
+    allow_duplicate: bool = False
+    created_after: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Clash:
+    """Entry ``later`` could be the same object as entry ``earlier`` (indexes into the input)."""
+
+    later: int
+    earlier: int
+    field: str
+    reason: str
+    exact: bool = False
+    """The same identity exactly (one remote id, or one credit name): never allowed."""
+
+
+def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
+    """Pairs of entries that could be one object in Maple; at most one clash per later entry.
+
+    * two entries pinning one ``metadata.remote_id`` (never allowed);
+    * two credits of one customer with one name (never allowed: that is their identity), or
+      with names that differ but look alike;
+    * two charges of one customer, type and ``created_after`` sharing an item trait.
+
+    Look-alikes are allowed when either entry says ``metadata.allow_duplicate: true``.
+    """
+    pins: dict[tuple[Kind, str], int] = {}
+    names: dict[tuple[str, str], int] = {}
+    traits: dict[tuple[str, Any, Any, tuple[Any, ...]], int] = {}
+    for index, entry in enumerate(entries):
+        if entry.remote_id is not None:
+            first = pins.setdefault((entry.kind, entry.remote_id), index)
+            if first != index:
+                yield Clash(index, first, "metadata.remote_id",
+                            f"pins {entry.remote_id}, which another entry pins too", exact=True)
+                continue
+        if entry.kind is Kind.CREDIT:
+            key = name_key(entry.spec.get("name"))
+            first = names.setdefault((entry.customer_id, key), index)
+            other = entries[first]
+            if first == index:
+                continue
+            if other.spec.get("name") == entry.spec.get("name"):
+                yield Clash(index, first, "spec.name",
+                            f"{entry.customer_id} already has a credit named "
+                            f"{entry.spec.get('name')!r}", exact=True)
+            elif not (entry.allow_duplicate or other.allow_duplicate):
+                yield Clash(index, first, "spec.name",
+                            f"{entry.spec.get('name')!r} looks like {other.spec.get('name')!r}, "
+                            "another credit of the same customer")
+            continue
+        if entry.allow_duplicate:
+            continue
+        group = (entry.customer_id, entry.spec.get("type"), instant_text(entry.created_after))
+        found = None
+        for trait in sorted(charge_traits(entry.spec), key=repr):
+            first = traits.setdefault((*group, trait), index)
+            if first != index and found is None:
+                found = Clash(index, first, "spec.onetime_items",
+                              f"shares {_trait_text(trait)} with another charge of the same "
+                              "customer and type")
+        if found is not None:
+            yield found
+
+
+def _trait_text(trait: tuple[Any, ...]) -> str:
+    if trait[0] == "pricing":
+        return f"product pricing {trait[1]}"
+    if trait[0] == "description":
+        return f"the custom price description {trait[1]!r}"
+    return f"the custom price amount {trait[2]} {trait[1]} (minor units)"
+
+
+# -- values --------------------------------------------------------------------------------------
+
+
+def money_view(value: Any) -> JSONDict | None:
+    if not isinstance(value, Mapping):
+        return None
+    return {"currency": value.get("currency"), "value_in_cents": value.get("value_in_cents")}
+
+
+def number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def instant(value: Any) -> datetime | None:
+    """An RFC 3339 instant with a zone as an aware datetime, else None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed
+
+
+def instant_text(value: Any) -> Any:
+    """An RFC 3339 instant in UTC with Z, so '2030-01-01T01:00:00+01:00' equals '...T00:00:00Z'."""
+    parsed = instant(value)
+    if parsed is None:
+        return value
+    return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")
