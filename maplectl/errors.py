@@ -20,7 +20,10 @@ The tree::
     ├── PartialApplyError         exit 5   some creates failed; running again is safe
     └── VerificationError         exit 6   applied, but the read-back does not match
 
-Exit code 2 is not an error: ``plan --detailed-exitcode`` returns it when changes are pending.
+Exit code 2 is not an error: ``plan --detailed-exitcode`` returns it when changes are pending,
+and nothing else does; click's usage errors (a mistyped option or path) exit 1 as well
+(``cli.base.Group``). Exit 1 promises nothing was written: once apply sent a create, every
+failure ends as 5 (or 6 when only the check after apply failed).
 Messages never contain the API token: the client never puts it in one, and the CLI's handler
 redacts it as a last line of defence.
 """
