@@ -100,15 +100,20 @@ class Group(click.Group):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
-            exc.exit_code = UsageError.exit_code
+            _exit_1(exc)
             raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            exc.exit_code = UsageError.exit_code
+            _exit_1(exc)
             raise
+
+
+def _exit_1(exc: click.UsageError) -> None:
+    # Per instance: the exception keeps its own class and message ("Did you mean --format?").
+    setattr(exc, "exit_code", UsageError.exit_code)  # noqa: B010 (a class variable in click)
 
 
 @click.group(cls=Group,
