@@ -11,6 +11,11 @@ happens when things fail (CONTRACT §3, docs/apply.md):
 * 400: no retry; Maple's field errors are mapped back to the manifest's file, line and field.
 
 After the creates, a verification read checks each created object is visible and matches.
+
+Once a create may have been sent, nothing escapes :meth:`Applier.run` but its result: an
+unexpected error in a worker fails that entry, a journal that cannot be written stops the run
+(no create is sent whose intent line is not in the journal), and a verification read that fails
+is a verification problem. The CLI turns each into exit 5 or 6, never 1 ("nothing was written").
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from maplectl.errors import (
     ApiError,
     ApiValidationError,
     Diagnostic,
+    JournalError,
     MaplectlError,
     ServerError,
 )
@@ -90,7 +97,9 @@ class ApplyResult:
     verification_problems: tuple[str, ...] = ()
     journal_path: str | None = None
     not_started: int = 0
-    """Creates never sent because the run was interrupted (Ctrl-C)."""
+    """Creates never sent because the run was interrupted (Ctrl-C) or stopped."""
+    stopped: str | None = None
+    """Why the run stopped sending early (the journal failed, an unexpected error); else None."""
 
     @property
     def interrupted(self) -> bool:
@@ -122,8 +131,47 @@ class ApplyResult:
             "verification": {"ok": not self.verification_problems,
                              "problems": list(self.verification_problems)},
             "not_started": self.not_started,
+            "stopped": self.stopped,
             "journal": self.journal_path,
         }
+
+
+class _NotSent(Exception):
+    """Raised in place of an intent line once the run is stopping: the create is not sent."""
+
+    def __init__(self, key: str | None, generation: int, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+        self.generation = generation
+        self.reason = reason
+
+
+class _RunJournal:
+    """The journal as a run writes it: no create goes out unless its intent line is written.
+
+    A failed write stops the run. It raises (as :class:`_NotSent`) only from an intent line, so
+    a create that did happen is still reported as created when its outcome line fails.
+    """
+
+    def __init__(self, journal: Journal, halt: Callable[[str], None],
+                 stopping: threading.Event, reason: Callable[[], str]) -> None:
+        self._journal = journal
+        self._halt = halt
+        self._stopping = stopping
+        self._reason = reason
+        self.path = journal.path
+
+    def write(self, event: str, **fields: Any) -> None:
+        intent = event == "intent"
+        if intent and self._stopping.is_set():
+            raise _NotSent(fields.get("key"), int(fields.get("generation", 0)), self._reason())
+        try:
+            self._journal.write(event, **fields)
+        except JournalError as exc:
+            self._halt(exc.message)
+            if intent:
+                raise _NotSent(fields.get("key"), int(fields.get("generation", 0)),
+                               exc.message) from exc
 
 
 ProgressFn = Callable[[ActionResult], None]
@@ -149,7 +197,10 @@ class Applier:
     ) -> None:
         self.writer = writer
         self.locator = locator
-        self.journal = journal or Journal.null()
+        self._stop_reason: str | None = None
+        self._stopping = threading.Event()
+        self.journal = _RunJournal(journal or Journal.null(), self._halt, self._stopping,
+                                   lambda: self._stop_reason or "apply was interrupted")
         self.parallelism = max(1, parallelism)
         self.consistency_wait = consistency_wait
         self.poll_interval = poll_interval
@@ -157,7 +208,6 @@ class Applier:
         self.sleep = sleeper
         self.progress = progress
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
         self._owned: set[str] = set()  # remote ids claimed by the plan or created by this run
 
     def run(self, plan: Plan) -> ApplyResult:
@@ -167,7 +217,7 @@ class Applier:
                                else ())
         creates = plan.creates
         pool = ThreadPoolExecutor(max_workers=self.parallelism)
-        futures = [pool.submit(self._one, plan, action) for action in creates]
+        futures = [pool.submit(self._guarded, plan, action) for action in creates]
         interrupted = False
         try:
             for future in futures:
@@ -180,16 +230,55 @@ class Applier:
                 future.cancel()
         finally:
             pool.shutdown(wait=True)
-        results = [f.result() for f in futures if f.done() and not f.cancelled()]
-        problems = self._verify(results) if any(r.ok for r in results) and not interrupted \
+        done = [f.result() for f in futures if f.done() and not f.cancelled()]
+        results = [r for r in done if r is not None]
+        problems = self._verified(results) if any(r.ok for r in results) and not interrupted \
             else []
         if interrupted:
             self.journal.write("interrupted", finished=len(results), not_sent=len(creates)
                                - len(results))
+        elif self._stop_reason is not None:
+            self.journal.write("stopped", reason=self._stop_reason, finished=len(results),
+                               not_sent=len(creates) - len(results))
         return ApplyResult(plan=plan, results=tuple(results),
                            verification_problems=tuple(problems),
                            journal_path=str(self.journal.path) if self.journal.path else None,
-                           not_started=len(creates) - len(results))
+                           not_started=len(creates) - len(results),
+                           stopped=None if interrupted else self._stop_reason)
+
+    def _halt(self, reason: str) -> None:
+        """Send nothing new: creates in flight finish; the first reason is the one reported."""
+        with self._lock:
+            if self._stop_reason is None:
+                self._stop_reason = reason
+        self._stopping.set()
+
+    def _guarded(self, plan: Plan, action: Action) -> ActionResult | None:
+        """``_one``, but nothing escapes: None when the create was never sent."""
+        if self._stopping.is_set():
+            return None
+        try:
+            return self._one(plan, action)
+        except _NotSent as exc:
+            if exc.generation == 0:
+                return None
+            result = ActionResult(action, Outcome.FAILED, (), exc.key, exc.generation,
+                                  error=f"generation {exc.generation} was not sent: "
+                                        f"{exc.reason}")
+        except Exception as exc:  # a run that sent creates ends in a summary
+            # E.g. a read after a 500 that failed: whether this entry was created is unknown;
+            # its key is unchanged, so running apply again settles it. An error that is not one
+            # of ours may be a bug: stop sending rather than repeat it.
+            if isinstance(exc, MaplectlError):
+                error = str(exc).splitlines()[0]
+            else:
+                error = f"internal error: {type(exc).__name__}: {exc}"
+                self._halt(error)
+            result = ActionResult(action, Outcome.FAILED, (), None, 0, error=error)
+        self._record_failure(result)
+        if self.progress:
+            self.progress(result)
+        return result
 
     # -- one create --------------------------------------------------------------------------------
 
@@ -287,6 +376,19 @@ class Applier:
         return rows
 
     # -- verification ------------------------------------------------------------------------------
+
+    def _verified(self, results: Sequence[ActionResult]) -> list[str]:
+        """``_verify``, with a read that fails (or Ctrl-C) reported as a problem, not raised."""
+        try:
+            return self._verify(results)
+        except (Exception, KeyboardInterrupt) as exc:  # creates were sent
+            if isinstance(exc, KeyboardInterrupt):
+                what = "interrupted"
+            elif isinstance(exc, MaplectlError):
+                what = str(exc).splitlines()[0]
+            else:
+                what = f"internal error: {type(exc).__name__}: {exc}"
+            return [f"the check after apply could not read Maple back: {what}"]
 
     def _verify(self, results: Sequence[ActionResult]) -> list[str]:
         """Every created object is visible and matches its request (waiting out search lag)."""

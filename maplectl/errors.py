@@ -15,6 +15,7 @@ The tree::
     │   └── ServerError                    5xx (the idempotency key is now spent)
     ├── TransportError            exit 1   no usable response: timeout, reset, bad body
     ├── ApprovalRequired          exit 1   apply without a terminal and without --auto-approve
+    ├── JournalError              exit 1   the apply journal cannot be written (during apply: 5)
     ├── PolicyRefusal             exit 3   the plan holds something apply must not do
     ├── StalePlanError            exit 4   saved plan expired, or the world moved since it was made
     ├── PartialApplyError         exit 5   some creates failed; running again is safe
@@ -172,6 +173,14 @@ class TransportError(MaplectlError):
 
 class ApprovalRequired(MaplectlError):
     """apply needs a person's yes, or --auto-approve, or a saved plan; none was given."""
+
+
+class JournalError(MaplectlError):
+    """The apply journal could not be opened or written (disk full, permissions).
+
+    Before the first create this ends apply with nothing sent; during apply it stops the run
+    (no create is sent whose intent is not journaled) and apply exits 5.
+    """
 
 
 class PolicyRefusal(MaplectlError):

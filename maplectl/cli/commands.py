@@ -402,10 +402,10 @@ def report(result: ApplyResult, fmt: str) -> None:
         for r in result.failed:
             for d in r.diagnostics:
                 echo(str(d), err=True)
-    if result.interrupted:
+    if result.interrupted or result.stopped:
         raise PartialApplyError(
-            f"interrupted: {len(result.results)} creates finished, {result.not_started} were "
-            "not sent",
+            f"{result.stopped or 'interrupted'}: {len(result.results)} creates finished, "
+            f"{result.not_started} were not sent",
             hint="every create is keyed, so running the same apply again is safe and finishes "
                  "the rest")
     if result.failed:

@@ -82,11 +82,11 @@ class FakeMaple:
 
 
 def run(fake: FakeMaple, clock: Any, desired: list[Any], **kw: Any) -> Any:
-    stream = io.StringIO()
+    stream = io.BytesIO()
     applier = Applier(fake, journal=Journal(stream, run_id="t"), clock=clock,
                       sleeper=clock.sleep, parallelism=1, **kw)
     result = applier.run(plan_of(desired))
-    return result, [json.loads(line) for line in stream.getvalue().splitlines()]
+    return result, [json.loads(line) for line in stream.getvalue().decode().splitlines()]
 
 
 def test_creates_each_entry_once_and_journals_intent_then_outcome(clock: Any) -> None:
