@@ -352,12 +352,16 @@ def check_saved_plan(saved: Plan, client: MapleClient, settings: Settings, *, tt
         raise StalePlanError(
             f"the plan made at {saved.created_at.isoformat()} has expired; nothing was sent",
             hint="make a new plan with `maplectl plan --out` and have it approved again")
-    missing = [p for p in saved.paths if not Path(p).exists()]
-    if not saved.paths or missing:
+    if not saved.paths:
         raise PlanFileError(
-            f"the plan was made from the manifests at {', '.join(saved.paths) or '(none)'}, "
-            f"and {', '.join(missing) or 'none'} cannot be found from {Path.cwd()}; "
-            "nothing was sent",
+            "the plan records no manifest paths to make it again from (it was not saved by "
+            "`maplectl plan --out`); nothing was sent",
+            hint="make the plan with `maplectl plan PATH... --out plan.json`")
+    missing = [p for p in saved.paths if not Path(p).exists()]
+    if missing:
+        raise PlanFileError(
+            f"the plan was made from the manifests at {', '.join(saved.paths)}, and "
+            f"{', '.join(missing)} cannot be found from {Path.cwd()}; nothing was sent",
             hint="apply a saved plan from the directory `maplectl plan --out` ran in (in CI: "
                  "the checkout's root), with the manifests it was made from")
     stale_hint = "make a new plan with `maplectl plan --out`, review it, and apply that"
