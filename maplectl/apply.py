@@ -17,6 +17,11 @@ After the creates, a verification read re-matches each created object against it
 (the plan after apply must be clean), and looks for a second object of the same identity that
 appeared since the plan was made (two applies of different versions of a manifest at once).
 Either is a verification problem: exit 6.
+
+Once a create may have been sent, nothing escapes :meth:`Applier.run` but its result: an
+unexpected error in a worker fails that entry, a journal that cannot be written stops the run
+(no create is sent whose intent line is not in the journal), and a verification read that fails
+is a verification problem. The CLI turns each into exit 5 or 6, never 1 ("nothing was written").
 """
 
 from __future__ import annotations
@@ -29,11 +34,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from maplectl.errors import (
     ApiError,
     ApiValidationError,
     Diagnostic,
+    JournalError,
     MaplectlError,
     ServerError,
 )
@@ -107,7 +114,9 @@ class ApplyResult:
     verification_problems: tuple[str, ...] = ()
     journal_path: str | None = None
     not_started: int = 0
-    """Creates never sent because the run was interrupted (Ctrl-C)."""
+    """Creates never sent because the run was interrupted (Ctrl-C) or stopped."""
+    stopped: str | None = None
+    """Why the run stopped sending early (the journal failed, an unexpected error); else None."""
 
     @property
     def interrupted(self) -> bool:
@@ -144,8 +153,47 @@ class ApplyResult:
             "verification": {"ok": not self.verification_problems,
                              "problems": list(self.verification_problems)},
             "not_started": self.not_started,
+            "stopped": self.stopped,
             "journal": self.journal_path,
         }
+
+
+class _NotSent(Exception):
+    """Raised in place of an intent line once the run is stopping: the create is not sent."""
+
+    def __init__(self, key: str | None, generation: int, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+        self.generation = generation
+        self.reason = reason
+
+
+class _RunJournal:
+    """The journal as a run writes it: no create goes out unless its intent line is written.
+
+    A failed write stops the run. It raises (as :class:`_NotSent`) only from an intent line, so
+    a create that did happen is still reported as created when its outcome line fails.
+    """
+
+    def __init__(self, journal: Journal, halt: Callable[[str], None],
+                 stopping: threading.Event, reason: Callable[[], str]) -> None:
+        self._journal = journal
+        self._halt = halt
+        self._stopping = stopping
+        self._reason = reason
+        self.path = journal.path
+
+    def write(self, event: str, **fields: Any) -> None:
+        intent = event == "intent"
+        if intent and self._stopping.is_set():
+            raise _NotSent(fields.get("key"), int(fields.get("generation", 0)), self._reason())
+        try:
+            self._journal.write(event, **fields)
+        except JournalError as exc:
+            self._halt(exc.message)
+            if intent:
+                raise _NotSent(fields.get("key"), int(fields.get("generation", 0)),
+                               exc.message) from exc
 
 
 ProgressFn = Callable[[ActionResult], None]
@@ -172,7 +220,10 @@ class Applier:
     ) -> None:
         self.writer = writer
         self.locator = locator
-        self.journal = journal or Journal.null()
+        self._stop_reason: str | None = None
+        self._stopping = threading.Event()
+        self.journal = _RunJournal(journal or Journal.null(), self._halt, self._stopping,
+                                   lambda: self._stop_reason or "apply was interrupted")
         self.parallelism = max(1, parallelism)
         self.consistency_wait = consistency_wait
         self.poll_interval = poll_interval
@@ -181,7 +232,6 @@ class Applier:
         self.wall = wall
         self.progress = progress
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
         self._owned: set[str] = set()  # remote ids claimed by the plan or created by this run
         self._seen: set[str] = set()  # remote ids the plan saw (claimed or unmanaged)
 
@@ -193,7 +243,7 @@ class Applier:
         self._seen = set(self._owned) | {u.remote_id for u in plan.unmanaged}
         creates = plan.creates
         pool = ThreadPoolExecutor(max_workers=self.parallelism)
-        futures = [pool.submit(self._one, plan, action) for action in creates]
+        futures = [pool.submit(self._guarded, plan, action) for action in creates]
         interrupted = False
         try:
             for future in futures:
@@ -206,16 +256,55 @@ class Applier:
                 future.cancel()
         finally:
             pool.shutdown(wait=True)
-        results = [f.result() for f in futures if f.done() and not f.cancelled()]
-        problems = self._verify(results) if any(r.ok for r in results) and not interrupted \
+        done = [f.result() for f in futures if f.done() and not f.cancelled()]
+        results = [r for r in done if r is not None]
+        problems = self._verified(results) if any(r.ok for r in results) and not interrupted \
             else []
         if interrupted:
             self.journal.write("interrupted", finished=len(results), not_sent=len(creates)
                                - len(results))
+        elif self._stop_reason is not None:
+            self.journal.write("stopped", reason=self._stop_reason, finished=len(results),
+                               not_sent=len(creates) - len(results))
         return ApplyResult(plan=plan, results=tuple(results),
                            verification_problems=tuple(problems),
                            journal_path=str(self.journal.path) if self.journal.path else None,
-                           not_started=len(creates) - len(results))
+                           not_started=len(creates) - len(results),
+                           stopped=None if interrupted else self._stop_reason)
+
+    def _halt(self, reason: str) -> None:
+        """Send nothing new: creates in flight finish; the first reason is the one reported."""
+        with self._lock:
+            if self._stop_reason is None:
+                self._stop_reason = reason
+        self._stopping.set()
+
+    def _guarded(self, plan: Plan, action: Action) -> ActionResult | None:
+        """``_one``, but nothing escapes: None when the create was never sent."""
+        if self._stopping.is_set():
+            return None
+        try:
+            return self._one(plan, action)
+        except _NotSent as exc:
+            if exc.generation == 0:
+                return None
+            result = ActionResult(action, Outcome.FAILED, (), exc.key, exc.generation,
+                                  error=f"generation {exc.generation} was not sent: "
+                                        f"{exc.reason}")
+        except Exception as exc:  # a run that sent creates ends in a summary
+            # E.g. a read after a 500 that failed: whether this entry was created is unknown;
+            # its key is unchanged, so running apply again settles it. An error that is not one
+            # of ours may be a bug: stop sending rather than repeat it.
+            if isinstance(exc, MaplectlError):
+                error = str(exc).splitlines()[0]
+            else:
+                error = f"internal error: {type(exc).__name__}: {exc}"
+                self._halt(error)
+            result = ActionResult(action, Outcome.FAILED, (), None, 0, error=error)
+        self._record_failure(result)
+        if self.progress:
+            self.progress(result)
+        return result
 
     # -- one create --------------------------------------------------------------------------------
 
@@ -319,6 +408,19 @@ class Applier:
         return rows
 
     # -- verification ------------------------------------------------------------------------------
+
+    def _verified(self, results: Sequence[ActionResult]) -> list[str]:
+        """``_verify``, with a read that fails (or Ctrl-C) reported as a problem, not raised."""
+        try:
+            return self._verify(results)
+        except (Exception, KeyboardInterrupt) as exc:  # creates were sent
+            if isinstance(exc, KeyboardInterrupt):
+                what = "interrupted"
+            elif isinstance(exc, MaplectlError):
+                what = str(exc).splitlines()[0]
+            else:
+                what = f"internal error: {type(exc).__name__}: {exc}"
+            return [f"the check after apply could not read Maple back: {what}"]
 
     def _verify(self, results: Sequence[ActionResult]) -> list[str]:
         """Every created object is visible and is what its entry matches (waiting out lag).

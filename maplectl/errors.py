@@ -15,12 +15,16 @@ The tree::
     │   └── ServerError                    5xx (the idempotency key is now spent)
     ├── TransportError            exit 1   no usable response: timeout, reset, bad body
     ├── ApprovalRequired          exit 1   apply without a terminal and without --auto-approve
+    ├── JournalError              exit 1   the apply journal cannot be written (during apply: 5)
     ├── PolicyRefusal             exit 3   the plan holds something apply must not do
     ├── StalePlanError            exit 4   saved plan expired, or the world moved since it was made
     ├── PartialApplyError         exit 5   some creates failed; running again is safe
     └── VerificationError         exit 6   applied, but the read-back does not match
 
-Exit code 2 is not an error: ``plan --detailed-exitcode`` returns it when changes are pending.
+Exit code 2 is not an error: ``plan --detailed-exitcode`` returns it when changes are pending,
+and nothing else does; click's usage errors (a mistyped option or path) exit 1 as well
+(``cli.base.Group``). Exit 1 promises nothing was written: once apply sent a create, every
+failure ends as 5 (or 6 when only the check after apply failed).
 Messages never contain the API token: the client never puts it in one, and the CLI's handler
 redacts it as a last line of defence.
 """
@@ -169,6 +173,14 @@ class TransportError(MaplectlError):
 
 class ApprovalRequired(MaplectlError):
     """apply needs a person's yes, or --auto-approve, or a saved plan; none was given."""
+
+
+class JournalError(MaplectlError):
+    """The apply journal could not be opened or written (disk full, permissions).
+
+    Before the first create this ends apply with nothing sent; during apply it stops the run
+    (no create is sent whose intent is not journaled) and apply exits 5.
+    """
 
 
 class PolicyRefusal(MaplectlError):

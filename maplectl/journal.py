@@ -1,55 +1,105 @@
 """The apply journal: JSON lines under ``.maplectl/journal/``, the audit trail of a run.
 
-An ``intent`` line is written (and flushed) before each create is sent and an ``outcome`` line
-after it, so a run killed halfway still shows what it was about to do. Lines carry addresses,
-idempotency keys, statuses and remote ids; never the token, never request headers.
+An ``intent`` line is written before each create is sent and an ``outcome`` line after it, so a
+run killed halfway still shows what it was about to do. Each line goes to the OS in one
+unbuffered write, and an intent line is also fsync'd, before the send it announces. A line is
+written whole or not at all: a short or failed write (disk full) is cut back off the file, and
+the journal refuses every later line with :class:`~maplectl.errors.JournalError` (apply then
+sends nothing more). Lines carry addresses, idempotency keys, statuses and remote ids; never the
+token, never request headers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
+
+from maplectl.errors import JournalError
 
 
 class Journal:
     """Append-only, thread-safe JSON-lines writer. ``Journal.null()`` writes nowhere."""
 
-    def __init__(self, stream: TextIO | None, *, path: Path | None = None,
+    def __init__(self, stream: IO[bytes] | None, *, path: Path | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC), run_id: str = "") -> None:
         self._stream = stream
         self._lock = threading.Lock()
         self._now = now
+        self._broken: str | None = None
         self.path = path
         self.run_id = run_id
+        try:
+            self._fileno: int | None = stream.fileno() if stream is not None else None
+        except (OSError, ValueError):  # an in-memory stream
+            self._fileno = None
 
     @classmethod
     def open(
         cls, folder: Path, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> Journal:
-        folder.mkdir(parents=True, exist_ok=True)
         run_id = now().strftime("%Y%m%dT%H%M%S.%fZ") + f"-{os.getpid()}"
         path = folder / f"{run_id}.jsonl"
-        return cls(path.open("a", encoding="utf-8"), path=path, now=now, run_id=run_id)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            stream = path.open("ab", buffering=0)  # unbuffered: a write is at the OS at once
+        except OSError as exc:
+            raise JournalError(f"{path}: cannot open the apply journal: {exc}; nothing was sent",
+                               hint="make .maplectl/ in the current directory writable") from exc
+        return cls(stream, path=path, now=now, run_id=run_id)
 
     @classmethod
     def null(cls) -> Journal:
         return cls(None)
 
     def write(self, event: str, **fields: Any) -> None:
+        """Append one whole line; an ``intent`` line is on disk when this returns.
+
+        Raises :class:`JournalError` if the line could not be written (nothing of it is left in
+        the file), and for every line after such a failure.
+        """
         if self._stream is None:
             return
         record = {"ts": self._now().isoformat().replace("+00:00", "Z"), "run": self.run_id,
                   "event": event, **fields}
-        line = json.dumps(record, sort_keys=True, default=str)
+        data = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
         with self._lock:
-            self._stream.write(line + "\n")
-            self._stream.flush()
+            if self._broken is not None:
+                raise JournalError(f"{self._where()}: the journal stopped at an earlier write "
+                                   f"failure: {self._broken}")
+            start = os.fstat(self._fileno).st_size if self._fileno is not None else None
+            try:
+                written = self._stream.write(data)
+                if written is not None and written != len(data):
+                    raise OSError(errno.EIO, f"short write: {written} of {len(data)} bytes")
+                self._stream.flush()
+                if event == "intent" and self._fileno is not None:
+                    os.fsync(self._fileno)
+            except OSError as exc:
+                self._broken = str(exc)
+                self._cut_back(start)
+                raise JournalError(f"{self._where()}: cannot write the apply journal: {exc}",
+                                   hint="free disk space under .maplectl/journal/; every "
+                                        "create is keyed, so running apply again is safe"
+                                   ) from exc
+
+    def _cut_back(self, size: int | None) -> None:
+        """Remove a partly written line, so the journal never ends mid-line."""
+        if size is None or self._fileno is None:
+            return
+        with contextlib.suppress(OSError):  # the failure itself is already being reported
+            os.ftruncate(self._fileno, size)
+
+    def _where(self) -> str:
+        return str(self.path) if self.path else "journal"
 
     def close(self) -> None:
         if self._stream is not None:
-            self._stream.close()
+            with contextlib.suppress(OSError):  # every line already went to the OS as written
+                self._stream.close()

@@ -2,7 +2,9 @@
 
 ``render`` and ``apply`` are two readers of the same :class:`Action` records, so "what would
 happen" and "what happens" cannot disagree. A plan round-trips through JSON (``--out``) exactly;
-its ``plan_digest`` detects a file edited after it was made.
+its ``plan_digest`` detects a file edited by mistake. It cannot stop a forger, who recomputes
+it; so a saved plan also records the manifest paths it was made from, and apply makes the plan
+again from them and applies it only if :func:`plan_differences` finds nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from maplectl.errors import PlanFileError
 from maplectl.keys import digest
 from maplectl.model import JSONDict, Kind, Money, Resource, SourceLocation
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2 added ``paths`` and ``customer_filter``: what apply re-derives a saved plan from."""
 
 
 class ActionType(StrEnum):
@@ -199,6 +202,10 @@ class Plan:
     unmanaged: tuple[Unmanaged, ...] = ()
     requests: int = 0
     targets: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    """The manifest paths given to ``plan``, as given (relative ones to its working directory)."""
+    customer_filter: tuple[str, ...] = ()
+    """The ``--customer`` ids given to ``plan``, if any."""
 
     def of(self, *kinds: ActionType) -> list[Action]:
         return [a for a in self.actions if a.action in kinds]
@@ -244,6 +251,8 @@ class Plan:
             "observation_digest": self.observation_digest,
             "customers": list(self.customers),
             "targets": list(self.targets),
+            "paths": list(self.paths),
+            "customer_filter": list(self.customer_filter),
             "requests": self.requests,
             "actions": [a.to_json() for a in self.actions],
             "unmanaged": [u.to_json() for u in self.unmanaged],
@@ -258,6 +267,12 @@ class Plan:
         if not isinstance(data, dict):
             raise PlanFileError("not a maplectl plan: the top level is not an object")
         version = data.get("format_version")
+        if version == 1:
+            raise PlanFileError(
+                "plan format_version 1 was made by an older maplectl and does not record the "
+                "manifests it was made from, which apply now makes the plan again from",
+                hint="make the plan again with `maplectl plan --out`, review it, and apply that",
+            )
         if version != FORMAT_VERSION:
             raise PlanFileError(
                 f"plan format_version {version!r} is not supported (this maplectl reads "
@@ -280,12 +295,55 @@ class Plan:
                 observation_digest=str(data["observation_digest"]),
                 customers=tuple(data["customers"]),
                 targets=tuple(data.get("targets") or ()),
+                paths=_strings(data["paths"], "paths"),
+                customer_filter=_strings(data["customer_filter"], "customer_filter"),
                 requests=int(data.get("requests", 0)),
                 actions=tuple(Action.from_json(a) for a in data["actions"]),
                 unmanaged=tuple(Unmanaged.from_json(u) for u in data.get("unmanaged") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PlanFileError(f"malformed plan file: {exc}") from exc
+
+
+def plan_differences(saved: Plan, derived: Plan) -> list[str]:
+    """How ``saved``'s actions differ from ``derived``'s; empty when they are the same.
+
+    Compared per address: the action type, the request and the idempotency key, which are what
+    apply sends. Everything else in a plan is for reviewers or is derived from these.
+    """
+    problems: list[str] = []
+    ours = {a.address: a for a in saved.actions}
+    theirs = {a.address: a for a in derived.actions}
+    if len(ours) != len(saved.actions):
+        problems.append("the saved plan lists an address more than once")
+    for address in sorted(ours.keys() | theirs.keys()):
+        old, new = ours.get(address), theirs.get(address)
+        if new is None:
+            problems.append(f"{address}: in the saved plan, but the manifests do not ask for it")
+        elif old is None:
+            problems.append(f"{address}: the manifests ask for it ({new.action.value}), but "
+                            "the saved plan does not have it")
+        elif old.action is not new.action:
+            problems.append(f"{address}: the saved plan says {old.action.value}, the manifests "
+                            f"and Maple now say {new.action.value}")
+        else:
+            if _canonical(old.request) != _canonical(new.request):
+                problems.append(f"{address}: the saved plan's request is not the one the "
+                                "manifest asks for")
+            if old.idempotency_key != new.idempotency_key:
+                problems.append(f"{address}: the saved plan's idempotency key is not the one "
+                                "the manifest gives")
+    return problems
+
+
+def _strings(value: Any, name: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{name} must be a list of strings")
+    return tuple(value)
+
+
+def _canonical(request: JSONDict | None) -> str | None:
+    return None if request is None else digest(request)
 
 
 def _money_of(actions: Sequence[Action]) -> dict[str, dict[str, int]]:

@@ -215,7 +215,10 @@ def apply_summary(result: ApplyResult) -> str:
     counts: dict[str, int] = {}
     for r in result.results:
         counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
-    text = "Apply: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + "."
+    parts = [f"{n} {k}" for k, n in sorted(counts.items())]
+    if result.not_started:
+        parts.append(f"{result.not_started} not sent")
+    text = "Apply: " + ", ".join(parts) + "."
     for bucket, title in (("credits", "New credits"), ("charges", "New charges")):
         amounts = [format_minor(cur, v[bucket]) for cur, v in result.money_moved().items()
                    if v[bucket]]

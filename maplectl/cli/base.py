@@ -1,9 +1,9 @@
 """Shared plumbing of the command line: output, the one error handler, the group, and the
 options and client every command that talks to Maple uses. [terminal]
 
-Exit codes (docs/cli.md): 0 done / nothing to do, 1 error (before any write), 2 changes pending
-(``plan --detailed-exitcode``), 3 refused by policy, 4 stale plan, 5 partial apply, 6 applied but
-verification failed.
+Exit codes (docs/cli.md): 0 done / nothing to do, 1 error (before any write; a mistyped option
+or path too), 2 changes pending (``plan --detailed-exitcode``, and nothing else), 3 refused by
+policy, 4 stale plan, 5 partial apply, 6 applied but verification failed.
 """
 
 from __future__ import annotations
@@ -87,7 +87,37 @@ def parse_duration(value: str) -> timedelta:
     return timedelta(seconds=amount * unit)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class Group(click.Group):
+    """click's group, except a usage error exits 1, not click's 2.
+
+    Exit 2 means "changes pending" (``plan --detailed-exitcode``): a mistyped option or path in
+    CI must fail, not pass as a plan with changes. Usage errors of the group itself surface in
+    ``make_context``; those of a subcommand (parsed when the group invokes it) in ``invoke``.
+    """
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            _exit_1(exc)
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            _exit_1(exc)
+            raise
+
+
+def _exit_1(exc: click.UsageError) -> None:
+    # Per instance: the exception keeps its own class and message ("Did you mean --format?").
+    setattr(exc, "exit_code", UsageError.exit_code)  # noqa: B010 (a class variable in click)
+
+
+@click.group(cls=Group,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="maplectl")
 def cli() -> None:
     """Declarative credits and one-time charges for Maple Billing.

@@ -43,7 +43,7 @@ from maplectl.errors import (
 from maplectl.journal import Journal
 from maplectl.match import build_plan
 from maplectl.model import Resource, SourceLocation
-from maplectl.plan import ActionType, Desired, Plan
+from maplectl.plan import ActionType, Desired, Plan, plan_differences
 from maplectl.render import (
     apply_json,
     apply_line,
@@ -135,14 +135,18 @@ def locator(desired: Sequence[Desired]) -> Callable[[str, str], SourceLocation |
 
 
 def make_plan(client: MapleClient, settings: Settings, desired: Sequence[Desired], *,
-              parallelism: int, ttl: timedelta, targets: Sequence[str]) -> Plan:
+              parallelism: int, ttl: timedelta, targets: Sequence[str], paths: Sequence[str],
+              customers: Sequence[str]) -> Plan:
+    """The plan of ``desired`` against Maple now; it records the paths and --customer ids it
+    was made from, so that a saved copy can be made again (:func:`check_saved_plan`)."""
     progress = _read_progress() if sys.stderr.isatty() else None
     observed = read_observed(client, {d.customer_id for d in desired},
                              parallelism=parallelism, progress=progress)
     if progress:
         echo("\r\033[K", err=True, nl=False)
-    return build_plan(desired, observed, company_id=settings.company_id,
+    made = build_plan(desired, observed, company_id=settings.company_id,
                       api_url=settings.api_url, now=datetime.now(UTC), ttl=ttl, targets=targets)
+    return replace(made, paths=tuple(paths), customer_filter=tuple(customers))
 
 
 def _read_progress() -> Callable[[int, int | None], None]:
@@ -211,7 +215,7 @@ def plan(paths: tuple[str, ...], api_url: str | None, company: str | None,
     with connect(settings, opts) as client:
         the_plan = make_plan(client, settings, desired,
                              parallelism=parallelism or settings.parallelism or 8, ttl=ttl,
-                             targets=targets)
+                             targets=targets, paths=paths, customers=customers)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(plan_json(the_plan), encoding="utf-8")
@@ -300,10 +304,11 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
     with connect(settings, opts, deadline=deadline, max_rps=max_rps,
                  pool_size=max(16, workers * 2)) as client:
         if saved is not None:
-            the_plan = check_saved_plan(saved, client, settings, ttl=ttl, parallelism=workers)
+            the_plan, desired = check_saved_plan(saved, client, settings, ttl=ttl,
+                                                 parallelism=workers)
         else:
             the_plan = make_plan(client, settings, desired, parallelism=max(workers, 8),
-                                 ttl=ttl, targets=targets)
+                                 ttl=ttl, targets=targets, paths=paths, customers=customers)
         human_out = fmt == "text"
         render(the_plan, "text", show_unmanaged=False, err=not human_out)
         refuse_duplicates(the_plan)
@@ -328,8 +333,16 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
 
 
 def check_saved_plan(saved: Plan, client: MapleClient, settings: Settings, *, ttl: timedelta,
-                     parallelism: int) -> Plan:
-    """A saved plan applies only as made: same target, not expired, and the world unchanged."""
+                     parallelism: int) -> tuple[Plan, list[Desired]]:
+    """A saved plan applies only as made: same target, not expired, the world unchanged, and
+    exactly what the manifests it was made from ask for.
+
+    The file is not trusted for what it sends: the plan is made again from the manifests at the
+    paths it records (relative ones resolved against the current directory, as ``plan`` was
+    run) and from Maple now, and that plan is returned only if its actions are the saved plan's.
+    So a plan file edited by hand, its ``plan_digest`` recomputed, moves nothing the manifests
+    do not ask for. Returns the plan to apply and the manifest entries it was made from.
+    """
     now = datetime.now(UTC)
     if saved.company_id != settings.company_id or saved.api_url != settings.api_url:
         raise StalePlanError(
@@ -340,13 +353,45 @@ def check_saved_plan(saved: Plan, client: MapleClient, settings: Settings, *, tt
         raise StalePlanError(
             f"the plan made at {saved.created_at.isoformat()} has expired; nothing was sent",
             hint="make a new plan with `maplectl plan --out` and have it approved again")
-    observed = read_observed(client, saved.customers, parallelism=max(parallelism, 8))
-    if observed.digest() != saved.observation_digest:
+    if not saved.paths:
+        raise PlanFileError(
+            "the plan records no manifest paths to make it again from (it was not saved by "
+            "`maplectl plan --out`); nothing was sent",
+            hint="make the plan with `maplectl plan PATH... --out plan.json`")
+    missing = [p for p in saved.paths if not Path(p).exists()]
+    if missing:
+        raise PlanFileError(
+            f"the plan was made from the manifests at {', '.join(saved.paths)}, and "
+            f"{', '.join(missing)} cannot be found from {Path.cwd()}; nothing was sent",
+            hint="apply a saved plan from the directory `maplectl plan --out` ran in (in CI: "
+                 "the checkout's root), with the manifests it was made from")
+    stale_hint = "make a new plan with `maplectl plan --out`, review it, and apply that"
+    try:
+        desired = load_scope(saved.paths, saved.targets, saved.customer_filter)
+    except UsageError as exc:
+        raise StalePlanError(f"the manifests changed since the plan was made: {exc.message}; "
+                             "nothing was sent", hint=stale_hint) from exc
+    again = make_plan(client, settings, desired, parallelism=max(parallelism, 8), ttl=ttl,
+                      targets=saved.targets, paths=saved.paths,
+                      customers=saved.customer_filter)
+    if again.customers != saved.customers:
+        raise StalePlanError(
+            f"the manifests at {', '.join(saved.paths)} now name other customers than the plan "
+            f"covered ({', '.join(again.customers)}, not {', '.join(saved.customers)}); "
+            "nothing was sent", hint=stale_hint)
+    if again.observation_digest != saved.observation_digest:
         raise StalePlanError(
             "Maple changed since the plan was made (the observation digest differs); "
-            "nothing was sent",
-            hint="make a new plan with `maplectl plan --out`, review it, and apply that")
-    return saved
+            "nothing was sent", hint=stale_hint)
+    differences = plan_differences(saved, again)
+    if differences:
+        shown = differences[:10] + ([f"... and {len(differences) - 10} more"]
+                                    if len(differences) > 10 else [])
+        raise StalePlanError(
+            f"the saved plan is not what the manifests at {', '.join(saved.paths)} ask for (they "
+            "changed since the plan was made, or the file was edited); nothing was sent:\n  "
+            + "\n  ".join(shown), hint=stale_hint)
+    return replace(again, created_at=saved.created_at, expires_at=saved.expires_at), desired
 
 
 def refuse_duplicates(the_plan: Plan) -> None:
@@ -403,10 +448,10 @@ def report(result: ApplyResult, fmt: str) -> None:
         for r in result.failed:
             for d in r.diagnostics:
                 echo(str(d), err=True)
-    if result.interrupted:
+    if result.interrupted or result.stopped:
         raise PartialApplyError(
-            f"interrupted: {len(result.results)} creates finished, {result.not_started} were "
-            "not sent",
+            f"{result.stopped or 'interrupted'}: {len(result.results)} creates finished, "
+            f"{result.not_started} were not sent",
             hint="every create is keyed, so running the same apply again is safe and finishes "
                  "the rest")
     if result.unknown:

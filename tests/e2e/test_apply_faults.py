@@ -200,7 +200,7 @@ def test_possible_duplicate_refuses_the_whole_apply(server: Server, tmp_path: Pa
 
 
 def test_saved_plan_names_its_own_company(server: Server, tmp_path: Path) -> None:
-    """`apply plan.json` from anywhere needs only the token: the plan says which company."""
+    """`apply plan.json` needs only the token: the plan says which company."""
     many_credits(tmp_path / "credits.yaml", 2)
     assert maplectl("plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path,
                     server=server).returncode == 0

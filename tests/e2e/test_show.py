@@ -20,7 +20,8 @@ def test_saved_plan_renders_in_every_format(tmp_path: Path) -> None:
     saved = (tmp_path / "p.json").read_text()
     assert json.loads(made.stdout) == json.loads(saved)
     doc = json.loads(saved)
-    assert doc["format_version"] == 1 and doc["summary"]["counts"]["create"] == 7
+    assert doc["format_version"] == 2 and doc["summary"]["counts"]["create"] == 7
+    assert doc["paths"] == ["examples"]  # what `apply p.json` makes the plan again from
     assert doc["summary"]["money"] == {"USD": {"credits": 62500, "charges": 360000}}
 
     text = maplectl("show", "p.json", cwd=tmp_path)

@@ -83,11 +83,11 @@ class FakeMaple:
 
 
 def run(fake: FakeMaple, clock: Any, desired: list[Any], **kw: Any) -> Any:
-    stream = io.StringIO()
+    stream = io.BytesIO()
     applier = Applier(fake, journal=Journal(stream, run_id="t"), clock=clock,
                       sleeper=clock.sleep, parallelism=1, **kw)
     result = applier.run(plan_of(desired))
-    return result, [json.loads(line) for line in stream.getvalue().splitlines()]
+    return result, [json.loads(line) for line in stream.getvalue().decode().splitlines()]
 
 
 def test_creates_each_entry_once_and_journals_intent_then_outcome(clock: Any) -> None:
@@ -224,7 +224,7 @@ def test_default_wait_outlasts_a_search_lag_of_20s(clock: Any) -> None:
     fake = FakeMaple(clock)
     fake.faults = ["500_after"]
     fake.lag = 20.0
-    stream = io.StringIO()
+    stream = io.BytesIO()
     result = Applier(fake, journal=Journal(stream, run_id="t"), clock=clock,
                      sleeper=clock.sleep).run(plan_of([credit("a")]))
     assert result.results[0].outcome is Outcome.ADOPTED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,9 @@ def sample_plan() -> Plan:
         remote_credit("crd_14", consumed, state="CONSUMED", balance=0),
         remote_credit("crd_15", credit("z", customer="cus_acme", cents=1, title="Unrelated")),
     ]
-    return plan_of([acme, drifted, renamed, amb, consumed, services, onboarding], remote,
+    made = plan_of([acme, drifted, renamed, amb, consumed, services, onboarding], remote,
                    [billable("otb_20", "cus_globex")])
+    return replace(made, paths=("billing/",))  # as `maplectl plan billing/` records it
 
 
 def check(name: str, text: str) -> None:
@@ -77,9 +79,10 @@ def test_color_only_when_asked() -> None:
 
 
 def test_json_has_the_fixed_fields() -> None:
-    """format_version 1 and every field the issue fixes are present."""
+    """format_version 2 and every field the issue fixes are present."""
     doc = json.loads(plan_json(sample_plan()))
-    assert doc["format_version"] == 1
+    assert doc["format_version"] == 2
+    assert doc["paths"] == ["billing/"] and doc["customer_filter"] == []
     for key in ("company_id", "api_url", "created_at", "expires_at", "manifest_digest",
                 "observation_digest", "actions", "unmanaged", "summary"):
         assert key in doc
@@ -110,9 +113,19 @@ def test_edited_plan_is_refused() -> None:
 def test_unknown_format_version_is_refused() -> None:
     """A plan from a future maplectl is not guessed at."""
     doc = json.loads(plan_json(sample_plan()))
-    doc["format_version"] = 2
-    with pytest.raises(PlanFileError, match="format_version 2"):
+    doc["format_version"] = 3
+    with pytest.raises(PlanFileError, match="format_version 3"):
         Plan.from_json(doc)
+
+
+def test_a_version_1_plan_is_refused_with_a_hint_to_plan_again() -> None:
+    """A plan from before saved plans recorded their manifests cannot be re-derived: re-plan."""
+    doc = json.loads(plan_json(sample_plan()))
+    doc["format_version"] = 1
+    del doc["paths"], doc["customer_filter"]
+    with pytest.raises(PlanFileError, match="format_version 1 was made by an older") as info:
+        Plan.from_json(doc)
+    assert "maplectl plan --out" in str(info.value)
 
 
 def test_markdown_is_cut_in_the_middle_with_a_note() -> None:
