@@ -42,7 +42,9 @@ from maplectl.errors import (
     Diagnostic,
     JournalError,
     MaplectlError,
+    PolicyRefusal,
     ServerError,
+    StalePlanError,
 )
 from maplectl.identity import (
     billable_could_be,
@@ -52,7 +54,7 @@ from maplectl.identity import (
     name_key,
 )
 from maplectl.journal import Journal
-from maplectl.keys import idempotency_key
+from maplectl.keys import generation_key, idempotency_key
 from maplectl.model import JSONDict, Kind, SourceLocation
 from maplectl.plan import Action, ActionType, Plan
 from maplectl.state import (
@@ -236,7 +238,18 @@ class Applier:
         self._seen: set[str] = set()  # remote ids the plan saw (claimed or unmanaged)
 
     def run(self, plan: Plan) -> ApplyResult:
-        """Create every ``create`` action of ``plan``; then verify. Never raises for one failure."""
+        """Create every ``create`` action of ``plan``; then verify. Never raises for one failure.
+
+        Refuses, sending nothing, a plan holding a possible duplicate (a person decides first)
+        and a plan read from a file that was not made again (``workflow.check_saved_plan``).
+        """
+        refuse_duplicates(plan)
+        refuse_unchecked(plan)
+        for action in plan.creates:
+            _check_key(plan, action)
+        return self._run(plan)
+
+    def _run(self, plan: Plan) -> ApplyResult:
         for action in plan.actions:
             self._owned.update(action.remote_ids if action.action is not ActionType.CREATE
                                else ())
@@ -313,10 +326,9 @@ class Applier:
         generation = 0
         spent: list[str] = []
         result: ActionResult
+        base = str(action.idempotency_key)
         while True:
-            key = idempotency_key(company_id=plan.company_id, kind=action.kind,
-                                  address=action.address, body=action.request,
-                                  generation=generation)
+            key = base if generation == 0 else generation_key(base, generation)
             self.journal.write("intent", address=action.address, key=key,
                                generation=generation, customer_id=action.customer_id,
                                money=[m.to_json() for m in action.money])
@@ -474,6 +486,27 @@ class Applier:
         return problems, missing, doubled
 
 
+def refuse_duplicates(plan: Plan) -> None:
+    """A plan holding a possible duplicate is never run: a person decides first (exit 3)."""
+    dupes = plan.of(ActionType.POSSIBLE_DUPLICATE)
+    if dupes:
+        raise PolicyRefusal(
+            f"{len(dupes)} possible duplicate{'s' if len(dupes) != 1 else ''} "
+            f"({', '.join(a.address for a in dupes)}); nothing was sent",
+            hint="set metadata.remote_id to adopt the existing object, or "
+                 "metadata.allow_duplicate: true if a second one is intended")
+
+
+def refuse_unchecked(plan: Plan) -> None:
+    """A plan read from a file runs only once ``workflow.check_saved_plan`` made it again."""
+    if plan.from_file:
+        raise StalePlanError(
+            "this plan was read from a file and was not checked against its manifests and "
+            "Maple; nothing was sent",
+            hint="apply it with `maplectl apply plan.json` (in Python: "
+                 "maplectl.plan_for_apply(client, saved=plan, ...)), which makes it again first")
+
+
 def _match_free(action: Action, free: list[JSONDict]) -> tuple[str, ...]:
     """Ids of unclaimed objects that are this entry by identity, or () if there are none.
 
@@ -527,6 +560,20 @@ def _same_identity(result: ActionResult, row: JSONDict) -> bool:
     if result.action.kind is Kind.CREDIT:
         return name_key(row.get("name")) == name_key(request.get("name"))
     return billable_could_be(request, result.action.created_after, row)
+
+
+def _check_key(plan: Plan, action: Action) -> None:
+    """The key the plan shows for a create must be the one its content gives.
+
+    A key that is not (a plan built by hand, or a bug) would make a retry after a crash send
+    another key, and so possibly a second object: such a plan is refused before anything is sent.
+    """
+    expected = idempotency_key(company_id=plan.company_id, kind=action.kind,
+                               address=action.address, body=action.request)
+    if action.idempotency_key != expected:
+        raise StalePlanError(
+            f"{action.address}: the plan's idempotency key is not the one its request gives; "
+            "nothing was sent", hint="make the plan again with `maplectl plan`")
 
 
 def _iso(value: datetime) -> str:

@@ -205,6 +205,8 @@ class Plan:
     paths: tuple[str, ...] = ()
     """The manifest paths given to ``plan``, as given (relative ones to its working directory)."""
     customer_filter: tuple[str, ...] = ()
+    from_file: bool = field(default=False, compare=False)
+    """Read from a file: apply runs it only after ``workflow.check_saved_plan`` made it again."""
     """The ``--customer`` ids given to ``plan``, if any."""
 
     def of(self, *kinds: ActionType) -> list[Action]:
@@ -297,6 +299,7 @@ class Plan:
                 targets=tuple(data.get("targets") or ()),
                 paths=_strings(data["paths"], "paths"),
                 customer_filter=_strings(data["customer_filter"], "customer_filter"),
+                from_file=True,
                 requests=int(data.get("requests", 0)),
                 actions=tuple(Action.from_json(a) for a in data["actions"]),
                 unmanaged=tuple(Unmanaged.from_json(u) for u in data.get("unmanaged") or ()),

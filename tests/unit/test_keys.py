@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maplectl.keys import KEY_PATTERN, canonical_json, digest, idempotency_key
+from maplectl.keys import KEY_PATTERN, canonical_json, digest, generation_key, idempotency_key
 from maplectl.model import Kind
 
 CREDIT = {
@@ -23,8 +23,6 @@ CHARGE = {
 GOLDEN = [
     (Kind.CREDIT, "Credit/acme-goodwill", CREDIT, 0,
      "mctl1.c.0.8fa717523d6bbd7f4d849450953d72fc02d4e1cecd061743"),
-    (Kind.CREDIT, "Credit/acme-goodwill", CREDIT, 1,
-     "mctl1.c.1.00096dfe683b03728a6e1c7adc69c55b7668d7f6bc1b0cae"),
     (Kind.ONE_TIME_CHARGE, "OneTimeCharge/acme-onboarding", CHARGE, 0,
      "mctl1.o.0.7af5e595946663bed85d16ee63bfc7735a2b41b60ac64d7e"),
     (Kind.CREDIT, "Credit/é", {"name": "Crédit ✓"}, 0,
@@ -36,10 +34,17 @@ GOLDEN = [
 def test_golden_vectors(kind: Kind, address: str, body: dict[str, object], generation: int,
                         expected: str) -> None:
     """A key derived today equals the key derived by every earlier release."""
-    key = idempotency_key(company_id="cmp_demo", kind=kind, address=address, body=body,
-                          generation=generation)
+    key = idempotency_key(company_id="cmp_demo", kind=kind, address=address, body=body)
     assert key == expected
     assert KEY_PATTERN.match(key) and len(key) <= 64
+
+
+def test_later_generations_derive_from_the_plans_key() -> None:
+    """Generation 1 and 2 follow from the generation-0 key alone (pinned golden vectors)."""
+    base = "mctl1.c.0.8fa717523d6bbd7f4d849450953d72fc02d4e1cecd061743"
+    assert generation_key(base, 1) == "mctl1.c.1.b170a718a2bbd9f40fc8e53877d75a828d32711e1d511566"
+    assert generation_key(base, 2) != generation_key(base, 1)
+    assert all(KEY_PATTERN.match(generation_key(base, g)) for g in (1, 2, 9999))
 
 
 def test_key_ignores_dict_order_but_not_content() -> None:
@@ -69,7 +74,11 @@ def test_canonical_json_and_digest_are_stable() -> None:
 
 
 def test_generation_bounds() -> None:
-    """A negative generation is a programming error, not a key."""
-    with pytest.raises(ValueError):
-        idempotency_key(company_id="cmp_demo", kind=Kind.CREDIT, address="Credit/a", body={},
-                        generation=-1)
+    """Only a well-formed generation-0 key has later generations, and only 1 to 9999."""
+    base = "mctl1.c.0.8fa717523d6bbd7f4d849450953d72fc02d4e1cecd061743"
+    for bad_generation in (0, -1, 10000):
+        with pytest.raises(ValueError):
+            generation_key(base, bad_generation)
+    for bad_base in ("mctl1.c.1.8fa7", "other.c.0.8fa7", "mctl1.c.0"):
+        with pytest.raises(ValueError):
+            generation_key(bad_base, 1)
