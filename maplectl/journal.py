@@ -2,7 +2,9 @@
 
 An ``intent`` line is written (and flushed) before each create is sent and an ``outcome`` line
 after it, so a run killed halfway still shows what it was about to do. Lines carry addresses,
-idempotency keys, statuses and remote ids; never the token, never request headers.
+idempotency keys, statuses and remote ids; never the token, never request headers. Each line is
+redacted as it is written (:func:`maplectl.redaction.redact`), so an error message in which a
+server echoed the token back is masked too: the journal is safe to upload as a CI artifact.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from maplectl.redaction import redact
 
 
 class Journal:
@@ -45,7 +49,7 @@ class Journal:
             return
         record = {"ts": self._now().isoformat().replace("+00:00", "Z"), "run": self.run_id,
                   "event": event, **fields}
-        line = json.dumps(record, sort_keys=True, default=str)
+        line = redact(json.dumps(record, sort_keys=True, default=str))
         with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()
