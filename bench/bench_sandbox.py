@@ -135,7 +135,8 @@ def _load_and_page(box: Sandbox, size: Size, profile: bool) -> dict[str, Any]:
     specs = credit_specs(size)
     timed = Timed(box.app)
     control = httpx.Client(transport=httpx.WSGITransport(app=timed),
-                           base_url="http://sandbox/_sandbox", timeout=300)
+                           base_url="http://sandbox/_sandbox", timeout=300,
+                           headers={"Authorization": f"Bearer {box.token}"})
     api = httpx.Client(transport=httpx.WSGITransport(app=timed),
                        base_url=f"http://sandbox/api/v1/companies/{box.company_id}",
                        headers={"Authorization": f"Bearer {box.token}"})

@@ -73,8 +73,10 @@ class SandboxServer:
         response = self._http.request(
             method,
             f"{self.base}/_sandbox/{path}",
-            json=body if content is None else None,
+            json=(body if body is not None or method not in ("POST", "PUT") else {})
+            if content is None else None,
             content=content,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
         )
         if response.status_code >= 300:
             raise RuntimeError(

@@ -7,11 +7,19 @@ Retries follow CONTRACT §3: reads retry on anything transient. A keyed create r
 repeating the *same key* is safe: no response at all (the request may have committed; the same key
 makes Maple replay or finish it), 409 in flight, and 429. A 500 is never retried here: it spent the
 key, and only apply can decide (after re-reading) whether to use the next key generation.
+
+Limits that keep a bad or hostile server from holding a run: each request has a total deadline
+(``Timeouts.read`` from sending to the last byte, and never past the run's deadline), so a body
+trickled a byte at a time cannot stretch it; a ``Retry-After`` longer than the run has left fails
+at once instead of sleeping past the deadline; a body is read as a stream and refused beyond
+``MAX_BODY_BYTES``. Plain ``http://`` is refused before connecting unless the host is loopback
+(:func:`maplectl.config.check_api_url`).
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import threading
 import time
@@ -23,7 +31,7 @@ from typing import Any
 import httpx
 
 from maplectl import __version__
-from maplectl.config import Secret
+from maplectl.config import Secret, check_api_url, clean_token
 from maplectl.errors import (
     ApiError,
     ApiValidationError,
@@ -31,6 +39,7 @@ from maplectl.errors import (
     IdempotencyConflict,
     NotFoundError,
     RateLimited,
+    ResponseTooLarge,
     ServerError,
     TransportError,
 )
@@ -42,11 +51,13 @@ Clock = Callable[[], float]
 LogFn = Callable[[str], None]
 
 _CREATE_PATHS = {Kind.CREDIT: "credits", Kind.ONE_TIME_CHARGE: "one_times"}
+MAX_BODY_BYTES = 16 * 1024 * 1024  # a page of 100 objects is a few hundred KiB
 
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Per-request timeouts in seconds."""
+    """Per-request timeouts in seconds: ``connect`` to open a connection, ``read`` for the whole
+    response (from sending the request to its last byte, however slowly it trickles)."""
 
     connect: float = 10.0
     read: float = 30.0
@@ -79,16 +90,20 @@ class Throttle:
         self.max_rps = max_rps
         self.rate_limited = 0
 
-    def wait(self) -> None:
-        """Block until this worker may send."""
+    def wait(self, deadline: float | None = None) -> bool:
+        """Block until this worker may send; False at once (no wait) if that is past
+        ``deadline``."""
         with self._lock:
             now = self._clock()
             start = max(now, self._paused_until, self._next_slot)
+            if deadline is not None and start > deadline:
+                return False
             if self.max_rps:
                 self._next_slot = start + 1.0 / self.max_rps
         delay = start - now
         if delay > 0:
             self._sleep(delay)
+        return True
 
     def pause(self, seconds: float) -> None:
         """Everyone waits ``seconds`` from now; the client slows down for the rest of the run."""
@@ -105,7 +120,9 @@ class MapleClient:
     ``transport`` is injected: tests pass ``httpx.MockTransport`` or ``httpx.WSGITransport``.
     ``clock``/``sleeper``/``rng`` are injected so no test waits on real time.
     ``log`` receives one line per request (method, path, key, status, time); it never sees the
-    token.
+    token. ``deadline`` (on ``clock``) ends the whole run: no request, wait or retry goes past it.
+    Without an injected transport, ``api_url`` must pass :func:`check_api_url`; the token is
+    checked by :func:`clean_token` (stripped; hidden characters refused) before any request.
     """
 
     def __init__(
@@ -125,7 +142,10 @@ class MapleClient:
         log: LogFn | None = None,
         deadline: float | None = None,
         pool_size: int = 16,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
+        if transport is None:
+            check_api_url(api_url, "api_url")
         self.company_id = company_id
         self._prefix = f"/companies/{company_id}"
         self._retry = retry
@@ -135,11 +155,14 @@ class MapleClient:
         self._rng = rng or random.Random()
         self._log = log
         self._deadline = deadline
+        self._timeouts = timeouts
+        self._max_body = max_body_bytes
         self._budget_lock = threading.Lock()
         self._retries_used = 0
         self.throttle = Throttle(clock=clock, sleeper=sleeper, max_rps=max_rps)
         headers = {"User-Agent": f"maplectl/{__version__}", "Accept": "application/json"}
         if token:
+            token = clean_token(token.reveal(), "the token given to MapleClient")
             headers["Authorization"] = f"Bearer {token.reveal()}"
         self._http = httpx.Client(
             base_url=api_url.rstrip("/"),
@@ -188,6 +211,9 @@ class MapleClient:
             raise TransportError(f"unexpected /find response: {type(data).__name__}")
         results = data.get("results") or []
         pagination = data.get("pagination") or {}
+        if not isinstance(results, list) or not isinstance(pagination, dict):
+            raise TransportError(f"unexpected /{collection.value}/find response: results is not "
+                                 "a list or pagination not an object")
         total = pagination.get("total")
         return Page(
             results=list(results),
@@ -222,40 +248,61 @@ class MapleClient:
         attempt = 0
         while True:
             attempt += 1
+            self._wait_to_send(method, path)  # not retried: waiting longer would not help
             try:
                 return self._once(method, path, body, key)
             except (TransportError, RateLimited, IdempotencyConflict, ServerError) as exc:
                 if isinstance(exc, ServerError) and key is not None:
                     raise  # the key is spent; apply decides what happens next
+                if isinstance(exc, ResponseTooLarge):
+                    raise  # the same request would get the same answer
                 if attempt >= self._retry.attempts or not self._spend_retry():
                     raise
                 delay = self._backoff(attempt)
                 if isinstance(exc, RateLimited):
                     delay = exc.retry_after if exc.retry_after is not None else delay
+                    self._check_retry_after(delay, exc)
                     self.throttle.pause(delay)
                     delay = 0.0  # throttle.wait() in _once does the waiting, for everyone
                 self._check_deadline(delay, exc)
                 if delay:
                     self._sleep(delay)
 
-    def _once(self, method: str, path: str, body: Any, key: str | None) -> tuple[Any, bool]:
-        self.throttle.wait()
+    def _wait_to_send(self, method: str, path: str) -> None:
+        """Wait for the shared throttle, unless that would pass the run's deadline."""
+        if not self.throttle.wait(self._deadline):
+            raise TransportError(f"{method} {path}: the run's deadline (--timeout) comes before "
+                                 "Maple's rate-limit pause ends; not sent",
+                                 hint="run again later, or give a longer --timeout")
         self._check_deadline(0.0, None)
+
+    def _once(self, method: str, path: str, body: Any, key: str | None) -> tuple[Any, bool]:
         headers = {"Idempotency-Key": key} if key else {}
         url = self._prefix + path
         started = self._clock()
+        deadline = started + self._timeouts.read
+        if self._deadline is not None:
+            deadline = min(deadline, self._deadline)
+        left = max(0.001, deadline - started)
+        timeout = httpx.Timeout(min(self._timeouts.read, left),
+                                connect=min(self._timeouts.connect, left))
         try:
-            response = self._http.request(method, url, json=body, headers=headers)
+            with self._http.stream(method, url, json=body, headers=headers,
+                                   timeout=timeout) as response:
+                raw = self._read_body(response, method, path, deadline)
         except httpx.TimeoutException as exc:
             self._trace(method, path, key, "timeout", started)
             raise TransportError(f"{method} {path}: timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             self._trace(method, path, key, "no response", started)
             raise TransportError(f"{method} {path}: no response ({type(exc).__name__})") from exc
+        except TransportError:
+            self._trace(method, path, key, "abandoned", started)
+            raise
         replayed = response.headers.get("Idempotency-Used", "").lower() == "true"
         self._trace(method, path, key, str(response.status_code), started, replayed)
         try:
-            data = response.json() if response.content else None
+            data = json.loads(raw) if raw else None
         except ValueError as exc:
             raise TransportError(
                 f"{method} {path}: unparseable response body (HTTP {response.status_code})"
@@ -263,6 +310,34 @@ class MapleClient:
         if response.status_code >= 400:
             raise self._error(method, path, response, data, replayed)
         return data, replayed
+
+    def _read_body(self, response: httpx.Response, method: str, path: str,
+                   deadline: float) -> bytes:
+        """The body, read as a stream: refused beyond ``max_body_bytes`` (never held whole) and
+        abandoned once the request's deadline has passed, however slowly it trickles."""
+        limit = self._max_body
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(method, path, response.status_code, f"{int(declared):,}")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large(method, path, response.status_code, f"over {limit:,}")
+            chunks.append(chunk)
+            if self._clock() > deadline:
+                raise TransportError(
+                    f"{method} {path}: timed out reading the response (HTTP "
+                    f"{response.status_code}, {size:,} bytes so far): it took longer than the "
+                    "request's deadline (--read-timeout, or what --timeout left)")
+        return b"".join(chunks)
+
+    def _too_large(self, method: str, path: str, status: int, size: str) -> ResponseTooLarge:
+        return ResponseTooLarge(
+            f"{method} {path}: the response body (HTTP {status}, {size} bytes) is larger than "
+            f"the {self._max_body // (1024 * 1024)} MiB maplectl accepts; refused",
+            hint="check --api-url / MAPLE_API_URL / api_url: this is not what Maple answers")
 
     def _error(
         self, method: str, path: str, response: httpx.Response, data: Any, replayed: bool
@@ -309,6 +384,22 @@ class MapleClient:
                 return False
             self._retries_used += 1
             return True
+
+    def _check_retry_after(self, wait: float, exc: RateLimited) -> None:
+        """Fail at once when Maple asks for a longer pause than the run has left."""
+        if self._deadline is None:
+            return
+        left = self._deadline - self._clock()
+        if wait > left:
+            err = RateLimited(
+                f"{exc.api_message}; Maple asked to wait {wait:g}s (Retry-After), longer than "
+                f"the {max(0.0, left):.1f}s left before the run's deadline (--timeout), so "
+                "maplectl stopped without waiting",
+                status=exc.status, error_type=exc.error_type, method=exc.method, path=exc.path,
+                validation_errors=exc.validation_errors, replayed=exc.replayed,
+                hint="run again later, or give a longer --timeout")
+            err.retry_after = exc.retry_after
+            raise err from exc
 
     def _check_deadline(self, upcoming: float, exc: Exception | None) -> None:
         if self._deadline is not None and self._clock() + upcoming > self._deadline:

@@ -2,17 +2,26 @@
 ``maplectl.yaml`` found at the manifests' root. [edge]
 
 The API token is wrapped in :class:`Secret` the moment it is read, so it cannot end up in a repr,
-a log line or a plan file by accident.
+a log line or a plan file by accident, and every output sink masks it (:mod:`maplectl.redaction`).
+It is checked before any request is made: surrounding whitespace (the newline ``echo`` leaves in
+a CI secret) is stripped, and any other character that is not visible ASCII is refused.
+
+Plain ``http://`` carries the token in clear, so it is allowed to loopback hosts only.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import stat
+import unicodedata
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from maplectl import redaction
 from maplectl.errors import UsageError
 
 DEFAULT_API_URL = "https://api.maplebilling.com/api/v1"
@@ -28,6 +37,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        redaction.remember(value)
 
     def reveal(self) -> str:
         """The real value; call only where it is sent (the Authorization header)."""
@@ -42,9 +52,16 @@ class Secret:
         return bool(self._value)
 
 
+ApiUrlSource = Literal["flag", "env", "file", "default", "sandbox"]
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything a command needs to reach Maple (or the embedded sandbox)."""
+    """Everything a command needs to reach Maple (or the embedded sandbox).
+
+    ``api_url_source`` says where ``api_url`` came from: a URL read from ``maplectl.yaml`` (which
+    a pull request can change) is shown prominently in the plan when it is not Maple's own.
+    """
 
     api_url: str
     company_id: str
@@ -54,6 +71,80 @@ class Settings:
     config_file: Path | None
     parallelism: int | None = None
     read_timeout: float | None = None
+    api_url_source: ApiUrlSource = "default"
+
+    @property
+    def api_url_from_file(self) -> Path | None:
+        """The file the API URL was read from, when it came from one and is not Maple's own."""
+        if self.api_url_source == "file" and self.api_url != DEFAULT_API_URL:
+            return self.config_file
+        return None
+
+
+def clean_token(raw: str, source: str) -> Secret:
+    """The token from ``source`` without surrounding whitespace; refused if anything else in it
+    is not visible ASCII (a control, zero-width or other invisible character). The message
+    names the character, never the token."""
+    value = raw.strip()
+    redaction.remember(value)  # masked everywhere even if refused below
+    if not value:
+        raise UsageError(f"the API token from {source} is empty", hint="set it to the API token")
+    for index, char in enumerate(value):
+        if not ("!" <= char <= "~"):
+            name = unicodedata.name(char, unicodedata.category(char))
+            raise UsageError(
+                f"the API token from {source} contains U+{ord(char):04X} ({name}) at position "
+                f"{index + 1}; a token is visible ASCII only, so nothing was sent",
+                hint="copy the token again, without the hidden character")
+    return Secret(value)
+
+
+def token_file_warning(path: Path) -> str | None:
+    """A warning when a token file can be read by other users (as ssh warns of key files)."""
+    if os.name != "posix":
+        return None
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return (f"warning: token file {path} is accessible by group or others "
+                f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`")
+    return None
+
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1 (brackets allowed)."""
+    host = host.strip("[]").lower().rstrip(".")
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_url(url: str, source: str = "--api-url") -> str:
+    """``url`` if the token may be sent there: ``https://`` anywhere, ``http://`` only to a
+    loopback host. Checked before any connection is made."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError as exc:
+        raise UsageError(f"API URL {url!r} ({source}) is not a URL: {exc}",
+                         hint="write e.g. https://api.maplebilling.com/api/v1") from exc
+    if parts.scheme not in ("http", "https") or not host:
+        raise UsageError(f"API URL {url!r} ({source}) is not an http(s) URL",
+                         hint="write e.g. https://api.maplebilling.com/api/v1")
+    if parts.scheme == "http" and not is_loopback(host):
+        raise UsageError(
+            f"refusing to send the API token in clear to {url} ({source}): plain http:// is "
+            "allowed only to this machine (localhost, 127.0.0.0/8, ::1); nothing was sent",
+            hint=f"use https://{parts.netloc}{parts.path}")
+    return url
 
 
 def find_config_file(paths: Sequence[str | os.PathLike[str]]) -> Path | None:
@@ -68,17 +159,18 @@ def find_config_file(paths: Sequence[str | os.PathLike[str]]) -> Path | None:
 
 
 def read_token_file(path: Path) -> Secret:
-    """Read a token file; its content (stripped) is the token."""
+    """Read a token file; its content (stripped, checked by :func:`clean_token`) is the token."""
     try:
-        value = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
+        value = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise UsageError(
-            f"cannot read token file {path}: {exc.strerror}",
+            f"cannot read token file {path}: {reason}",
             hint="pass --token-file with a readable file, or set MAPLE_API_TOKEN",
         ) from exc
-    if not value:
+    if not value.strip():
         raise UsageError(f"token file {path} is empty", hint="write the API token into it")
-    return Secret(value)
+    return clean_token(value, f"token file {path}")
 
 
 def resolve_settings(
@@ -114,9 +206,10 @@ def resolve_settings(
             sandbox=True,
             sandbox_db=db,
             config_file=config_file,
+            api_url_source="sandbox",
             **_defaults(config),
         )
-    url = api_url or env.get("MAPLE_API_URL") or config.get("api_url") or DEFAULT_API_URL
+    url, url_source = _api_url(api_url, env, config, config_file)
     company_id = company or env.get("MAPLE_COMPANY_ID") or config.get("company_id") or ""
     if not company_id:
         raise UsageError(
@@ -127,7 +220,7 @@ def resolve_settings(
     if token_file is not None:
         token = read_token_file(token_file)
     elif env.get("MAPLE_API_TOKEN"):
-        token = Secret(env["MAPLE_API_TOKEN"])
+        token = clean_token(env["MAPLE_API_TOKEN"], "MAPLE_API_TOKEN")
     else:
         raise UsageError(
             "no API token",
@@ -135,14 +228,31 @@ def resolve_settings(
             "purpose: flags end up in shell history and CI logs); or use --sandbox",
         )
     return Settings(
-        api_url=str(url).rstrip("/"),
+        api_url=url,
         company_id=company_id,
         token=token,
         sandbox=False,
         sandbox_db=db,
         config_file=config_file,
+        api_url_source=url_source,
         **_defaults(config),
     )
+
+
+def _api_url(flag: str | None, env: Mapping[str, str], config: Mapping[str, Any],
+             config_file: Path | None) -> tuple[str, ApiUrlSource]:
+    """The API URL, where it came from, checked by :func:`check_api_url`."""
+    url: str
+    source: ApiUrlSource
+    if flag:
+        url, source, named = flag, "flag", "--api-url"
+    elif env.get("MAPLE_API_URL"):
+        url, source, named = env["MAPLE_API_URL"], "env", "MAPLE_API_URL"
+    elif config.get("api_url"):
+        url, source, named = str(config["api_url"]), "file", f"api_url in {config_file}"
+    else:
+        url, source, named = DEFAULT_API_URL, "default", "the default"
+    return check_api_url(url.rstrip("/"), named), source
 
 
 def _defaults(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ The tree::
     │   ├── RateLimited                    429 (carries retry_after seconds, if sent)
     │   └── ServerError                    5xx (the idempotency key is now spent)
     ├── TransportError            exit 1   no usable response: timeout, reset, bad body
+    │   └── ResponseTooLarge               a body over the client's size limit (not retried)
     ├── ApprovalRequired          exit 1   apply without a terminal and without --auto-approve
     ├── JournalError              exit 1   the apply journal cannot be written (during apply: 5)
     ├── PolicyRefusal             exit 3   the plan holds something apply must not do
@@ -169,6 +170,10 @@ class TransportError(MaplectlError):
 
     For a keyed create the request may or may not have committed; retry with the same key.
     """
+
+
+class ResponseTooLarge(TransportError):
+    """A response body beyond the client's limit: refused while streaming, never retried."""
 
 
 class ApprovalRequired(MaplectlError):

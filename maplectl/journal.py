@@ -6,7 +6,9 @@ unbuffered write, and an intent line is also fsync'd, before the send it announc
 written whole or not at all: a short or failed write (disk full) is cut back off the file, and
 the journal refuses every later line with :class:`~maplectl.errors.JournalError` (apply then
 sends nothing more). Lines carry addresses, idempotency keys, statuses and remote ids; never the
-token, never request headers.
+token, never request headers: each line is redacted as it is written
+(:func:`maplectl.redaction.redact`), so an error message in which a server echoed the token back
+is masked too, and the journal is safe to upload as a CI artifact.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from maplectl.errors import JournalError
+from maplectl.redaction import redact
 
 
 class Journal:
@@ -68,7 +71,7 @@ class Journal:
             return
         record = {"ts": self._now().isoformat().replace("+00:00", "Z"), "run": self.run_id,
                   "event": event, **fields}
-        data = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
+        data = (redact(json.dumps(record, sort_keys=True, default=str)) + "\n").encode("utf-8")
         with self._lock:
             if self._broken is not None:
                 raise JournalError(f"{self._where()}: the journal stopped at an earlier write "

@@ -2,6 +2,11 @@
 
 Pure: every function returns a string and prints nothing. Colour is ANSI, on request only (the CLI
 asks for it on a terminal without ``NO_COLOR``).
+
+``api_url_from`` names the file the API URL was read from (``maplectl.yaml``, which a pull
+request can change, or a saved plan); the caller passes it only when that URL is not Maple's own.
+The text header then shows the URL in bold under a warning line, and the Markdown comment opens
+with a warning, so a reviewer sees where the token is about to be sent.
 """
 
 from __future__ import annotations
@@ -42,16 +47,25 @@ def paint(text: str, code: str, color: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if color and code else text
 
 
+def _api_url_warning(plan: Plan, api_url_from: str) -> str:
+    return (f"warning: the API URL {plan.api_url} is not Maple's own and comes from "
+            f"{api_url_from}; the token is sent there")
+
+
 # -- text ------------------------------------------------------------------------------------------
 
 def plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = False,
-              now: datetime | None = None) -> str:
+              now: datetime | None = None, api_url_from: str | None = None) -> str:
     """One aligned line per action, field diffs under drift, notes, then the summary line."""
     lines: list[str] = []
     if now is not None and now > plan.expires_at:
         lines.append(paint(f"warning: this plan expired at {_iso(plan.expires_at)}; "
                            "make a new one before applying", "33", color))
-    lines += [f"Plan for {plan.company_id} at {plan.api_url}:", ""]
+    url = plan.api_url
+    if api_url_from:
+        lines.append(paint(_api_url_warning(plan, api_url_from), "1;33", color))
+        url = paint(url, "1", color)
+    lines += [f"Plan for {plan.company_id} at {url}:", ""]
     rows = [_row(a) for a in plan.actions]
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(4)]
     for action, row in zip(plan.actions, rows, strict=True):
@@ -128,12 +142,18 @@ def plan_json(plan: Plan) -> str:
 
 # -- Markdown --------------------------------------------------------------------------------------
 
-def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
+def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT,
+                  api_url_from: str | None = None) -> str:
     """A PR comment: summary table first, details in collapsible blocks, under ``limit`` chars."""
     counts = plan.counts()
     head = [
         "### maplectl plan",
         "",
+    ]
+    if api_url_from:
+        head += [f"> **Warning:** the API URL `{plan.api_url}` is not Maple's own and comes "
+                 f"from `{api_url_from}`; the token is sent there.", ""]
+    head += [
         f"Company `{plan.company_id}` · {summary_line(plan)}",
         "",
         "| action | count |",

@@ -24,23 +24,20 @@ import click
 
 from maplectl import __version__
 from maplectl.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
-from maplectl.config import Secret, Settings, find_config_file, resolve_settings
+from maplectl.config import (
+    Secret,
+    Settings,
+    find_config_file,
+    resolve_settings,
+    token_file_warning,
+)
 from maplectl.errors import (
     MaplectlError,
     UsageError,
 )
+from maplectl.redaction import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_SECRETS: set[str] = set()
-
-
-def redact(text: str) -> str:
-    """Last line of defence: no known secret leaves through any message we print."""
-    for secret in _SECRETS:
-        if secret:
-            text = text.replace(secret, "****")
-    return text
 
 
 def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
@@ -53,7 +50,10 @@ def use_color(stream: Any) -> bool:
 
 
 def handle_errors(func: F) -> F:
-    """The one error handler: a MaplectlError becomes its message and exit code."""
+    """The one error handler: a MaplectlError becomes its message and exit code.
+
+    Everything it prints goes through :func:`echo`, so tracebacks are redacted too.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -190,7 +190,10 @@ def settings_for(opts: ConnOpts, paths: Sequence[str]) -> Settings:
         company=opts.company, token_file=opts.token_file, sandbox=opts.use_sandbox,
         sandbox_db=opts.sandbox_db, sandbox_company=sandbox_company,
     )
-    _SECRETS.add(settings.token.reveal())
+    if opts.token_file is not None and not settings.sandbox:
+        warning = token_file_warning(opts.token_file)
+        if warning:
+            echo(warning, err=True)
     return settings
 
 
@@ -210,7 +213,6 @@ def connect(settings: Settings, opts: ConnOpts, *, deadline: float | None = None
         settings.sandbox_db.parent.mkdir(parents=True, exist_ok=True)
         box = Sandbox.open(settings.sandbox_db)
         token = box.token_for(settings.company_id)
-        _SECRETS.add(token)
         client = MapleClient(api_url="http://sandbox.local/api/v1",
                              company_id=settings.company_id, token=Secret(token),
                              transport=wsgi_transport(box.app), **common)

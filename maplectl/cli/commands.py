@@ -30,7 +30,7 @@ from maplectl.cli.base import (
     use_color,
 )
 from maplectl.client import MapleClient
-from maplectl.config import STATE_DIR, Settings
+from maplectl.config import DEFAULT_API_URL, STATE_DIR, Settings
 from maplectl.errors import (
     ApprovalRequired,
     PartialApplyError,
@@ -44,6 +44,7 @@ from maplectl.journal import Journal
 from maplectl.match import build_plan
 from maplectl.model import Resource, SourceLocation
 from maplectl.plan import ActionType, Desired, Plan, plan_differences
+from maplectl.redaction import redact
 from maplectl.render import (
     apply_json,
     apply_line,
@@ -157,15 +158,36 @@ def _read_progress() -> Callable[[int, int | None], None]:
     return show
 
 
-def render(plan: Plan, fmt: str, *, show_unmanaged: bool, err: bool = False) -> None:
+def render(plan: Plan, fmt: str, *, show_unmanaged: bool, err: bool = False,
+           api_url_from: Path | None = None) -> None:
+    """Print the plan; ``api_url_from``: the file its (not Maple's own) API URL was read from."""
+    source = str(api_url_from) if api_url_from else None
     if fmt == "json":
         echo(plan_json(plan), nl=False, err=err)
     elif fmt == "markdown":
-        echo(plan_markdown(plan), nl=False, err=err)
+        echo(plan_markdown(plan, api_url_from=source), nl=False, err=err)
     else:
         stream = sys.stderr if err else sys.stdout
         echo(plan_text(plan, color=use_color(stream), show_unmanaged=show_unmanaged,
-                       now=datetime.now(UTC)), nl=False, err=err)
+                       now=datetime.now(UTC), api_url_from=source), nl=False, err=err)
+
+
+def save_plan(the_plan: Plan, out: Path) -> None:
+    """Write the JSON plan to ``out`` (redacted, like every other output)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(redact(plan_json(the_plan)), encoding="utf-8")
+
+
+def run_deadline(total_timeout: float | None) -> float | None:
+    """The monotonic time at which the whole run must end (``--timeout``), or None."""
+    import time
+
+    return time.monotonic() + total_timeout if total_timeout else None
+
+
+timeout_option = click.option(
+    "--timeout", "total_timeout", type=click.FloatRange(1, 86400), default=None,
+    help="Deadline for the whole run, in seconds (waits and slow responses included).")
 
 
 def scope_options(verb: str, ttl_help: str) -> Callable[[F], F]:
@@ -198,6 +220,7 @@ plan_format_option = click.option(
 @scope_options("Plan", "How long a saved plan stays valid (e.g. 30m, 12h).")
 @click.option("--show-unmanaged", is_flag=True,
               help="List objects of in-scope customers that no manifest claims.")
+@timeout_option
 @handle_errors
 def plan(paths: tuple[str, ...], api_url: str | None, company: str | None,
          token_file: Path | None, use_sandbox: bool, sandbox_db: Path | None,
@@ -205,21 +228,22 @@ def plan(paths: tuple[str, ...], api_url: str | None, company: str | None,
          debug: bool,
          fmt: str, out: Path | None, detailed_exitcode: bool, fail_on_drift: bool,
          targets: tuple[str, ...], customers: tuple[str, ...], show_unmanaged: bool,
-         plan_ttl: str) -> None:
+         plan_ttl: str, total_timeout: float | None) -> None:
     """Show what apply would create, what is in place and what drifted. Never writes."""
     opts = ConnOpts(api_url, company, token_file, use_sandbox, sandbox_db, debug,
                     connect_timeout, read_timeout)
     ttl = parse_duration(plan_ttl)
+    deadline = run_deadline(total_timeout)
     desired = load_scope(paths, targets, customers)
     settings = settings_for(opts, paths)
-    with connect(settings, opts) as client:
+    with connect(settings, opts, deadline=deadline) as client:
         the_plan = make_plan(client, settings, desired,
                              parallelism=parallelism or settings.parallelism or 8, ttl=ttl,
                              targets=targets, paths=paths, customers=customers)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(plan_json(the_plan), encoding="utf-8")
-    render(the_plan, fmt, show_unmanaged=show_unmanaged)
+        save_plan(the_plan, out)
+    render(the_plan, fmt, show_unmanaged=show_unmanaged,
+           api_url_from=settings.api_url_from_file)
     if out is not None and fmt == "text":
         echo(f"Saved the plan to {out}; apply it with `maplectl apply {out}`.")
     if detailed_exitcode:
@@ -240,7 +264,9 @@ def show(plan_file: Path, fmt: str, show_unmanaged: bool, debug: bool) -> None:
     the_plan = read_plan_file(plan_file)
     if datetime.now(UTC) > the_plan.expires_at and fmt != "text":
         echo(f"warning: this plan expired at {the_plan.expires_at.isoformat()}", err=True)
-    render(the_plan, fmt, show_unmanaged=show_unmanaged)
+    foreign = the_plan.api_url != DEFAULT_API_URL and not the_plan.api_url.startswith("sandbox:")
+    render(the_plan, fmt, show_unmanaged=show_unmanaged,
+           api_url_from=plan_file if foreign else None)
 
 
 def read_plan_file(path: Path) -> Plan:
@@ -268,8 +294,7 @@ def is_saved_plan(paths: Sequence[str]) -> bool:
 @click.option("--consistency-wait", type=click.FloatRange(0, 600), default=30.0,
               show_default=True,
               help="Seconds to wait for search to show a write after a 500 before the next key.")
-@click.option("--timeout", "total_timeout", type=click.FloatRange(1, 86400), default=None,
-              help="Deadline for the whole run, in seconds.")
+@timeout_option
 @click.option("--max-rps", type=click.FloatRange(0.1, 10000), default=None,
               help="Client-side request rate limit (off by default).")
 @handle_errors
@@ -285,12 +310,10 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
     PATHS are manifests (plan, show, ask, apply) or one saved plan file (apply it as approved,
     after checking the world has not moved since).
     """
-    import time
-
     opts = ConnOpts(api_url, company, token_file, use_sandbox, sandbox_db, debug,
                     connect_timeout, read_timeout)
     ttl = parse_duration(plan_ttl)
-    deadline = time.monotonic() + total_timeout if total_timeout else None
+    deadline = run_deadline(total_timeout)
     saved = read_plan_file(Path(paths[0])) if is_saved_plan(paths) else None
     if saved is not None and (targets or customers):
         raise UsageError("--target and --customer narrow manifests, not a saved plan",
@@ -310,7 +333,8 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
             the_plan = make_plan(client, settings, desired, parallelism=max(workers, 8),
                                  ttl=ttl, targets=targets, paths=paths, customers=customers)
         human_out = fmt == "text"
-        render(the_plan, "text", show_unmanaged=False, err=not human_out)
+        render(the_plan, "text", show_unmanaged=False, err=not human_out,
+               api_url_from=settings.api_url_from_file)
         refuse_duplicates(the_plan)
         if not the_plan.creates:
             if fmt == "json":

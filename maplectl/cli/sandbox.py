@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from maplectl.cli.base import cli, echo, handle_errors, parse_duration
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @cli.group()
@@ -17,16 +21,33 @@ def sandbox() -> None:
     """Run and control the local Maple-compatible sandbox."""
 
 
-_sandbox_url = click.option(
-    "--url", envvar="MAPLECTL_SANDBOX_URL", required=True, metavar="URL",
-    help="The running sandbox (as printed by `sandbox serve`) [env MAPLECTL_SANDBOX_URL].")
+def _sandbox_url(func: F) -> F:
+    """--url and --token-file: which running sandbox, and its token (the control API needs it)."""
+    func = click.option(
+        "--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="File holding the sandbox's token (else env MAPLE_API_TOKEN).")(func)
+    return click.option(
+        "--url", envvar="MAPLECTL_SANDBOX_URL", required=True, metavar="URL",
+        help="The running sandbox (as printed by `sandbox serve`) "
+             "[env MAPLECTL_SANDBOX_URL].")(func)
 
 
-def _sandbox_call(url: str, method: str, path: str, body: Any = None) -> None:
+def _sandbox_call(url: str, token_file: Path | None, method: str, path: str,
+                  body: Any = None) -> None:
     """One control request; prints the JSON answer."""
+    from maplectl.config import clean_token, read_token_file
+    from maplectl.errors import UsageError
     from maplectl.sandbox.control_client import ControlClient
 
-    client = ControlClient(url)
+    if token_file is not None:
+        token = read_token_file(token_file)
+    elif os.environ.get("MAPLE_API_TOKEN"):
+        token = clean_token(os.environ["MAPLE_API_TOKEN"], "MAPLE_API_TOKEN")
+    else:
+        raise UsageError("the sandbox's control API needs its token",
+                         hint="set MAPLE_API_TOKEN or pass --token-file with the token "
+                              "`sandbox serve` printed")
+    client = ControlClient(url, token)
     try:
         echo(json.dumps(client.call(method, path, body), indent=2, sort_keys=True))
     finally:
@@ -46,7 +67,13 @@ def _sandbox_call(url: str, method: str, path: str, body: Any = None) -> None:
 def sandbox_serve(host: str, port: int, db: Path | None, seed: Path | None, token: str | None,
                   debug: bool) -> None:
     """Serve the sandbox until SIGINT/SIGTERM. First line: listening URL company=ID token=T."""
+    from maplectl.config import is_loopback
     from maplectl.sandbox import run_server
+
+    if not is_loopback(host):
+        echo(f"warning: --host {host} makes the sandbox reachable from other machines; anyone "
+             "who can reach it and has its token can change or reset it, and its traffic is "
+             "plain http", err=True)
 
     sys.exit(run_server(host=host, port=port, db=db, seed=seed, token=token))
 
@@ -54,9 +81,9 @@ def sandbox_serve(host: str, port: int, db: Path | None, seed: Path | None, toke
 @sandbox.command("reset")
 @_sandbox_url
 @handle_errors
-def sandbox_reset(url: str) -> None:
+def sandbox_reset(url: str, token_file: Path | None) -> None:
     """Put a running sandbox back to its seed (data, clock, keys, faults, counters)."""
-    _sandbox_call(url, "POST", "reset")
+    _sandbox_call(url, token_file, "POST", "reset")
 
 
 @sandbox.group("clock")
@@ -68,18 +95,18 @@ def sandbox_clock() -> None:
 @_sandbox_url
 @click.argument("duration")
 @handle_errors
-def sandbox_clock_advance(url: str, duration: str) -> None:
+def sandbox_clock_advance(url: str, token_file: Path | None, duration: str) -> None:
     """Move the sandbox clock forward by DURATION (90s, 30m, 12h, 2d)."""
-    _sandbox_call(url, "POST", "clock/advance",
+    _sandbox_call(url, token_file, "POST", "clock/advance",
                   {"seconds": parse_duration(duration).total_seconds()})
 
 
 @sandbox_clock.command("show")
 @_sandbox_url
 @handle_errors
-def sandbox_clock_show(url: str) -> None:
+def sandbox_clock_show(url: str, token_file: Path | None) -> None:
     """Print the sandbox time and its offset from real time."""
-    _sandbox_call(url, "GET", "clock")
+    _sandbox_call(url, token_file, "GET", "clock")
 
 
 @sandbox.group("fault")
@@ -100,35 +127,36 @@ def sandbox_fault() -> None:
 @click.option("--retry-after", type=int, default=None, help="Seconds sent with rate_limit.")
 @click.option("--seconds", type=float, default=None, help="Lag of find_lag.")
 @handle_errors
-def sandbox_fault_add(url: str, kind: str, route: str, count: int | None,
-                      probability: float | None, seed: int | None, ms: int | None,
-                      retry_after: int | None, seconds: float | None) -> None:
+def sandbox_fault_add(url: str, token_file: Path | None, kind: str, route: str,
+                      count: int | None, probability: float | None, seed: int | None,
+                      ms: int | None, retry_after: int | None, seconds: float | None) -> None:
     """Arm one fault on a running sandbox."""
     body = {"kind": kind, "route": route, "count": count, "probability": probability,
             "seed": seed, "ms": ms, "retry_after": retry_after, "seconds": seconds}
-    _sandbox_call(url, "POST", "faults", {k: v for k, v in body.items() if v is not None})
+    _sandbox_call(url, token_file, "POST", "faults",
+                  {k: v for k, v in body.items() if v is not None})
 
 
 @sandbox_fault.command("clear")
 @_sandbox_url
 @handle_errors
-def sandbox_fault_clear(url: str) -> None:
+def sandbox_fault_clear(url: str, token_file: Path | None) -> None:
     """Disarm every fault."""
-    _sandbox_call(url, "DELETE", "faults")
+    _sandbox_call(url, token_file, "DELETE", "faults")
 
 
 @sandbox_fault.command("list")
 @_sandbox_url
 @handle_errors
-def sandbox_fault_list(url: str) -> None:
+def sandbox_fault_list(url: str, token_file: Path | None) -> None:
     """Show the armed faults."""
-    _sandbox_call(url, "GET", "faults")
+    _sandbox_call(url, token_file, "GET", "faults")
 
 
 @sandbox.command("counters")
 @_sandbox_url
 @click.option("--reset", is_flag=True, help="Set the counters back to zero.")
 @handle_errors
-def sandbox_counters(url: str, reset: bool) -> None:
+def sandbox_counters(url: str, token_file: Path | None, reset: bool) -> None:
     """Requests per route since the last reset."""
-    _sandbox_call(url, "DELETE" if reset else "GET", "counters")
+    _sandbox_call(url, token_file, "DELETE" if reset else "GET", "counters")

@@ -7,10 +7,16 @@ The pipeline of one API request, in order (CONTRACT §2, §3, §9)::
       -> handler in one transaction (+ stored answer) -> error/drop after commit
 
 401, 403 and 429 come before the idempotency layer, so they are never stored.
+
+A control request (``/_sandbox/...``) is admitted only if its ``Host`` names the sandbox itself
+(else 421: a web page that rebinds its own name to 127.0.0.1 is refused), it carries a company's
+token like the API (else 401; ``GET /_sandbox/health`` excepted), and a POST or PUT declares a
+JSON body (else 415: a browser sends ``text/plain`` and forms across origins without asking).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import sys
@@ -30,9 +36,11 @@ from maplectl.sandbox.errors import (
     Forbidden,
     IdempotencyConflict,
     InternalError,
+    MisdirectedRequest,
     NotFound,
     RateLimited,
     Unauthorized,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from maplectl.sandbox.faults import Counters, Effects, FaultBook
@@ -42,13 +50,37 @@ from maplectl.sandbox.validation import response_errors
 
 API_PREFIX = "/api/v1"
 CONTROL_PREFIX = "/_sandbox"
+CONTROL_OPEN = {("GET", "/_sandbox/health")}  # needs no token (readiness probes)
+JSON_TYPES = {"application/json"}
+SEED_TYPES = {"application/json", "application/yaml", "application/x-yaml"}
 KEY_FORMAT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _COMPANY_PATH = re.compile(r"^/api/v1/companies/([^/]+)(/.*)$")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized",
             403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+            415: "Unsupported Media Type", 421: "Misdirected Request",
             429: "Too Many Requests", 500: "Internal Server Error"}
+
+
+def own_host(host: str, environ: dict[str, Any]) -> bool:
+    """True if a ``Host`` header names the server that got the request: its bound name, or
+    ``localhost`` or any IP address literal (which no DNS rebinding can produce), on its port."""
+    default_port = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
+    found = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+)(?::(\d+))?", host.strip())
+    if found is None:
+        return False
+    name, port = found.group(1).lower(), found.group(2) or default_port
+    if port != str(environ.get("SERVER_PORT", default_port)):
+        return False
+    bound = str(environ.get("SERVER_NAME", "")).lower().strip("[]")
+    if name.strip("[]") == bound or name == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 class DropConnection(httpx.RemoteProtocolError):
@@ -131,7 +163,11 @@ class SandboxApp:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length > 0 else b""
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-            response = self._guard(lambda: self.control(method, path, raw, headers))
+            def control() -> Response:
+                self._admit_control(method, path, headers, environ)
+                return self.control(method, path, raw, headers)
+
+            response = self._guard(control)
         else:
             response = self._guard(lambda: self.api(method, path, raw, headers))
         return response.send(start_response)
@@ -147,6 +183,32 @@ class SandboxApp:
         except Exception:
             traceback.print_exc(file=sys.stderr)
             return Response.error(InternalError("internal error in the sandbox"))
+
+    # -- the control API's gate --------------------------------------------------------------
+
+    def _admit_control(self, method: str, path: str, headers: dict[str, str],
+                       environ: dict[str, Any]) -> None:
+        """Host, token and content type of a control request (see the module docstring)."""
+        host = headers.get("host", "")
+        if not own_host(host, environ):
+            raise MisdirectedRequest(
+                f"Host {host!r} is not this sandbox's address; control requests must name it "
+                "(its host:port, localhost:port or an IP address with its port)")
+        if (method, path) not in CONTROL_OPEN:
+            scheme, _, token = headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("the control API needs the sandbox's token in an "
+                                   "Authorization: Bearer header (as printed by `sandbox serve`)")
+            if self.store.company_for_token(token.strip()) is None:
+                raise Unauthorized("the API token is not valid")
+        if method in ("POST", "PUT", "PATCH"):
+            content_type = str(environ.get("CONTENT_TYPE") or headers.get("content-type", ""))
+            media = content_type.split(";")[0].strip().lower()
+            allowed = SEED_TYPES if path == CONTROL_PREFIX + "/seed" else JSON_TYPES
+            if media not in allowed:
+                raise UnsupportedMediaType(
+                    f"a control {method} needs Content-Type: {' or '.join(sorted(allowed))}, "
+                    f"not {media or 'none'!r}")
 
     # -- the API pipeline --------------------------------------------------------------------
 

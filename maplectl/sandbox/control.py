@@ -1,7 +1,8 @@
 """The control API under ``/_sandbox/`` (not part of Maple): state, clock, faults, counters.
 
-No token is needed here; the server listens on 127.0.0.1 unless told otherwise. Every endpoint
-is listed in docs/sandbox.md. Errors use the same envelope as the API.
+The app admits a request here only with the sandbox's own Host, a company's token and a JSON
+body (``SandboxApp._admit_control``); the server listens on 127.0.0.1 unless told otherwise.
+Every endpoint is listed in docs/sandbox.md. Errors use the same envelope as the API.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ Each class fixes the HTTP status and ``error_type`` of CONTRACT §2::
     ├── Forbidden          403    auth_error: a token of another company
     ├── NotFound           404    request_error: unknown path id or route
     ├── IdempotencyConflict 409   idempotency_error: other body, or still in flight
+    ├── UnsupportedMediaType 415  request_error: a control request body that is not JSON
+    ├── MisdirectedRequest 421    request_error: a control request naming another host
     ├── RateLimited        429    request_error, with Retry-After
     └── InternalError      500    request_error
 """
@@ -98,6 +100,18 @@ class IdempotencyConflict(ApiError):
 
     status = 409
     error_type = "idempotency_error"
+
+
+class UnsupportedMediaType(ApiError):
+    """A control request whose body is not declared JSON (a browser form or ``text/plain``)."""
+
+    status = 415
+
+
+class MisdirectedRequest(ApiError):
+    """A control request whose ``Host`` is not the sandbox's own address (DNS rebinding)."""
+
+    status = 421
 
 
 class RateLimited(ApiError):

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from maplectl.errors import UsageError
 from maplectl.sandbox.app import API_PREFIX, DropConnection
 from maplectl.sandbox.clock import Clock
 from maplectl.sandbox.sandbox import EPHEMERAL, Sandbox
@@ -173,7 +174,12 @@ def run_server(*, host: str = "127.0.0.1", port: int = 0, db: str | Path | None 
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        running = serve_in_thread(sandbox, host, port)
+        try:
+            running = serve_in_thread(sandbox, host, port)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                             hint="pass --host with an address of this machine (default "
+                                  "127.0.0.1) and a free --port (0 picks one)") from exc
         print(f"listening {running.url} company={sandbox.company_id} token={token}",
               file=out, flush=True)
         while not stop.wait(0.5):

@@ -33,7 +33,10 @@ class Server:
         return self.url.removesuffix("/api/v1")
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
-        response = httpx.request(method, f"{self.base}/_sandbox/{path}", json=body, timeout=10)
+        if body is None and method in ("POST", "PUT"):
+            body = {}
+        response = httpx.request(method, f"{self.base}/_sandbox/{path}", json=body, timeout=10,
+                                 headers={"Authorization": f"Bearer {self.token}"})
         response.raise_for_status()
         return response.json() if response.content else None
 

@@ -30,7 +30,9 @@ class Maple:
 
     def control(self, method: str, path: str, body: Any = None, *,
                 content: str | None = None) -> Any:
-        response = self.http.request(method, f"/_sandbox/{path}", json=body, content=content)
+        response = self.http.request(method, f"/_sandbox/{path}", json=body, content=content,
+                                     headers={"Content-Type": "application/yaml"}
+                                     if content is not None else None)
         assert response.status_code < 300, response.text
         return response.json()
 
@@ -60,7 +62,8 @@ def maple(tmp_path: Path) -> Iterator[Maple]:
     client = MapleClient(api_url="http://sandbox.local/api/v1", company_id=box.company_id,
                          token=Secret(box.token), transport=wsgi_transport(box.app),
                          sleeper=lambda s: None)
-    http = httpx.Client(transport=httpx.WSGITransport(app=box.app), base_url="http://sandbox.local")
+    http = httpx.Client(transport=httpx.WSGITransport(app=box.app), base_url="http://sandbox.local",
+                        headers={"Authorization": f"Bearer {box.token}"})
     try:
         yield Maple(box, client, http)
     finally:

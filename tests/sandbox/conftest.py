@@ -59,10 +59,16 @@ def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def control(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    """A client of the control API (no token)."""
+    """A client of the control API: the sandbox's token, JSON bodies."""
     with httpx.Client(transport=httpx.WSGITransport(app=sandbox.app),
-                      base_url="http://sandbox/_sandbox") as client:
+                      base_url="http://sandbox/_sandbox", headers=control_headers(sandbox)
+                      ) as client:
         yield client
+
+
+def control_headers(sandbox: Sandbox) -> dict[str, str]:
+    """What every control request carries: the sandbox's token and a JSON content type."""
+    return {"Authorization": f"Bearer {sandbox.token}", "Content-Type": "application/json"}
 
 
 def credit_body(**overrides: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from maplectl.sandbox import ManualClock, Sandbox
-from tests.sandbox.conftest import COMPANY, START, credit_body, find_all
+from tests.sandbox.conftest import COMPANY, START, control_headers, credit_body, find_all
 
 
 def test_health_needs_no_token(control: httpx.Client) -> None:
@@ -107,7 +107,7 @@ def test_clock_advance_persists_across_processes(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
     first = Sandbox.open(db, clock=ManualClock(START))
     with httpx.Client(transport=httpx.WSGITransport(app=first.app),
-                      base_url="http://sb/_sandbox") as control:
+                      base_url="http://sb/_sandbox", headers=control_headers(first)) as control:
         after = control.post("/clock/advance", json={"hours": 36}).json()
         assert after["now"] == "2030-01-03T00:00:00Z"
         assert after["offset_seconds"] == 36 * 3600
@@ -162,7 +162,9 @@ def test_set_token_via_control(api: httpx.Client, control: httpx.Client) -> None
     assert control.put(f"/companies/{COMPANY}/token", json={"token": "t2"}).status_code == 200
     assert api.get("/customers/acme").status_code == 401
     assert api.get("/customers/acme", headers={"Authorization": "Bearer t2"}).status_code == 200
-    assert control.put("/companies/cmp_x/token", json={"token": "t"}).status_code == 404
+    # The control API takes the new token too (the old one is gone).
+    assert control.put("/companies/cmp_x/token", json={"token": "t"},
+                       headers={"Authorization": "Bearer t2"}).status_code == 404
 
 
 def test_store_without_http(sandbox: Sandbox) -> None:

@@ -90,7 +90,8 @@ class LedgerMachine(RuleBasedStateMachine):
             headers={"Authorization": f"Bearer {self.box.token}"},
         )
         self.control = httpx.Client(transport=httpx.WSGITransport(app=self.box.app),
-                                    base_url="http://sandbox/_sandbox")
+                                    base_url="http://sandbox/_sandbox",
+                                    headers={"Authorization": f"Bearer {self.box.token}"})
         self.now = START
         self.model: dict[str, ModelCredit] = {}
 

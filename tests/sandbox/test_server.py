@@ -48,7 +48,7 @@ def test_real_http_with_keep_alive_and_dropped_connection(sandbox: Sandbox,
             t.join(10)
         assert results == [200] * 8
 
-        httpx.post(f"{server.base_url}/_sandbox/faults", json={
+        httpx.post(f"{server.base_url}/_sandbox/faults", headers=headers, json={
             "kind": "drop_after_commit", "route": "POST /credits", "count": 1})
         with pytest.raises(httpx.RemoteProtocolError):
             api.post("/credits", json=credit_body(name="Dropped"),
@@ -62,7 +62,7 @@ def test_real_http_with_keep_alive_and_dropped_connection(sandbox: Sandbox,
 
 def test_cli_control_commands(sandbox: Sandbox, server: RunningServer) -> None:
     """`maplectl sandbox clock/fault/counters/reset --url` drive a running server."""
-    runner = CliRunner()
+    runner = CliRunner(env={"MAPLE_API_TOKEN": sandbox.token})
 
     def run(*args: str) -> object:
         result = runner.invoke(cli, ["sandbox", *args, "--url", server.url])

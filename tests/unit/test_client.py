@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import tracemalloc
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
-from maplectl.client import MapleClient, RetryPolicy, parse_retry_after
+from maplectl.client import MapleClient, RetryPolicy, Timeouts, parse_retry_after
 from maplectl.config import Secret
 from maplectl.errors import (
     ApiValidationError,
     AuthError,
     RateLimited,
+    ResponseTooLarge,
     ServerError,
     TransportError,
+    UsageError,
 )
 from maplectl.model import Kind
 from maplectl.state import Collection
@@ -216,3 +219,132 @@ def test_retry_budget_bounds_the_whole_run(clock: object) -> None:
     with pytest.raises(TransportError):
         client.get_customer("b")  # 1 try, no retry left
     assert len(calls) == 5 and client.retries_used == 3
+
+
+def test_retry_after_longer_than_the_time_left_fails_at_once(clock: object) -> None:
+    """Retry-After: 40 with 5 s left before the run's deadline: no sleep, a clear error."""
+    calls: list[int] = []
+
+    def limited(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        response = err(429, "request_error")
+        response.headers["Retry-After"] = "40"
+        return response
+
+    client = make(limited, clock, deadline=1005.0)  # the fake clock starts at 1000
+    with pytest.raises(RateLimited) as info:
+        client.get_customer("c")
+    assert clock.sleeps == [] and len(calls) == 1  # type: ignore[attr-defined]
+    message = str(info.value)
+    assert "Maple asked to wait 40s (Retry-After)" in message
+    assert "5.0s left before the run's deadline (--timeout)" in message
+
+
+def test_a_shared_rate_limit_pause_past_the_deadline_is_not_waited_out(clock: object) -> None:
+    """When another worker's 429 pause outlasts the run, a request fails at once, unsent."""
+    sent: list[int] = []
+    client = make(lambda r: sent.append(1) or httpx.Response(200, json={"id": "c"}), clock,
+                  deadline=1010.0)
+    client.throttle.pause(60.0)
+    with pytest.raises(TransportError) as info:
+        client.get_customer("c")
+    assert "rate-limit pause" in str(info.value) and "not sent" in str(info.value)
+    assert clock.sleeps == [] and sent == []  # type: ignore[attr-defined]
+
+
+def test_a_response_is_bounded_by_a_total_deadline_not_a_per_read_one(clock: object) -> None:
+    """A body trickling in (each read quick, the whole slow) is abandoned at the request's
+    deadline (--read-timeout), and at the run's deadline when that comes first."""
+    def trickle(request: httpx.Request) -> httpx.Response:
+        def body() -> Iterator[bytes]:
+            for _ in range(1000):
+                clock.now += 2.0  # type: ignore[attr-defined]
+                yield b" "
+        return httpx.Response(200, content=body())
+
+    client = make(trickle, clock, retry=RetryPolicy(attempts=1),
+                  timeouts=Timeouts(connect=1.0, read=30.0))
+    with pytest.raises(TransportError) as info:
+        client.get_customer("c")
+    assert "timed out reading the response" in str(info.value)
+    assert 1030 <= clock.now <= 1032  # type: ignore[attr-defined]
+    run = make(trickle, clock, retry=RetryPolicy(attempts=5), deadline=clock.now + 10)  # type: ignore[attr-defined]
+    started = clock.now  # type: ignore[attr-defined]
+    with pytest.raises(TransportError):
+        run.get_customer("c")
+    assert clock.now - started <= 12  # type: ignore[attr-defined]
+
+
+def test_an_oversized_body_is_refused_while_streaming_in_bounded_memory(clock: object) -> None:
+    """A 300 MB answer is refused after 16 MiB were read, holding at most that much, and is
+    not asked for again."""
+    chunk = b"x" * 65536
+    pulled: list[int] = []
+
+    def huge(request: httpx.Request) -> httpx.Response:
+        def body() -> Iterator[bytes]:
+            for _ in range(300 * 1024 * 1024 // len(chunk)):
+                pulled.append(1)
+                yield bytes(chunk)  # a fresh copy each time, as off a socket
+        return httpx.Response(200, content=body())
+
+    client = make(huge, clock)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLarge) as info:
+            client.find_page(Collection.CREDITS, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "larger than the 16 MiB maplectl accepts" in str(info.value)
+    assert len(pulled) == 16 * 1024 * 1024 // len(chunk) + 1  # one request, stopped at once
+    assert peak < 40 * 1024 * 1024
+
+
+def test_a_declared_oversized_body_is_refused_before_reading_it(clock: object) -> None:
+    """A Content-Length over the limit is refused without reading the body at all."""
+    def declared(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Length": str(2**40)}, content=iter([]))
+
+    with pytest.raises(ResponseTooLarge) as info:
+        make(declared, clock).get_customer("c")
+    assert "1,099,511,627,776 bytes" in str(info.value)
+
+
+def test_a_find_answer_of_the_wrong_shape_is_a_transport_error(clock: object) -> None:
+    """results that is not a list is reported as a bad answer, not an internal TypeError."""
+    client = make(lambda r: httpx.Response(200, json={"results": 5, "pagination": {}}), clock,
+                  retry=RetryPolicy(attempts=1))
+    with pytest.raises(TransportError, match="results is not a list"):
+        client.find_page(Collection.CREDITS, {})
+
+
+def test_plain_http_to_a_remote_host_is_refused_before_any_connection() -> None:
+    """Without an injected transport, http:// to a non-loopback address fails in the
+    constructor: no socket is ever opened."""
+    with pytest.raises(UsageError, match="refusing to send the API token in clear"):
+        MapleClient(api_url="http://10.255.255.1/api/v1", company_id="cmp_x",
+                    token=Secret(TOKEN))
+    MapleClient(api_url="http://127.0.0.1:1/api/v1", company_id="cmp_x",
+                token=Secret(TOKEN)).close()
+
+
+def test_the_python_api_strips_the_token_and_refuses_hidden_characters(clock: object) -> None:
+    """MapleClient itself sends `Bearer <token>` without the trailing newline, and refuses a
+    token with a control character before any request (no 'Illegal header value', no retries)."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        return httpx.Response(200, json={"id": "c"})
+
+    client = MapleClient(api_url="https://maple.test/api/v1", company_id="cmp_x",
+                         token=Secret(TOKEN + "\n"), transport=httpx.MockTransport(handler))
+    client.get_customer("c")
+    assert seen == [f"Bearer {TOKEN}"]
+    with pytest.raises(UsageError) as info:
+        MapleClient(api_url="https://maple.test/api/v1", company_id="cmp_x",
+                    token=Secret(TOKEN[:4] + "\x1b" + TOKEN[4:]),
+                    transport=httpx.MockTransport(handler))
+    assert "U+001B" in str(info.value) and TOKEN[4:] not in str(info.value)
+    assert len(seen) == 1

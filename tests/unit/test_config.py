@@ -70,3 +70,70 @@ def test_config_file_is_found_at_the_manifests_root(tmp_path: Path) -> None:
         tmp_path / "billing" / "maplectl.yaml")
     assert find_config_file([tmp_path]) is None
     assert str(Secret("x")) == "Secret('****')"
+
+
+def test_surrounding_whitespace_of_the_token_is_stripped() -> None:
+    """The newline `echo` leaves in a CI secret (and spaces, tabs, CRs around it) go."""
+    settings = resolve({"MAPLE_API_TOKEN": " \tabc-123\r\n"})
+    assert settings.token.reveal() == "abc-123"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("bad", ["\n", "\x7f", "\u200b", "\u200e", "\ufeff", "\u00a0", " ", "é"])
+def test_a_hidden_character_inside_the_token_is_refused_without_showing_it(bad: str) -> None:
+    """A control, zero-width, format or non-ASCII character inside the token is a usage error
+    that names the character and never the token."""
+    token = "tok-abcdef" + bad + "ghij"
+    with pytest.raises(UsageError) as info:
+        resolve({"MAPLE_API_TOKEN": token})
+    message = str(info.value)
+    assert f"U+{ord(bad):04X}" in message and "MAPLE_API_TOKEN" in message
+    assert "abcdef" not in message and "ghij" not in message
+
+
+def test_a_token_file_others_can_read_is_warned_about(tmp_path: Path) -> None:
+    """Mode 0644 on a token file gets a chmod 600 warning; 0600 gets none."""
+    from maplectl.config import token_file_warning
+
+    path = tmp_path / "tok"
+    path.write_text("t")
+    path.chmod(0o644)
+    assert "chmod 600" in (token_file_warning(path) or "")
+    path.chmod(0o600)
+    assert token_file_warning(path) is None
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://api.maplebilling.com/api/v1", True),
+    ("https://10.0.0.5/api/v1", True),
+    ("http://127.0.0.1:8080/api/v1", True),
+    ("http://127.5.6.7/api/v1", True),
+    ("http://localhost:9000/api/v1", True),
+    ("http://[::1]:9000/api/v1", True),
+    ("http://10.255.255.1/api/v1", False),
+    ("http://api.maplebilling.com/api/v1", False),
+    ("http://localhost.evil.example/api/v1", False),
+    ("http://127.0.0.1.nip.io/api/v1", False),
+    ("ftp://127.0.0.1/api/v1", False),
+])
+def test_plain_http_is_allowed_to_loopback_hosts_only(url: str, ok: bool) -> None:
+    """http:// carries the token in clear, so only to this machine; https:// anywhere."""
+    if ok:
+        assert resolve({"MAPLE_API_TOKEN": "t"}, api_url=url).api_url == url  # type: ignore[attr-defined]
+    else:
+        with pytest.raises(UsageError) as info:
+            resolve({"MAPLE_API_TOKEN": "t"}, api_url=url)
+        assert "--api-url" in str(info.value)
+
+
+def test_settings_know_when_the_api_url_came_from_a_file(tmp_path: Path) -> None:
+    """api_url from maplectl.yaml is marked as such (the plan shows it prominently); the same
+    URL from a flag or the environment is not, nor is Maple's own URL from the file."""
+    config_file = tmp_path / "maplectl.yaml"
+    from_file = resolve({"MAPLE_API_TOKEN": "t"}, config_file=config_file)
+    assert from_file.api_url_from_file == config_file  # type: ignore[attr-defined]
+    from_flag = resolve({"MAPLE_API_TOKEN": "t"}, config_file=config_file,
+                        api_url="https://file.test/api/v1")
+    assert from_flag.api_url_from_file is None  # type: ignore[attr-defined]
+    own = resolve({"MAPLE_API_TOKEN": "t"}, config_file=config_file,
+                  config={**FILE, "api_url": "https://api.maplebilling.com/api/v1/"})
+    assert own.api_url_from_file is None  # type: ignore[attr-defined]

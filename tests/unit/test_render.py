@@ -135,3 +135,19 @@ def test_markdown_is_cut_in_the_middle_with_a_note() -> None:
     assert len(text) <= 60_000
     assert text.startswith("### maplectl plan") and "cut from the middle" in text
     assert text.rstrip().endswith("</details>")
+
+
+def test_an_api_url_read_from_a_file_heads_the_plan() -> None:
+    """An API URL that came from maplectl.yaml (and is not Maple's) is a warning line over the
+    text plan, in bold on a terminal, and the first thing in the Markdown comment."""
+    plan = replace(sample_plan(), api_url="https://evil.example/api/v1")
+    text = plan_text(plan, api_url_from="maplectl.yaml")
+    assert text.splitlines()[0] == ("warning: the API URL https://evil.example/api/v1 is not "
+                                    "Maple's own and comes from maplectl.yaml; the token is sent "
+                                    "there")
+    coloured = plan_text(plan, color=True, api_url_from="maplectl.yaml")
+    assert "at \033[1mhttps://evil.example/api/v1\033[0m:" in coloured
+    markdown = plan_markdown(plan, api_url_from="maplectl.yaml")
+    assert markdown.splitlines()[2].startswith(
+        "> **Warning:** the API URL `https://evil.example/api/v1` is not Maple's own")
+    assert "Warning" not in plan_markdown(plan) and "warning" not in plan_text(plan)
