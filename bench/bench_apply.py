@@ -83,13 +83,13 @@ def existing_credits(size: Size) -> list[dict[str, Any]]:
 def apply_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     """What ``maplectl apply --auto-approve DIR --parallelism 8`` does, phase by phase."""
     from maplectl.apply import ActionResult, Applier
-    from maplectl.client import MapleClient
     from maplectl.config import Secret
     from maplectl.journal import Journal
-    from maplectl.manifest import load_manifests
-    from maplectl.match import build_plan
-    from maplectl.plan import Desired
-    from maplectl.state import read_observed
+    from maplectl.manifests.loader import load_manifests
+    from maplectl.maple.client import MapleClient
+    from maplectl.maple.reader import read_observed
+    from maplectl.plan.builder import build_plan
+    from maplectl.plan.records import Desired
 
     phases = harness.Phases()
     with phases.phase("load_validate"):

@@ -150,13 +150,13 @@ def write_manifests(size: Size, directory: Path) -> int:
 
 def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     """What ``maplectl plan DIR`` does, phase by phase, timed."""
-    from maplectl.client import MapleClient
     from maplectl.config import Secret
-    from maplectl.manifest import load_manifests
-    from maplectl.match import build_plan
-    from maplectl.plan import Desired
+    from maplectl.manifests.loader import load_manifests
+    from maplectl.maple.client import MapleClient
+    from maplectl.maple.reader import read_observed
+    from maplectl.plan.builder import build_plan
+    from maplectl.plan.records import Desired
     from maplectl.render import plan_json, plan_text
-    from maplectl.state import read_observed
 
     profiler = cProfile.Profile() if config.get("profile") else None
     if profiler:
@@ -194,11 +194,11 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
 
 def naive_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     """One ``/find`` per manifest (by customer and name), on a sample; sequential, then 8 wide."""
-    from maplectl.client import MapleClient
     from maplectl.config import Secret
-    from maplectl.manifest import load_manifests
+    from maplectl.manifests.loader import load_manifests
+    from maplectl.maple.client import MapleClient
+    from maplectl.maple.reader import Collection
     from maplectl.model import Kind
-    from maplectl.state import Collection
 
     resources = load_manifests([config["manifests"]])[: config["sample"]]
     client = MapleClient(api_url=config["api_url"], company_id=config["company"],

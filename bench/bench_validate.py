@@ -1,4 +1,4 @@
-"""Benchmark: load and validate 10,000 generated manifests with maplectl.manifest.load_manifests.
+"""Benchmark: load and validate 10,000 generated manifests with maplectl.manifests.loader.
 
 Writes the manifests into a temporary directory in two layouts (1,000 files of 10 documents, and
 10,000 files of one document), times ``load_manifests`` over each (best of ``--repeat`` runs,
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from maplectl.manifest import load_manifests
+from maplectl.manifests.loader import load_manifests
 
 CUSTOMERS = ["cus_acme", "cus_globex", "cus_initech", "cus_umbrella", "cus_hooli"]
 

@@ -1,15 +1,17 @@
 """maplectl: declarative credits and one-time charges for Maple Billing.
 
-The supported Python API is what ``__all__`` lists; everything else is internal. The flow, one
-call per arrow::
+The supported Python API is what ``__all__`` lists; everything else is internal. It takes the
+same path as the CLI (:mod:`maplectl.workflow`), so the same money rules hold::
 
-    resources = load_manifests(["billing/"])                      # files -> desired
+    desired = load_scope(["billing/"])                            # files -> desired
     with MapleClient(api_url=..., company_id=..., token=Secret(...)) as client:
-        desired = [Desired.from_resource(r) for r in resources]
-        observed = read_observed(client, {d.customer_id for d in desired})   # Maple -> observed
-        plan = build_plan(desired, observed, company_id=..., api_url=..., now=...)
+        plan = make_plan(client, desired, company_id=..., api_url=...)   # Maple -> plan
         print(plan_text(plan))                                    # plan -> render
-        result = Applier(client).run(plan)                        # plan -> apply
+        result = apply_plan(client, plan, desired=desired)        # plan -> apply
+
+``apply_plan`` (like ``Applier.run``) refuses a plan holding a possible duplicate, and a plan read
+from a file (``Plan.from_json``) until ``plan_for_apply(client, saved=plan, ...)`` made it again
+from its manifests and Maple and found it unchanged.
 """
 
 from __future__ import annotations
@@ -17,16 +19,23 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from maplectl.apply import ActionResult, Applier, ApplyResult, Outcome
-from maplectl.client import MapleClient
 from maplectl.config import Secret
 from maplectl.errors import Diagnostic, MaplectlError
-from maplectl.keys import idempotency_key
-from maplectl.manifest import load_manifests, validate_paths
-from maplectl.match import build_plan
+from maplectl.manifests.loader import load_manifests, validate_paths
+from maplectl.maple.client import MapleClient
+from maplectl.maple.reader import Observed, StateReader, StateWriter, read_observed
 from maplectl.model import Kind, Money, Resource, SourceLocation
-from maplectl.plan import Action, ActionType, Desired, Plan
+from maplectl.plan.builder import build_plan
+from maplectl.plan.keys import idempotency_key
+from maplectl.plan.records import Action, ActionType, Desired, Plan
 from maplectl.render import plan_json, plan_markdown, plan_text
-from maplectl.state import Observed, StateReader, StateWriter, read_observed
+from maplectl.workflow import (
+    apply_plan,
+    check_saved_plan,
+    load_scope,
+    make_plan,
+    plan_for_apply,
+)
 
 __all__ = [
     "Action",
@@ -49,9 +58,14 @@ __all__ = [
     "StateReader",
     "StateWriter",
     "__version__",
+    "apply_plan",
     "build_plan",
+    "check_saved_plan",
     "idempotency_key",
     "load_manifests",
+    "load_scope",
+    "make_plan",
+    "plan_for_apply",
     "plan_json",
     "plan_markdown",
     "plan_text",

@@ -1,6 +1,6 @@
 """Executing a plan: create exactly what is missing, never twice. [via client]
 
-Each create carries the plan's deterministic idempotency key (:mod:`maplectl.keys`). What
+Each create carries the plan's deterministic idempotency key (:mod:`maplectl.plan.keys`). What
 happens when things fail (CONTRACT §3, docs/apply.md):
 
 * no response, 409 in flight, 429: the client retries with the **same** key (Maple replays or
@@ -46,24 +46,24 @@ from maplectl.errors import (
     ServerError,
     StalePlanError,
 )
-from maplectl.identity import (
-    billable_could_be,
-    credit_is,
-    in_window,
-    item_signature,
-    name_key,
-)
 from maplectl.journal import Journal
-from maplectl.keys import generation_key, idempotency_key
-from maplectl.model import JSONDict, Kind, SourceLocation
-from maplectl.plan import Action, ActionType, Plan
-from maplectl.state import (
+from maplectl.maple.reader import (
     Collection,
     RequestCounter,
     StateWriter,
     read_collection,
     wait_for,
 )
+from maplectl.model import JSONDict, Kind, SourceLocation
+from maplectl.plan.identity import (
+    billable_could_be,
+    credit_is,
+    in_window,
+    item_signature,
+    name_key,
+)
+from maplectl.plan.keys import generation_key, idempotency_key
+from maplectl.plan.records import Action, ActionType, Plan
 
 MAX_GENERATIONS = 3
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from maplectl.apply import ActionResult, ApplyResult
 from maplectl.currency import format_minor
-from maplectl.plan import Action, ActionType, Plan
+from maplectl.plan.records import Action, ActionType, Plan
 
 MARKERS = {
     ActionType.CREATE: "+",

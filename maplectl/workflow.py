@@ -6,8 +6,7 @@ enforced here holds everywhere:
 * :func:`make_plan`: manifests (already loaded, see :func:`load_scope`) + Maple now -> a plan;
 * :func:`check_saved_plan`: a plan read from a file applies only as made: same company and API,
   not expired, Maple unchanged, and exactly what the manifests it records ask for;
-* :func:`plan_for_apply`: the plan apply will run, made now or a checked saved one, refused if
-  it holds a possible duplicate;
+* :func:`plan_for_apply`: the plan apply will run, made now or a checked saved one;
 * :func:`apply_plan`: runs a plan's creates; it refuses a possible duplicate and a plan read from
   a file that was not checked, whoever calls it.
 """
@@ -19,14 +18,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from maplectl.apply import Applier, ApplyResult, Locator, ProgressFn, refuse_duplicates
+from maplectl.apply import Applier, ApplyResult, Locator, ProgressFn
 from maplectl.errors import PlanFileError, StalePlanError, UsageError
 from maplectl.journal import Journal
-from maplectl.match import DEFAULT_TTL, build_plan
+from maplectl.maple.reader import ProgressFn as ReadProgressFn
+from maplectl.maple.reader import StateReader, StateWriter, read_observed
 from maplectl.model import Resource, SourceLocation
-from maplectl.plan import Desired, Plan, plan_differences
-from maplectl.state import ProgressFn as ReadProgressFn
-from maplectl.state import StateReader, StateWriter, read_observed
+from maplectl.plan.builder import DEFAULT_TTL, build_plan
+from maplectl.plan.records import Desired, Plan, plan_differences
 
 Clock = Callable[[], datetime]
 
@@ -42,7 +41,7 @@ def load_scope(paths: Sequence[str | Path], targets: Sequence[str] = (),
     All manifests of the in-scope customers take part in matching (so what they claim is neither
     unmanaged nor a duplicate); ``targets`` then narrows the actions shown and applied.
     """
-    from maplectl.manifest import load_manifests
+    from maplectl.manifests.loader import load_manifests
 
     resources: list[Resource] = load_manifests(paths)
     known = {r.address for r in resources}
@@ -158,7 +157,8 @@ def plan_for_apply(writer: StateReader, *, company_id: str, api_url: str,
                    customers: Sequence[str] = (), progress: ReadProgressFn | None = None,
                    now: Clock = _now) -> tuple[Plan, list[Desired]]:
     """The plan apply will run and the entries it was made from: a checked saved plan, or a plan
-    made now of ``desired``. Refused (exit 3) when it holds a possible duplicate."""
+    made now of ``desired``. Show it; :func:`apply_plan` refuses it if it holds a possible
+    duplicate (:func:`maplectl.apply.refuse_duplicates` says so before asking for approval)."""
     if saved is not None:
         plan, entries = check_saved_plan(saved, writer, company_id=company_id, api_url=api_url,
                                          ttl=ttl, parallelism=parallelism, now=now)
@@ -167,7 +167,6 @@ def plan_for_apply(writer: StateReader, *, company_id: str, api_url: str,
         plan = make_plan(writer, entries, company_id=company_id, api_url=api_url,
                          parallelism=parallelism, ttl=ttl, targets=targets, paths=paths,
                          customers=customers, progress=progress, now=now)
-    refuse_duplicates(plan)
     return plan, entries
 
 

@@ -23,7 +23,6 @@ from typing import Any, TypeVar, cast
 import click
 
 from maplectl import __version__
-from maplectl.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
 from maplectl.config import (
     Secret,
     Settings,
@@ -35,6 +34,7 @@ from maplectl.errors import (
     MaplectlError,
     UsageError,
 )
+from maplectl.maple.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
 from maplectl.redaction import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -176,7 +176,7 @@ class ConnOpts:
 
 
 def settings_for(opts: ConnOpts, paths: Sequence[str]) -> Settings:
-    from maplectl.manifest import load_config
+    from maplectl.manifests.loader import load_config
 
     config_file = find_config_file(paths)
     config = load_config(config_file) if config_file else {}

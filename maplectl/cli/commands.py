@@ -11,12 +11,13 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from maplectl.apply import ActionResult, Applier, ApplyResult
+from maplectl import workflow
+from maplectl.apply import ActionResult, ApplyResult, refuse_duplicates
 from maplectl.cli.base import (
     ConnOpts,
     F,
@@ -29,21 +30,16 @@ from maplectl.cli.base import (
     settings_for,
     use_color,
 )
-from maplectl.client import MapleClient
-from maplectl.config import DEFAULT_API_URL, STATE_DIR, Settings
+from maplectl.config import DEFAULT_API_URL, STATE_DIR
 from maplectl.errors import (
     ApprovalRequired,
     PartialApplyError,
     PlanFileError,
-    PolicyRefusal,
-    StalePlanError,
     UsageError,
     VerificationError,
 )
 from maplectl.journal import Journal
-from maplectl.match import build_plan
-from maplectl.model import Resource, SourceLocation
-from maplectl.plan import ActionType, Desired, Plan, plan_differences
+from maplectl.plan.records import ActionType, Plan
 from maplectl.redaction import redact
 from maplectl.render import (
     apply_json,
@@ -54,7 +50,6 @@ from maplectl.render import (
     plan_text,
     progress_bar,
 )
-from maplectl.state import read_observed
 
 # -- validate / schema ---------------------------------------------------------------------------
 
@@ -71,7 +66,7 @@ format_option = click.option(
 @handle_errors
 def validate(paths: tuple[str, ...], fmt: str, debug: bool) -> None:
     """Check manifests without contacting Maple; report every problem at once (exit 1 if any)."""
-    from maplectl.manifest import validate_paths
+    from maplectl.manifests.loader import validate_paths
 
     resources, problems = validate_paths(paths)
     if fmt == "json":
@@ -93,69 +88,28 @@ def validate(paths: tuple[str, ...], fmt: str, debug: bool) -> None:
 @handle_errors
 def schema(kind: str) -> None:
     """Print the JSON Schema of KIND (Credit, OneTimeCharge, envelope, config)."""
-    from maplectl.schema import schema_document
+    from maplectl.manifests.schema import schema_document
 
     echo(json.dumps(schema_document(kind), indent=2))
 
 
 # -- plan ------------------------------------------------------------------------------------------
 
-def load_scope(paths: Sequence[str], targets: Sequence[str], customers: Sequence[str]
-               ) -> list[Desired]:
-    """Manifests as desired entries, narrowed by --target and --customer."""
-    from maplectl.manifest import load_manifests
+def _read_progress() -> Callable[[int, int | None], None] | None:
+    """Reading progress on a terminal's stderr, else nothing."""
+    if not sys.stderr.isatty():
+        return None
 
-    resources: list[Resource] = load_manifests(paths)
-    known = {r.address for r in resources}
-    unknown = [t for t in targets if t not in known]
-    if unknown:
-        raise UsageError(f"--target {', '.join(unknown)}: no such manifest",
-                         hint="addresses look like Credit/acme-goodwill; "
-                              "`maplectl validate` lists what was loaded")
-    strangers = sorted(set(customers) - {r.customer_id for r in resources})
-    if strangers:
-        raise UsageError(f"--customer {', '.join(strangers)}: no manifest names this customer",
-                         hint="use the spec.customer_id of a manifest under PATH")
-    scope = set(customers) or {r.customer_id for r in resources}
-    if targets:
-        scope &= {r.customer_id for r in resources if r.address in targets}
-    # All manifests of the in-scope customers take part in matching (so what they claim is
-    # neither unmanaged nor a duplicate); --target then narrows the actions shown and applied.
-    return [Desired.from_resource(r) for r in resources if r.customer_id in scope]
-
-
-def locator(desired: Sequence[Desired]) -> Callable[[str, str], SourceLocation | None]:
-    """Where a field of a loaded manifest is written (for errors Maple sends back)."""
-    by_address = {d.address: d for d in desired}
-
-    def locate(address: str, dotted_field: str) -> SourceLocation | None:
-        entry = by_address.get(address)
-        return entry.location_of(dotted_field) if entry else None
-
-    return locate
-
-
-def make_plan(client: MapleClient, settings: Settings, desired: Sequence[Desired], *,
-              parallelism: int, ttl: timedelta, targets: Sequence[str], paths: Sequence[str],
-              customers: Sequence[str]) -> Plan:
-    """The plan of ``desired`` against Maple now; it records the paths and --customer ids it
-    was made from, so that a saved copy can be made again (:func:`check_saved_plan`)."""
-    progress = _read_progress() if sys.stderr.isatty() else None
-    observed = read_observed(client, {d.customer_id for d in desired},
-                             parallelism=parallelism, progress=progress)
-    if progress:
-        echo("\r\033[K", err=True, nl=False)
-    made = build_plan(desired, observed, company_id=settings.company_id,
-                      api_url=settings.api_url, now=datetime.now(UTC), ttl=ttl, targets=targets)
-    return replace(made, paths=tuple(paths), customer_filter=tuple(customers))
-
-
-def _read_progress() -> Callable[[int, int | None], None]:
     def show(done: int, expected: int | None) -> None:
         if done % 5 == 0:
             echo(f"\rreading Maple: {done} requests", err=True, nl=False)
 
     return show
+
+
+def _clear_progress(progress: Callable[[int, int | None], None] | None) -> None:
+    if progress is not None:
+        echo("\r\033[K", err=True, nl=False)
 
 
 def render(plan: Plan, fmt: str, *, show_unmanaged: bool, err: bool = False,
@@ -234,12 +188,15 @@ def plan(paths: tuple[str, ...], api_url: str | None, company: str | None,
                     connect_timeout, read_timeout)
     ttl = parse_duration(plan_ttl)
     deadline = run_deadline(total_timeout)
-    desired = load_scope(paths, targets, customers)
+    desired = workflow.load_scope(paths, targets, customers)
     settings = settings_for(opts, paths)
+    progress = _read_progress()
     with connect(settings, opts, deadline=deadline) as client:
-        the_plan = make_plan(client, settings, desired,
-                             parallelism=parallelism or settings.parallelism or 8, ttl=ttl,
-                             targets=targets, paths=paths, customers=customers)
+        the_plan = workflow.make_plan(
+            client, desired, company_id=settings.company_id, api_url=settings.api_url,
+            parallelism=parallelism or settings.parallelism or 8, ttl=ttl, targets=targets,
+            paths=paths, customers=customers, progress=progress)
+    _clear_progress(progress)
     if out is not None:
         save_plan(the_plan, out)
     render(the_plan, fmt, show_unmanaged=show_unmanaged,
@@ -318,7 +275,7 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
     if saved is not None and (targets or customers):
         raise UsageError("--target and --customer narrow manifests, not a saved plan",
                          hint="make the plan with --target/--customer, review it, apply it")
-    desired = [] if saved else load_scope(paths, targets, customers)
+    desired = [] if saved else workflow.load_scope(paths, targets, customers)
     if saved is not None and not company and not use_sandbox:
         # The reviewed plan names its company; maplectl.yaml lives beside the manifests.
         opts = replace(opts, company=os.environ.get("MAPLE_COMPANY_ID") or saved.company_id)
@@ -326,12 +283,12 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
     workers = parallelism or settings.parallelism or 4
     with connect(settings, opts, deadline=deadline, max_rps=max_rps,
                  pool_size=max(16, workers * 2)) as client:
-        if saved is not None:
-            the_plan, desired = check_saved_plan(saved, client, settings, ttl=ttl,
-                                                 parallelism=workers)
-        else:
-            the_plan = make_plan(client, settings, desired, parallelism=max(workers, 8),
-                                 ttl=ttl, targets=targets, paths=paths, customers=customers)
+        progress = _read_progress()
+        the_plan, desired = workflow.plan_for_apply(
+            client, company_id=settings.company_id, api_url=settings.api_url, desired=desired,
+            saved=saved, ttl=ttl, parallelism=max(workers, 8), targets=targets, paths=paths,
+            customers=customers, progress=progress)
+        _clear_progress(progress)
         human_out = fmt == "text"
         render(the_plan, "text", show_unmanaged=False, err=not human_out,
                api_url_from=settings.api_url_from_file)
@@ -346,86 +303,13 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
             ask_approval(the_plan)
         journal = Journal.open(STATE_DIR / "journal")
         try:
-            applier = Applier(client, journal=journal, parallelism=workers,
-                              consistency_wait=consistency_wait,
-                              progress=ApplyProgress(len(the_plan.creates), human_out),
-                              locator=locator(desired))
-            result = applier.run(the_plan)
+            result = workflow.apply_plan(
+                client, the_plan, desired=desired, journal=journal, parallelism=workers,
+                consistency_wait=consistency_wait,
+                progress=ApplyProgress(len(the_plan.creates), human_out))
         finally:
             journal.close()
     report(result, fmt)
-
-
-def check_saved_plan(saved: Plan, client: MapleClient, settings: Settings, *, ttl: timedelta,
-                     parallelism: int) -> tuple[Plan, list[Desired]]:
-    """A saved plan applies only as made: same target, not expired, the world unchanged, and
-    exactly what the manifests it was made from ask for.
-
-    The file is not trusted for what it sends: the plan is made again from the manifests at the
-    paths it records (relative ones resolved against the current directory, as ``plan`` was
-    run) and from Maple now, and that plan is returned only if its actions are the saved plan's.
-    So a plan file edited by hand, its ``plan_digest`` recomputed, moves nothing the manifests
-    do not ask for. Returns the plan to apply and the manifest entries it was made from.
-    """
-    now = datetime.now(UTC)
-    if saved.company_id != settings.company_id or saved.api_url != settings.api_url:
-        raise StalePlanError(
-            f"the plan was made for {saved.company_id} at {saved.api_url}, not for "
-            f"{settings.company_id} at {settings.api_url}; nothing was sent",
-            hint="apply it with the same --company/--api-url/--sandbox it was made with")
-    if now > saved.expires_at or now > saved.created_at + ttl:
-        raise StalePlanError(
-            f"the plan made at {saved.created_at.isoformat()} has expired; nothing was sent",
-            hint="make a new plan with `maplectl plan --out` and have it approved again")
-    if not saved.paths:
-        raise PlanFileError(
-            "the plan records no manifest paths to make it again from (it was not saved by "
-            "`maplectl plan --out`); nothing was sent",
-            hint="make the plan with `maplectl plan PATH... --out plan.json`")
-    missing = [p for p in saved.paths if not Path(p).exists()]
-    if missing:
-        raise PlanFileError(
-            f"the plan was made from the manifests at {', '.join(saved.paths)}, and "
-            f"{', '.join(missing)} cannot be found from {Path.cwd()}; nothing was sent",
-            hint="apply a saved plan from the directory `maplectl plan --out` ran in (in CI: "
-                 "the checkout's root), with the manifests it was made from")
-    stale_hint = "make a new plan with `maplectl plan --out`, review it, and apply that"
-    try:
-        desired = load_scope(saved.paths, saved.targets, saved.customer_filter)
-    except UsageError as exc:
-        raise StalePlanError(f"the manifests changed since the plan was made: {exc.message}; "
-                             "nothing was sent", hint=stale_hint) from exc
-    again = make_plan(client, settings, desired, parallelism=max(parallelism, 8), ttl=ttl,
-                      targets=saved.targets, paths=saved.paths,
-                      customers=saved.customer_filter)
-    if again.customers != saved.customers:
-        raise StalePlanError(
-            f"the manifests at {', '.join(saved.paths)} now name other customers than the plan "
-            f"covered ({', '.join(again.customers)}, not {', '.join(saved.customers)}); "
-            "nothing was sent", hint=stale_hint)
-    if again.observation_digest != saved.observation_digest:
-        raise StalePlanError(
-            "Maple changed since the plan was made (the observation digest differs); "
-            "nothing was sent", hint=stale_hint)
-    differences = plan_differences(saved, again)
-    if differences:
-        shown = differences[:10] + ([f"... and {len(differences) - 10} more"]
-                                    if len(differences) > 10 else [])
-        raise StalePlanError(
-            f"the saved plan is not what the manifests at {', '.join(saved.paths)} ask for (they "
-            "changed since the plan was made, or the file was edited); nothing was sent:\n  "
-            + "\n  ".join(shown), hint=stale_hint)
-    return replace(again, created_at=saved.created_at, expires_at=saved.expires_at), desired
-
-
-def refuse_duplicates(the_plan: Plan) -> None:
-    dupes = the_plan.of(ActionType.POSSIBLE_DUPLICATE)
-    if dupes:
-        raise PolicyRefusal(
-            f"{len(dupes)} possible duplicate{'s' if len(dupes) != 1 else ''} "
-            f"({', '.join(a.address for a in dupes)}); nothing was sent",
-            hint="set metadata.remote_id to adopt the existing credit, or "
-                 "metadata.allow_duplicate: true if a second grant is intended")
 
 
 def ask_approval(the_plan: Plan) -> None:

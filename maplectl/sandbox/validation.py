@@ -19,8 +19,8 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from maplectl.manifests.schema import compile_check
 from maplectl.sandbox.errors import ValidationFailed
-from maplectl.schema import compile_check
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 _BASE_URI = "urn:maplectl:sandbox:openapi"

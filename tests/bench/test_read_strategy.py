@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from maplectl.diff import field_diffs
-from maplectl.match import _identical
-from maplectl.state import PAGE_SIZE, Collection, Page, RequestCounter, read_collection
+from maplectl.maple.reader import PAGE_SIZE, Collection, Page, RequestCounter, read_collection
+from maplectl.plan.builder import _identical
+from maplectl.plan.diff import field_diffs
 
 
 class FakeMaple:

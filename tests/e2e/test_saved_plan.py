@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from e2e.conftest import Server, count_credits, many_credits, maplectl, secret_free
 
-from maplectl.keys import digest, idempotency_key
 from maplectl.model import Kind
+from maplectl.plan.keys import digest, idempotency_key
 
 pytestmark = pytest.mark.e2e
 

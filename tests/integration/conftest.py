@@ -12,12 +12,12 @@ import httpx
 import pytest
 
 from maplectl.apply import Applier, ApplyResult
-from maplectl.client import MapleClient, wsgi_transport
 from maplectl.config import Secret
-from maplectl.match import build_plan
-from maplectl.plan import Desired, Plan
+from maplectl.maple.client import MapleClient, wsgi_transport
+from maplectl.maple.reader import read_observed
+from maplectl.plan.builder import build_plan
+from maplectl.plan.records import Desired, Plan
 from maplectl.sandbox import Sandbox
-from maplectl.state import read_observed
 
 
 @dataclass

@@ -8,10 +8,10 @@ import pytest
 from integration.conftest import Maple
 from unit.planning import charge, credit
 
-from maplectl.client import MapleClient, wsgi_transport
 from maplectl.config import Secret
 from maplectl.errors import AuthError, ManifestError
-from maplectl.plan import ActionType
+from maplectl.maple.client import MapleClient, wsgi_transport
+from maplectl.plan.records import ActionType
 
 
 def test_apply_then_plan_is_clean_after_consume_expire_and_revoke(maple: Maple) -> None:

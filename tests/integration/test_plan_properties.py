@@ -28,14 +28,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maplectl.apply import Applier
-from maplectl.client import MapleClient, wsgi_transport
 from maplectl.config import Secret
 from maplectl.errors import ManifestError
-from maplectl.match import build_plan
+from maplectl.maple.client import MapleClient, wsgi_transport
+from maplectl.maple.reader import read_observed
 from maplectl.model import Kind, SourceLocation
-from maplectl.plan import ActionType, Desired, Plan
+from maplectl.plan.builder import build_plan
+from maplectl.plan.records import ActionType, Desired, Plan
 from maplectl.sandbox import Sandbox
-from maplectl.state import read_observed
 
 CUSTOMERS = ["cus_acme", "cus_globex"]
 NAMES = ["Café goodwill", "Migration credit", "Promo"]

@@ -18,7 +18,7 @@ from maplectl import (
     plan_text,
     read_observed,
 )
-from maplectl.client import wsgi_transport
+from maplectl.maple.client import wsgi_transport
 from maplectl.sandbox import Sandbox
 
 EXAMPLES = Path(__file__).parents[2] / "examples"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from integration.conftest import Maple
 
 from maplectl.model import Kind, SourceLocation
-from maplectl.plan import Desired
+from maplectl.plan.records import Desired
 
 
 def version(cents: int) -> Desired:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from maplectl.manifest import load_config, load_manifests, validate_paths
-from maplectl.schema import SCHEMA_NAMES, schema_document
+from maplectl.manifests.loader import load_config, load_manifests, validate_paths
+from maplectl.manifests.schema import SCHEMA_NAMES, schema_document
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "manifests.md"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from maplectl.errors import ManifestError
-from maplectl.manifest import load_manifests, validate_paths
+from maplectl.manifests.loader import load_manifests, validate_paths
 
 INVALID = Path(__file__).parent / "invalid"
 CASES = sorted(INVALID.glob("*.yaml"))

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from maplectl import manifest
 from maplectl.errors import ManifestError
-from maplectl.manifest import (
+from maplectl.manifests import loader as manifest
+from maplectl.manifests.loader import (
     MAX_FILE_BYTES,
     load_config,
     load_manifests,
     validate_paths,
 )
-from maplectl.match import build_plan
+from maplectl.maple.reader import Observed
 from maplectl.model import Kind
-from maplectl.plan import Desired
-from maplectl.state import Observed
+from maplectl.plan.builder import build_plan
+from maplectl.plan.records import Desired
 
 REPO = Path(__file__).resolve().parents[2]
 

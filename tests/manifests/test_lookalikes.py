@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from maplectl.manifest import validate_paths
+from maplectl.manifests.loader import validate_paths
 
 CREDIT = """\
 apiVersion: maplectl/v1

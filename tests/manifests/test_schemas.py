@@ -13,7 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from maplectl.errors import UsageError
-from maplectl.schema import (
+from maplectl.manifests.schema import (
     SCHEMA_NAMES,
     _Compiler,
     _Unsupported,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from maplectl.match import build_plan
+from maplectl.maple.reader import Observed
 from maplectl.model import Kind, SourceLocation
-from maplectl.plan import Desired, Plan
-from maplectl.state import Observed
+from maplectl.plan.builder import build_plan
+from maplectl.plan.records import Desired, Plan
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -13,8 +13,8 @@ from unit.planning import charge, credit, plan_of
 from maplectl.apply import Applier, Outcome
 from maplectl.errors import ApiValidationError, ServerError
 from maplectl.journal import Journal
+from maplectl.maple.reader import Collection, CreateResult, Page
 from maplectl.model import Kind
-from maplectl.state import Collection, CreateResult, Page
 
 
 class FakeMaple:

@@ -18,8 +18,8 @@ from maplectl.apply import Applier, ApplyResult, Outcome
 from maplectl.cli import report
 from maplectl.errors import PartialApplyError, TransportError, VerificationError
 from maplectl.journal import Journal
+from maplectl.maple.reader import Collection, CreateResult, Page
 from maplectl.model import Kind
-from maplectl.state import Collection, CreateResult, Page
 
 FIVE = [credit(f"c{i}", title=f"T{i}") for i in range(5)]
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from maplectl.client import MapleClient, RetryPolicy, Timeouts, parse_retry_after
 from maplectl.config import Secret
 from maplectl.errors import (
     ApiValidationError,
@@ -21,8 +20,9 @@ from maplectl.errors import (
     TransportError,
     UsageError,
 )
+from maplectl.maple.client import MapleClient, RetryPolicy, Timeouts, parse_retry_after
+from maplectl.maple.reader import Collection
 from maplectl.model import Kind
-from maplectl.state import Collection
 
 TOKEN = "canary-token-5f1d"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -186,7 +186,7 @@ def test_max_rps_spaces_requests(clock: object) -> None:
 
 def test_a_429_pauses_every_worker_not_just_the_one_told(clock: object) -> None:
     """After one worker hears Retry-After: 5, another worker's next request waits too."""
-    from maplectl.client import Throttle
+    from maplectl.maple.client import Throttle
 
     throttle = Throttle(clock=clock, sleeper=clock.sleep)  # type: ignore[attr-defined]
     throttle.pause(5.0)  # worker A was told to wait
@@ -198,7 +198,7 @@ def test_a_429_pauses_every_worker_not_just_the_one_told(clock: object) -> None:
 
 def test_a_429_halves_the_client_rate_limit(clock: object) -> None:
     """With --max-rps, a 429 makes the client slower for the rest of the run."""
-    from maplectl.client import Throttle
+    from maplectl.maple.client import Throttle
 
     throttle = Throttle(clock=clock, sleeper=clock.sleep, max_rps=8.0)  # type: ignore[attr-defined]
     throttle.pause(0.0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from maplectl.keys import KEY_PATTERN, canonical_json, digest, generation_key, idempotency_key
 from maplectl.model import Kind
+from maplectl.plan.keys import KEY_PATTERN, canonical_json, digest, generation_key, idempotency_key
 
 CREDIT = {
     "customer_id": "cus_acme",

@@ -6,9 +6,9 @@ import pytest
 from unit.planning import NOW, billable, charge, credit, plan_of, remote_credit
 
 from maplectl.errors import ManifestError
-from maplectl.match import build_plan
-from maplectl.plan import ActionType
-from maplectl.state import Observed
+from maplectl.maple.reader import Observed
+from maplectl.plan.builder import build_plan
+from maplectl.plan.records import ActionType
 
 
 def actions(plan: object) -> dict[str, str]:

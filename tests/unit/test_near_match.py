@@ -13,8 +13,8 @@ import pytest
 from unit.planning import billable, charge, credit, plan_of, remote_credit
 
 from maplectl.errors import ManifestError
-from maplectl.identity import name_key
-from maplectl.plan import Action, ActionType
+from maplectl.plan.identity import name_key
+from maplectl.plan.records import Action, ActionType
 
 SERVICES = {"custom_price": {"amount": {"currency": "USD", "value_in_cents": 50000},
                              "description": "SSO workshop"}, "aggregate": 2}

@@ -11,7 +11,7 @@ import pytest
 from unit.planning import billable, charge, credit, plan_of, remote_credit
 
 from maplectl.errors import PlanFileError
-from maplectl.plan import Plan
+from maplectl.plan.records import Plan
 from maplectl.render import plan_json, plan_markdown, plan_text
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from maplectl.errors import NotFoundError
-from maplectl.state import (
+from maplectl.maple.reader import (
     Collection,
     Page,
     RequestCounter,

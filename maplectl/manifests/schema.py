@@ -4,7 +4,7 @@ The schemas in ``schemas/`` (shipped as ``maplectl.schemas``) are the validation
 10,000 documents through jsonschema alone costs seconds, so each schema is also compiled once
 into a plain-Python yes/no check of the same keywords. Every document goes through that check;
 only the (rare) documents it rejects go through jsonschema, whose errors are then translated by
-:mod:`maplectl.schema_messages`. A test holds the two in agreement; a schema using a keyword the
+:mod:`maplectl.manifests.messages`. A test holds the two in agreement; a schema using a keyword the
 compiler does not know falls back to jsonschema for every document, never to a weaker check.
 """
 
@@ -24,7 +24,7 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 
 from maplectl.errors import UsageError
-from maplectl.schema_messages import Problem, translate
+from maplectl.manifests.messages import Problem, translate
 
 SCHEMA_NAMES: tuple[str, ...] = ("config", "credit", "envelope", "onetimecharge")
 """Names accepted by :func:`schema_document` (also the kind names, in any case)."""

@@ -23,8 +23,8 @@ from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 from maplectl.errors import NotFoundError
-from maplectl.keys import digest
 from maplectl.model import JSONDict, Kind
+from maplectl.plan.keys import digest
 
 PAGE_SIZE = 100
 T = TypeVar("T")

@@ -24,11 +24,11 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
-from maplectl.documents import LocatedDocument, Point, check_documents
 from maplectl.errors import Diagnostic, ManifestError
+from maplectl.manifests.documents import LocatedDocument, Point, check_documents
+from maplectl.manifests.messages import Problem
+from maplectl.manifests.schema import validate_document
 from maplectl.model import Resource
-from maplectl.schema import validate_document
-from maplectl.schema_messages import Problem
 
 __all__ = [
     "CONFIG_FILE_NAME",

@@ -43,8 +43,8 @@ from maplectl.errors import (
     ServerError,
     TransportError,
 )
+from maplectl.maple.reader import PAGE_SIZE, Collection, CreateResult, Page
 from maplectl.model import JSONDict, Kind
-from maplectl.state import PAGE_SIZE, Collection, CreateResult, Page
 
 Sleeper = Callable[[float], None]
 Clock = Callable[[], float]

@@ -1,6 +1,6 @@
 """Matching manifests to what Maple holds: ``build_plan(desired, observed) -> Plan``. Pure.
 
-The rules (docs/plan.md; what "could be the same object" means is :mod:`maplectl.identity`):
+The rules (docs/plan.md; what "could be the same object" means is :mod:`maplectl.plan.identity`):
 
 1. **Pins first.** ``metadata.remote_id`` is resolved before any other matching, whatever order
    files sort in. The id must be an object of the entry's own customer, pinned by no other entry.
@@ -23,9 +23,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from maplectl.diff import FieldDiff, field_diffs
 from maplectl.errors import Diagnostic, ManifestError
-from maplectl.identity import (
+from maplectl.maple.reader import Observed
+from maplectl.model import JSONDict, Kind, Money
+from maplectl.plan.diff import FieldDiff, field_diffs
+from maplectl.plan.identity import (
     Entry,
     billable_could_be,
     clashes,
@@ -39,10 +41,8 @@ from maplectl.identity import (
     name_key,
     number,
 )
-from maplectl.keys import digest, idempotency_key
-from maplectl.model import JSONDict, Kind, Money
-from maplectl.plan import Action, ActionType, Desired, Plan, Unmanaged
-from maplectl.state import Observed
+from maplectl.plan.keys import digest, idempotency_key
+from maplectl.plan.records import Action, ActionType, Desired, Plan, Unmanaged
 
 DEFAULT_TTL = timedelta(hours=12)
 
@@ -101,7 +101,7 @@ def manifest_digest(desired: Iterable[Desired]) -> str:
 
 
 def entry_of(d: Desired) -> Entry:
-    """What :func:`maplectl.identity.clashes` compares of a desired entry."""
+    """What :func:`maplectl.plan.identity.clashes` compares of a desired entry."""
     return Entry(kind=d.kind, customer_id=d.customer_id, spec=d.body, remote_id=d.remote_id,
                  allow_duplicate=d.allow_duplicate, created_after=d.created_after)
 

@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from maplectl.currency import ISO_4217, is_currency
+from maplectl.manifests.messages import Problem, describe, did_you_mean, join, timestamp_suggestion
 from maplectl.model import Kind
-from maplectl.schema_messages import Problem, describe, did_you_mean, join, timestamp_suggestion
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"

@@ -16,10 +16,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from maplectl.diff import FieldDiff
 from maplectl.errors import PlanFileError
-from maplectl.keys import digest
 from maplectl.model import JSONDict, Kind, Money, Resource, SourceLocation
+from maplectl.plan.diff import FieldDiff
+from maplectl.plan.keys import digest
 
 FORMAT_VERSION = 2
 """2 added ``paths`` and ``customer_filter``: what apply re-derives a saved plan from."""

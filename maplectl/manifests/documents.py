@@ -1,6 +1,6 @@
 """From located documents to Resources: schema, rules, uniqueness, file positions. Pure.
 
-:mod:`maplectl.manifest` reads YAML into :class:`LocatedDocument` records (plain values plus
+:mod:`maplectl.manifests.loader` reads YAML into :class:`LocatedDocument` records (plain values plus
 where each field stands in the file); this module judges them. Every problem of every document
 is collected; a document with any problem yields no Resource.
 """
@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maplectl.errors import Diagnostic
-from maplectl.identity import Entry, clashes
+from maplectl.manifests.messages import Problem
+from maplectl.manifests.rules import document_problems
+from maplectl.manifests.schema import KIND_SCHEMAS, validate_document
 from maplectl.model import API_VERSION, Kind, Metadata, Resource, SourceLocation
-from maplectl.rules import document_problems
-from maplectl.schema import KIND_SCHEMAS, validate_document
-from maplectl.schema_messages import Problem
+from maplectl.plan.identity import Entry, clashes
 
 Point = tuple[int, int]
 
@@ -196,7 +196,7 @@ def _uniqueness(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
 
 
 def _entry(doc: LocatedDocument) -> Entry | None:
-    """The document as :mod:`maplectl.identity` compares entries; None if it is too broken."""
+    """The document as :mod:`maplectl.plan.identity` compares entries; None if it is too broken."""
     value = doc.value
     if not isinstance(value, dict) or value.get("kind") not in KIND_SCHEMAS:
         return None
@@ -214,7 +214,7 @@ def _entry(doc: LocatedDocument) -> Entry | None:
 
 
 def _lookalikes(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocument, Diagnostic]]:
-    """Two documents that could be one object in Maple (:func:`maplectl.identity.clashes`)."""
+    """Two documents that could be one object in Maple (:func:`maplectl.plan.identity.clashes`)."""
     located = [(doc, entry) for doc in docs if (entry := _entry(doc)) is not None]
     for clash in clashes([entry for _, entry in located]):
         if clash.exact and clash.field == "spec.name":
