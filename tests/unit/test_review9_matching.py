@@ -56,6 +56,16 @@ def test_a_charge_whose_billable_another_entry_pins_is_not_billed_again() -> Non
     assert by["OneTimeCharge/zz-training"].action is not ActionType.CREATE
 
 
+@pytest.mark.xfail(strict=True, reason="review-9: near matches require the same type, so "
+                                       "moving a billed charge to IMMEDIATE bills it again")
+def test_a_billed_charge_whose_type_is_edited_is_a_possible_duplicate() -> None:
+    """NEXT_INVOICE -> IMMEDIATE after billing is an edit of that charge, not a second one."""
+    billed = billable("otb_1", product_pricing_id="pp_training_day", aggregate=3)
+    edited = charge("training", items=TRAINING, type_="IMMEDIATE")
+    (action,) = plan_of([edited], charges=[billed]).actions
+    assert action.action is ActionType.POSSIBLE_DUPLICATE
+
+
 # -- look-alike names -----------------------------------------------------------------------------
 
 INVISIBLE = {
