@@ -8,9 +8,9 @@ import pytest
 from integration.conftest import Maple
 from unit.planning import charge
 
-from maplectl.match import build_plan
-from maplectl.plan import ActionType, Desired, Plan
-from maplectl.state import read_observed
+from maplectl.plan.builder import build_plan
+from maplectl.plan.records import ActionType, Desired, Plan
+from maplectl.maple.reader import read_observed
 
 TRAINING = [{"product_pricing_id": "pp_training_day", "aggregate": 3}]
 

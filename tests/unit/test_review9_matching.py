@@ -13,10 +13,10 @@ from unit.test_apply import FakeMaple
 
 from maplectl.apply import ActionResult, Applier, ApplyResult, Outcome
 from maplectl.errors import PartialApplyError
-from maplectl.match import build_plan
+from maplectl.plan.builder import build_plan
 from maplectl.model import Kind
-from maplectl.plan import ActionType, Desired, Plan
-from maplectl.state import Collection, Observed
+from maplectl.plan.records import ActionType, Desired, Plan
+from maplectl.maple.reader import Collection, Observed
 
 TRAINING = [{"product_pricing_id": "pp_training_day", "aggregate": 3}]
 
