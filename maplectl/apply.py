@@ -57,10 +57,10 @@ from maplectl.maple.reader import (
 from maplectl.model import JSONDict, Kind, SourceLocation
 from maplectl.plan.identity import (
     billable_could_be,
+    credit_could_be,
     credit_is,
     in_window,
     item_signature,
-    name_key,
 )
 from maplectl.plan.keys import generation_key, idempotency_key
 from maplectl.plan.records import Action, ActionType, Plan
@@ -253,6 +253,7 @@ class Applier:
         for action in plan.actions:
             self._owned.update(action.remote_ids if action.action is not ActionType.CREATE
                                else ())
+        self._owned.update(plan.held)
         self._seen = set(self._owned) | {u.remote_id for u in plan.unmanaged}
         creates = plan.creates
         pool = ThreadPoolExecutor(max_workers=self.parallelism)
@@ -558,7 +559,7 @@ def _same_identity(result: ActionResult, row: JSONDict) -> bool:
     if row.get("customer_id") != result.action.customer_id:
         return False
     if result.action.kind is Kind.CREDIT:
-        return name_key(row.get("name")) == name_key(request.get("name"))
+        return credit_could_be(request, row)
     return billable_could_be(request, result.action.created_after, row)
 
 

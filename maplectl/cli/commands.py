@@ -356,21 +356,23 @@ def report(result: ApplyResult, fmt: str) -> None:
         for r in result.failed:
             for d in r.diagnostics:
                 echo(str(d), err=True)
+    if result.unknown:
+        stopped = (f"{result.stopped or 'interrupted'}: {result.not_started} creates were not "
+                   "sent; " if result.interrupted or result.stopped else "")
+        raise PartialApplyError(
+            f"{stopped}{len(result.unknown)} of {len(result.results)} creates have an unknown "
+            "outcome: Maple answered 500 and their objects never showed "
+            f"({', '.join(r.action.address for r in result.unknown)})"
+            + (f"; {len(result.failed) - len(result.unknown)} more failed"
+               if len(result.failed) > len(result.unknown) else ""),
+            hint="their keys are spent: search Maple for these objects (or wait and run plan, "
+                 "which adopts them once search shows them) before running apply again")
     if result.interrupted or result.stopped:
         raise PartialApplyError(
             f"{result.stopped or 'interrupted'}: {len(result.results)} creates finished, "
             f"{result.not_started} were not sent",
             hint="every create is keyed, so running the same apply again is safe and finishes "
                  "the rest")
-    if result.unknown:
-        raise PartialApplyError(
-            f"{len(result.unknown)} of {len(result.results)} creates have an unknown outcome: "
-            f"Maple answered 500 and their objects never showed "
-            f"({', '.join(r.action.address for r in result.unknown)})"
-            + (f"; {len(result.failed) - len(result.unknown)} more failed"
-               if len(result.failed) > len(result.unknown) else ""),
-            hint="their keys are spent: search Maple for these objects (or wait and run plan, "
-                 "which adopts them once search shows them) before running apply again")
     if result.failed:
         raise PartialApplyError(
             f"{len(result.failed)} of {len(result.results)} creates failed",

@@ -9,8 +9,6 @@ validating.
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -18,34 +16,8 @@ from typing import Any
 from maplectl.currency import ISO_4217, is_currency
 from maplectl.manifests.messages import Problem, describe, did_you_mean, join, timestamp_suggestion
 from maplectl.model import Kind
-
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
-)
-
-
-@functools.lru_cache(maxsize=4096)  # the same few dates recur across thousands of manifests
-def parse_timestamp(text: str) -> dt.datetime | None:
-    """An RFC 3339 timestamp with an explicit zone as an aware datetime; None if it is not one."""
-    match = _RFC3339.fullmatch(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    fraction, zone = match.group(7), match.group(8)
-    micros = int((fraction[1:] + "000000")[:6]) if fraction else 0
-    if zone in {"Z", "z"}:
-        tz = dt.UTC
-    else:
-        sign = 1 if zone[0] == "+" else -1
-        offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-        if offset >= dt.timedelta(hours=24):
-            return None
-        tz = dt.timezone(sign * offset)
-    second = min(second, 59)  # a leap second is accepted and read as :59
-    try:
-        return dt.datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
-    except ValueError:
-        return None
+from maplectl.timestamps import RFC3339 as _RFC3339
+from maplectl.timestamps import parse_timestamp
 
 
 def _timestamp_problem(field: str, value: Any) -> Problem | None:

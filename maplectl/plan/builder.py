@@ -29,17 +29,18 @@ from maplectl.model import JSONDict, Kind, Money
 from maplectl.plan.diff import FieldDiff, field_diffs
 from maplectl.plan.identity import (
     Entry,
-    billable_could_be,
+    charge_traits,
     clashes,
+    credit_keys,
     credit_view,
     credit_view_remote,
-    grant_key,
     in_window,
     instant,
+    item_key,
     item_signature,
     item_traits,
-    name_key,
     number,
+    remote_credit_keys,
 )
 from maplectl.plan.keys import digest, idempotency_key
 from maplectl.plan.records import Action, ActionType, Desired, Plan, Unmanaged
@@ -74,10 +75,15 @@ def build_plan(
         raise ManifestError(matcher.problems)
     by_address = {d.address: d for d in desired}
     actions = [matcher.near_matches(a, by_address[a.address]) for a in actions]
+    held: tuple[str, ...] = ()
     if targets:
         # Every manifest of the in-scope customers was matched, so objects they claim are
-        # neither unmanaged nor duplicates; only the targeted actions are kept.
-        actions = [a for a in actions if a.address in set(targets)]
+        # neither unmanaged nor duplicates; only the targeted actions are kept, and the objects
+        # the others hold are recorded so that apply never adopts or mistakes one of them.
+        wanted = set(targets)
+        actions = [a for a in actions if a.address in wanted]
+        held = tuple(sorted(i for i, address in matcher.claimed.items()
+                            if address not in wanted))
     return Plan(
         company_id=company_id,
         api_url=api_url,
@@ -90,6 +96,7 @@ def build_plan(
         unmanaged=tuple(matcher.unmanaged()),
         requests=observed.requests,
         targets=tuple(targets),
+        held=held,
     )
 
 
@@ -125,9 +132,22 @@ class _Matcher:
         self.pins: dict[str, str] = {}  # remote id -> address, for pins only
         self.credits = {str(c["id"]): c for c in observed.credits}
         self.charges = {str(b["id"]): b for b in observed.charges}
-        self.credits_by_customer = _by_customer(observed.credits)
-        self.charges_by_customer = _by_customer(observed.charges)
-        self._keys: dict[str, tuple[str, tuple[Any, ...]]] = {}
+        # Indexes, built once, so that matching is linear in what was read (oldest first).
+        self.credit_names: dict[tuple[str, Any], list[JSONDict]] = defaultdict(list)
+        self.credit_near: dict[tuple[str, tuple[str, Any]], list[JSONDict]] = defaultdict(list)
+        for c in _oldest_first(observed.credits):
+            customer = str(c.get("customer_id"))
+            self.credit_names[customer, c.get("name")].append(c)
+            for key in remote_credit_keys(c):
+                self.credit_near[customer, key].append(c)
+        self.billables: dict[tuple[str, Any, tuple[Any, ...]], list[JSONDict]] = defaultdict(list)
+        self.billable_traits: dict[tuple[str, tuple[Any, ...]], list[JSONDict]] = defaultdict(
+            list)
+        for b in _oldest_first(observed.charges):
+            customer = str(b.get("customer_id"))
+            self.billables[customer, b.get("type"), item_key(b)].append(b)
+            for trait in item_traits(b):
+                self.billable_traits[customer, trait].append(b)
 
     # -- the whole set -----------------------------------------------------------------------------
 
@@ -176,26 +196,13 @@ class _Matcher:
     # -- credits -----------------------------------------------------------------------------------
 
     def credit(self, d: Desired, pinned: JSONDict | None) -> Action:
-        if isinstance(pinned, Mapping):
+        if pinned is not None:
             return self._existing(d, [dict(pinned)], notes=(f"pinned to {d.remote_id}",))
-        name = d.body.get("name")
-        same = [c for c in self.credits_by_customer.get(d.customer_id, [])
-                if c.get("name") == name]
-        free = [c for c in same if str(c["id"]) not in self.claimed]
+        free = [c for c in self.credit_names.get((d.customer_id, d.body.get("name")), [])
+                if str(c["id"]) not in self.claimed]
         if free:
             return self._existing(d, free)
-        held = [c for c in same if str(c["id"]) in self.pins]
-        action = self._create(d)
-        if held and not d.allow_duplicate:
-            ids = tuple(str(c["id"]) for c in held)
-            return replace(
-                action, action=ActionType.POSSIBLE_DUPLICATE, remote_ids=ids,
-                diff=_diff(_credit_full(d.body), _credit_full_remote(held[0])),
-                notes=(f"possible duplicate of {ids[0]} ({held[0].get('name')!r}), which "
-                       f"{self.pins[ids[0]]} pins with metadata.remote_id",
-                       "one of the two manifests is a mistake: delete it, or set "
-                       "metadata.allow_duplicate: true here to make a second credit"))
-        return action
+        return self._create(d)
 
     def _existing(self, d: Desired, found: list[JSONDict], notes: tuple[str, ...] = ()) -> Action:
         ids = tuple(str(c["id"]) for c in found)
@@ -221,23 +228,28 @@ class _Matcher:
         )
 
     def near_matches(self, action: Action, d: Desired) -> Action:
-        """A create that an unclaimed object could be needs a person's word before it is sent."""
+        """A create that an object could be needs a person's word before it is sent.
+
+        Candidates are the customer's objects no entry holds, and those another entry holds
+        only by its pin: a pin adopts an object, it does not make the entry that created it
+        disappear (the classic mistake: a copy of a manifest pinning the original's object).
+        """
         if action.action is not ActionType.CREATE:
             return action
         if d.kind is Kind.CREDIT:
-            want = (name_key(d.body.get("name")), grant_key(credit_view(d.body)))
-            twins = [c for c in self.credits_by_customer.get(d.customer_id, [])
-                     if str(c["id"]) not in self.claimed
-                     and _shares(self._credit_keys(c), want)]
+            keys = [(d.customer_id, key) for key in credit_keys(d.body)]
+            found = [c for key in keys for c in self.credit_near.get(key, [])]
             what = "credit"
         else:
-            twins = [b for b in self.charges_by_customer.get(d.customer_id, [])
-                     if str(b["id"]) not in self.claimed
-                     and billable_could_be(d.body, d.created_after, b)]
+            keys = [(d.customer_id, trait) for trait in charge_traits(d.body)]
+            found = [b for key in keys for b in self.billable_traits.get(key, [])
+                     if in_window(b, d.created_after)]
             what = "charge"
+        twins = _oldest_first({str(o["id"]): o for o in found
+                               if self._open_to(str(o["id"]), d.address)}.values())
         if not twins:
             return action
-        names = ", ".join(_describe(o, d.kind) for o in twins)
+        names = ", ".join(self._describe(o, d.kind) for o in twins)
         if d.allow_duplicate:
             return replace(action, notes=(*action.notes,
                                           f"like {names}; allowed by metadata.allow_duplicate"))
@@ -252,31 +264,29 @@ class _Matcher:
                    _WAYS_OUT.format(what=what, id=first["id"])),
         )
 
-    def _credit_keys(self, credit: JSONDict) -> tuple[str, tuple[Any, ...]]:
-        """A remote credit's look-alike name and grant, computed once per credit and plan."""
-        key = str(credit["id"])
-        keys = self._keys.get(key)
-        if keys is None:
-            keys = self._keys[key] = (name_key(credit.get("name")),
-                                      grant_key(credit_view_remote(credit)))
-        return keys
+    def _open_to(self, remote_id: str, address: str) -> bool:
+        """No entry holds the object, or another entry holds it only by its pin."""
+        holder = self.claimed.get(remote_id)
+        return holder is None or (holder != address and self.pins.get(remote_id) == holder)
+
+    def _describe(self, obj: Mapping[str, Any], kind: Kind) -> str:
+        text = _describe(obj, kind)
+        holder = self.pins.get(str(obj["id"]))
+        return text[:-1] + f", pinned by {holder})" if holder else text
 
     # -- one-time charges --------------------------------------------------------------------------
 
     def charge(self, d: Desired, pinned: JSONDict | None) -> Action:
         items = d.body.get("onetime_items") or []
-        pool = [b for b in self.charges_by_customer.get(d.customer_id, [])
-                if b.get("type") == d.body.get("type")
-                and in_window(b, d.created_after)
-                and str(b["id"]) not in self.claimed]
         taken: list[str | None] = []
         for index, item in enumerate(items):
             if index == 0 and isinstance(pinned, Mapping):
                 taken.append(str(pinned["id"]))
                 continue
-            want = item_signature(item)
+            pool = self.billables.get((d.customer_id, d.body.get("type"), item_key(item)), [])
             match = next((b for b in pool if str(b["id"]) not in taken
-                          and item_signature(b) == want), None)
+                          and str(b["id"]) not in self.claimed
+                          and in_window(b, d.created_after)), None)
             taken.append(str(match["id"]) if match else None)
         found = [t for t in taken if t]
         if not found:
@@ -347,11 +357,6 @@ class _Matcher:
                                      description=f"{b.get('name')!r} x{b.get('aggregate')}",
                                      state=b.get("state")))
         return sorted(out, key=lambda u: (u.kind.value, u.customer_id, u.remote_id))
-
-
-def _shares(keys: tuple[str, tuple[Any, ...]], want: tuple[str, tuple[Any, ...]]) -> bool:
-    """A look-alike name or the same grant."""
-    return keys[0] == want[0] or keys[1] == want[1]
 
 
 def _credit_full(body: Mapping[str, Any]) -> JSONDict:
@@ -444,8 +449,5 @@ def _identical(a: Any, b: Any) -> bool:
     return True
 
 
-def _by_customer(rows: Iterable[JSONDict]) -> dict[str, list[JSONDict]]:
-    out: dict[str, list[JSONDict]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: (str(r.get("created_at")), str(r.get("id")))):
-        out[str(row.get("customer_id"))].append(row)
-    return out
+def _oldest_first(rows: Iterable[JSONDict]) -> list[JSONDict]:
+    return sorted(rows, key=lambda r: (str(r.get("created_at")), str(r.get("id"))))

@@ -29,21 +29,41 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maplectl.model import JSONDict, Kind
+from maplectl.timestamps import parse_timestamp
 
 # -- names ---------------------------------------------------------------------------------------
+
+
+# Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt) that are not of
+# category Cf: characters that render as nothing (Hangul fillers, the combining grapheme joiner,
+# variation selectors, ...). Cf characters are caught by their category.
+_IGNORABLE = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+
+
+def _invisible(ch: str) -> bool:
+    if unicodedata.category(ch) == "Cf":
+        return True
+    point = ord(ch)
+    return point >= 0x034F and any(low <= point <= high for low, high in _IGNORABLE)
 
 
 def name_key(text: Any) -> str:
     """A name as a person reads it: ``"Café  Goodwill\\u200b "`` and ``"café goodwill"`` agree.
 
-    NFKC folds compatibility forms and composes accents (NFC and NFD spellings agree), case
-    folding ignores case, invisible format characters (zero-width space and joiners, BOM, soft
-    hyphen: Unicode category Cf) are removed, and runs of white space become one space.
+    NFKC folds compatibility forms (full-width letters, no-break spaces) and composes accents
+    (NFC and NFD spellings agree), case folding ignores case, characters that render as nothing
+    (Unicode's default-ignorable code points: zero-width spaces and joiners, BOM, soft hyphen,
+    bidi controls, Hangul fillers, variation selectors) are removed, and runs of white space
+    become one space. Homoglyphs from other scripts (a Cyrillic "о") are not folded.
     """
     if not isinstance(text, str):
         return ""
     folded = unicodedata.normalize("NFKC", text)
-    folded = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    folded = "".join(ch for ch in folded if not _invisible(ch))
     folded = unicodedata.normalize("NFKC", folded.casefold())
     return " ".join(folded.split())
 
@@ -91,10 +111,21 @@ def credit_is(body: Mapping[str, Any], credit: Mapping[str, Any]) -> bool:
         body)
 
 
+def credit_keys(body: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """What a credit request could be found by, besides its exact name: a look-alike name, and
+    its grant. Two credits near-match when they share one of these."""
+    return (("name", name_key(body.get("name"))), ("grant", grant_key(credit_view(body))))
+
+
+def remote_credit_keys(credit: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """:func:`credit_keys` of a credit read from Maple (its issued grant)."""
+    return (("name", name_key(credit.get("name"))),
+            ("grant", grant_key(credit_view_remote(credit))))
+
+
 def credit_could_be(body: Mapping[str, Any], credit: Mapping[str, Any]) -> bool:
     """A near match: a look-alike name, or the same grant under any name and expiry."""
-    return name_key(credit.get("name")) == name_key(body.get("name")) or grant_key(
-        credit_view_remote(credit)) == grant_key(credit_view(body))
+    return bool(set(credit_keys(body)) & set(remote_credit_keys(credit)))
 
 
 # -- one-time charges ----------------------------------------------------------------------------
@@ -109,6 +140,17 @@ def item_signature(item: Mapping[str, Any]) -> JSONDict:
                 "aggregate": number(item.get("aggregate"))}
     return {"product_pricing_id": item.get("product_pricing_id"),
             "aggregate": number(item.get("aggregate"))}
+
+
+def item_key(item: Mapping[str, Any]) -> tuple[Any, ...]:
+    """:func:`item_signature` as a hashable key, for indexes."""
+    signature = item_signature(item)
+    custom = signature.get("custom_price")
+    if custom is not None:
+        amount = custom["amount"] or {}
+        return ("custom", amount.get("currency"), amount.get("value_in_cents"),
+                custom.get("description"), signature["aggregate"])
+    return ("pricing", signature.get("product_pricing_id"), signature["aggregate"])
 
 
 def item_traits(item: Any) -> frozenset[tuple[Any, ...]]:
@@ -146,9 +188,12 @@ def in_window(billable: Mapping[str, Any], created_after: str | None) -> bool:
 
 def billable_could_be(body: Mapping[str, Any], created_after: str | None,
                       billable: Mapping[str, Any]) -> bool:
-    """A near match: same customer and type, in the window, sharing a trait with an item."""
+    """A near match: same customer, in the window, sharing a trait with an item.
+
+    The charge's ``type`` is left out on purpose: changing ``NEXT_INVOICE`` to ``IMMEDIATE`` on a
+    billed charge is an edit of that charge, not a new one.
+    """
     return (billable.get("customer_id") == body.get("customer_id")
-            and billable.get("type") == body.get("type")
             and in_window(billable, created_after)
             and bool(item_traits(billable) & charge_traits(body)))
 
@@ -186,7 +231,8 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
     * two entries pinning one ``metadata.remote_id`` (never allowed);
     * two credits of one customer with one name (never allowed: that is their identity), or
       with names that differ but look alike;
-    * two charges of one customer, type and ``created_after`` sharing an item trait.
+    * two charges of one customer, type and ``created_after`` sharing a product pricing or a
+      look-alike custom price description (a shared price alone is common and allowed).
 
     Look-alikes are allowed when either entry says ``metadata.allow_duplicate: true``.
     """
@@ -219,7 +265,8 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
             continue
         group = (entry.customer_id, entry.spec.get("type"), instant_text(entry.created_after))
         found = None
-        for trait in sorted(charge_traits(entry.spec), key=repr):
+        shared = (t for t in charge_traits(entry.spec) if t[0] != "amount")
+        for trait in sorted(shared, key=repr):
             first = traits.setdefault((*group, trait), index)
             if first != index and found is None:
                 found = Clash(index, first, "spec.onetime_items",
@@ -253,9 +300,16 @@ def number(value: Any) -> Any:
 
 
 def instant(value: Any) -> datetime | None:
-    """An RFC 3339 instant with a zone as an aware datetime, else None."""
+    """An RFC 3339 instant with a zone as an aware datetime, else None.
+
+    Read with the parser validation uses (:func:`maplectl.timestamps.parse_timestamp`), so what
+    validated is never dropped here; other ISO forms Maple might send are read as Python does.
+    """
     if not isinstance(value, str) or not value:
         return None
+    parsed_rfc = parse_timestamp(value)
+    if parsed_rfc is not None:
+        return parsed_rfc
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

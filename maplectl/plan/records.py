@@ -205,6 +205,9 @@ class Plan:
     paths: tuple[str, ...] = ()
     """The manifest paths given to ``plan``, as given (relative ones to its working directory)."""
     customer_filter: tuple[str, ...] = ()
+    held: tuple[str, ...] = ()
+    """With ``targets``: remote ids that manifests left out of the targets hold (apply must
+    neither adopt them after a 500 nor take them for a racing apply's objects)."""
     from_file: bool = field(default=False, compare=False)
     """Read from a file: apply runs it only after ``workflow.check_saved_plan`` made it again."""
     """The ``--customer`` ids given to ``plan``, if any."""
@@ -255,6 +258,7 @@ class Plan:
             "targets": list(self.targets),
             "paths": list(self.paths),
             "customer_filter": list(self.customer_filter),
+            "held": list(self.held),
             "requests": self.requests,
             "actions": [a.to_json() for a in self.actions],
             "unmanaged": [u.to_json() for u in self.unmanaged],
@@ -299,6 +303,7 @@ class Plan:
                 targets=tuple(data.get("targets") or ()),
                 paths=_strings(data["paths"], "paths"),
                 customer_filter=_strings(data["customer_filter"], "customer_filter"),
+                held=_strings(data.get("held", []), "held"),
                 from_file=True,
                 requests=int(data.get("requests", 0)),
                 actions=tuple(Action.from_json(a) for a in data["actions"]),

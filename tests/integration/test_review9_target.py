@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from integration.conftest import Maple
 from unit.planning import charge
 
+from maplectl.maple.reader import read_observed
 from maplectl.plan.builder import build_plan
 from maplectl.plan.records import ActionType, Desired, Plan
-from maplectl.maple.reader import read_observed
 
 TRAINING = [{"product_pricing_id": "pp_training_day", "aggregate": 3}]
 
@@ -22,8 +21,6 @@ def targeted(maple: Maple, desired: list[Desired], targets: list[str]) -> Plan:
                       now=datetime.now(UTC), targets=targets)
 
 
-@pytest.mark.xfail(strict=True, reason="review-9: with --target, a billable claimed by an "
-                                       "untargeted entry counts as a racing newcomer: exit 6")
 def test_targeted_apply_of_an_intended_second_charge_verifies_clean(maple: Maple) -> None:
     """A second training charge on purpose, applied with --target, is a clean run (exit 0)."""
     first = charge("globex-training", customer="cus_globex", items=TRAINING)

@@ -135,9 +135,10 @@ def test_identical_charges_claim_distinct_billables() -> None:
 
 
 def test_charge_type_must_match() -> None:
-    """An IMMEDIATE billable does not satisfy a NEXT_INVOICE charge."""
+    """An IMMEDIATE billable does not satisfy a NEXT_INVOICE charge: it is not unchanged (and
+    being a near match, it is a possible duplicate a person decides on)."""
     plan = plan_of([charge("c1")], charges=[billable("otb_1", type_="IMMEDIATE")])
-    assert actions(plan) == {"OneTimeCharge/c1": "create"}
+    assert actions(plan) == {"OneTimeCharge/c1": "possible_duplicate"}
 
 
 def test_partial_charge_is_drift() -> None:

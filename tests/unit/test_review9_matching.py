@@ -1,6 +1,6 @@
 """Review of issue 9: inputs that still plan or apply money twice, or block everyday manifests.
 
-Each test states the behaviour a user needs and is marked xfail(strict) until it is fixed.
+Each test states the behaviour a user needs; each failed before its fix.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from unit.test_apply import FakeMaple
 
 from maplectl.apply import ActionResult, Applier, ApplyResult, Outcome
 from maplectl.errors import PartialApplyError
-from maplectl.plan.builder import build_plan
-from maplectl.model import Kind
-from maplectl.plan.records import ActionType, Desired, Plan
 from maplectl.maple.reader import Collection, Observed
+from maplectl.model import Kind
+from maplectl.plan.builder import build_plan
+from maplectl.plan.records import ActionType, Desired, Plan
 
 TRAINING = [{"product_pricing_id": "pp_training_day", "aggregate": 3}]
 
@@ -32,8 +32,6 @@ def targeted(desired: list[Desired], targets: list[str], *,
 
 # -- pins and near matches ------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="review-9: a pinned credit is skipped by the near-match "
-                                       "rule, so a look-alike of it plans a plain create")
 def test_a_look_alike_of_a_credit_another_entry_pins_is_a_possible_duplicate() -> None:
     """Pin in a copy plus a case-only edit of the original must not grant the credit again."""
     issued = remote_credit("crd_01", credit("x", title="Goodwill"))
@@ -43,8 +41,6 @@ def test_a_look_alike_of_a_credit_another_entry_pins_is_a_possible_duplicate() -
     assert by["Credit/zz-original"].action is ActionType.POSSIBLE_DUPLICATE
 
 
-@pytest.mark.xfail(strict=True, reason="review-9: the pin-holds-it exception exists for credits "
-                                       "only; a charge's original entry plans a create")
 def test_a_charge_whose_billable_another_entry_pins_is_not_billed_again() -> None:
     """The issue's pin case for charges: the original entry must not bill its billable again."""
     billed = billable("otb_01", product_pricing_id="pp_training_day", aggregate=3)
@@ -56,8 +52,6 @@ def test_a_charge_whose_billable_another_entry_pins_is_not_billed_again() -> Non
     assert by["OneTimeCharge/zz-training"].action is not ActionType.CREATE
 
 
-@pytest.mark.xfail(strict=True, reason="review-9: near matches require the same type, so "
-                                       "moving a billed charge to IMMEDIATE bills it again")
 def test_a_billed_charge_whose_type_is_edited_is_a_possible_duplicate() -> None:
     """NEXT_INVOICE -> IMMEDIATE after billing is an edit of that charge, not a second one."""
     billed = billable("otb_1", product_pricing_id="pp_training_day", aggregate=3)
@@ -76,8 +70,6 @@ INVISIBLE = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="review-9: name_key removes category Cf only, not other "
-                                       "Default_Ignorable code points")
 @pytest.mark.parametrize("spelling", list(INVISIBLE), ids=list(INVISIBLE))
 def test_invisible_non_format_characters_do_not_make_a_new_name(spelling: str) -> None:
     """A name with an invisible filler is the credit already issued, not a new grant."""
@@ -88,8 +80,6 @@ def test_invisible_non_format_characters_do_not_make_a_new_name(spelling: str) -
 
 # -- created_after --------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="review-9: validation accepts lower-case RFC 3339 but "
-                                       "identity.instant() returns None, dropping the window")
 def test_a_lower_case_rfc3339_created_after_still_bounds_the_window() -> None:
     """'2026-01-01t00:00:00z' is valid RFC 3339: last year's billable is not this year's charge."""
     last_year = billable("otb_1", created_at="2025-12-01T00:00:00Z",
@@ -106,8 +96,6 @@ def _custom(description: str, cents: int) -> dict[str, Any]:
                              "description": description}, "aggregate": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="review-9: two charges sharing only a round price are "
-                                       "a validation error, unlike two credits of one amount")
 def test_two_different_services_at_the_same_price_plan_as_two_creates() -> None:
     """'Onboarding' and 'Custom report', both USD 1,000.00: not one object, both are billed."""
     plan = plan_of([charge("onboarding", items=[_custom("Onboarding", 100000)]),
@@ -117,8 +105,6 @@ def test_two_different_services_at_the_same_price_plan_as_two_creates() -> None:
 
 # -- --target and apply ---------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="review-9: with --target, objects claimed by untargeted "
-                                       "entries are neither owned nor seen: a 500 adopts them")
 def test_targeted_apply_after_a_500_never_adopts_another_entrys_billable(clock: Any) -> None:
     """A second training charge on purpose meets a 500: it must be created, not 'adopted'."""
     fake = FakeMaple(clock)
@@ -134,8 +120,6 @@ def test_targeted_apply_after_a_500_never_adopts_another_entrys_billable(clock: 
     assert r.outcome is Outcome.CREATED and len(fake.rows[Collection.ONE_TIMES]) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="review-9: the race check compares look-alike names only; "
-                                       "a renamed version with the same grant goes unnoticed")
 def test_racing_versions_that_rename_a_credit_are_reported(clock: Any) -> None:
     """Version 1 'Goodwil Q4', version 2 fixes the typo; both applied at once: two grants."""
     fake = FakeMaple(clock)
@@ -147,8 +131,6 @@ def test_racing_versions_that_rename_a_credit_are_reported(clock: Any) -> None:
     assert result.verification_problems  # exit 6, both ids named
 
 
-@pytest.mark.xfail(strict=True, reason="review-9: 'interrupted' is reported before 'unknown' and "
-                                       "calls the re-run safe")
 def test_an_interrupted_run_with_an_unknown_outcome_never_calls_a_rerun_safe() -> None:
     """Ctrl-C during the wait after a 500: that entry is unknown, so the run is not 'safe'."""
     from maplectl.cli.commands import report
@@ -176,8 +158,6 @@ class CountingRow(dict[str, Any]):
         return super().get(key, default)
 
 
-@pytest.mark.xfail(strict=True, reason="review-9: credit() and charge() scan every object of the "
-                                       "customer per entry: quadratic (10,000 credits: ~21 s)")
 @pytest.mark.parametrize("kind", [Kind.CREDIT, Kind.ONE_TIME_CHARGE], ids=["credits", "charges"])
 def test_matching_one_customers_objects_is_linear(kind: Kind) -> None:
     """1,000 unchanged entries of one customer: a bounded number of reads per object."""
