@@ -55,6 +55,7 @@ from maplectl.maple.reader import (
     wait_for,
 )
 from maplectl.model import JSONDict, Kind, SourceLocation
+from maplectl.plan.actions import ActionType, Create
 from maplectl.plan.identity import (
     billable_could_be,
     credit_could_be,
@@ -63,7 +64,7 @@ from maplectl.plan.identity import (
     item_signature,
 )
 from maplectl.plan.keys import generation_key, idempotency_key
-from maplectl.plan.records import Action, ActionType, Plan
+from maplectl.plan.records import Plan
 
 MAX_GENERATIONS = 3
 
@@ -82,7 +83,7 @@ class Outcome(StrEnum):
 class ActionResult:
     """The fate of one create action."""
 
-    action: Action
+    action: Create
     outcome: Outcome
     remote_ids: tuple[str, ...] = ()
     key: str | None = None
@@ -293,7 +294,7 @@ class Applier:
                 self._stop_reason = reason
         self._stopping.set()
 
-    def _guarded(self, plan: Plan, action: Action) -> ActionResult | None:
+    def _guarded(self, plan: Plan, action: Create) -> ActionResult | None:
         """``_one``, but nothing escapes: None when the create was never sent."""
         if self._stopping.is_set():
             return None
@@ -322,8 +323,7 @@ class Applier:
 
     # -- one create --------------------------------------------------------------------------------
 
-    def _one(self, plan: Plan, action: Action) -> ActionResult:
-        assert action.request is not None
+    def _one(self, plan: Plan, action: Create) -> ActionResult:
         generation = 0
         spent: list[str] = []
         result: ActionResult
@@ -334,7 +334,7 @@ class Applier:
                                generation=generation, customer_id=action.customer_id,
                                money=[m.to_json() for m in action.money])
             try:
-                created = self.writer.create(action.kind, action.request, key)
+                created = self.writer.create(action.kind, action.body, key)
             except ServerError as exc:
                 spent_at = _iso(self.wall())
                 spent.append(f"{key} at {spent_at}")
@@ -392,7 +392,7 @@ class Applier:
         self.journal.write("outcome", address=result.action.address, key=result.key,
                            status=result.outcome.value, error=result.error)
 
-    def _find_after_500(self, action: Action) -> tuple[str, ...]:
+    def _find_after_500(self, action: Create) -> tuple[str, ...]:
         """Poll the customer's objects for up to ``consistency_wait``; ids if it now exists."""
         deadline = self.clock() + self.consistency_wait
         while True:
@@ -401,7 +401,7 @@ class Applier:
                 return found
             self.sleep(min(self.poll_interval, max(0.0, deadline - self.clock())))
 
-    def _lookup(self, action: Action) -> tuple[str, ...]:
+    def _lookup(self, action: Create) -> tuple[str, ...]:
         """Find the object this create may have made and claim it, in one step under the lock.
 
         Claiming atomically matters: two identical charges that both met a 500 must not both
@@ -508,14 +508,14 @@ def refuse_unchecked(plan: Plan) -> None:
                  "maplectl.plan_for_apply(client, saved=plan, ...)), which makes it again first")
 
 
-def _match_free(action: Action, free: list[JSONDict]) -> tuple[str, ...]:
+def _match_free(action: Create, free: list[JSONDict]) -> tuple[str, ...]:
     """Ids of unclaimed objects that are this entry by identity, or () if there are none.
 
     A credit is adopted by its name only: an unclaimed credit with the same grant under another
     name (what ``allow_duplicate`` asks for) is someone else's. If the adopted credit's grant
     differs, verification says so.
     """
-    request = action.request or {}
+    request = action.body
     if action.kind is Kind.CREDIT:
         for row in free:
             if row.get("name") == request.get("name"):
@@ -526,7 +526,7 @@ def _match_free(action: Action, free: list[JSONDict]) -> tuple[str, ...]:
         sig = item_signature(item)
         match = next((r for r in free if str(r["id"]) not in picked
                       and r.get("type") == request.get("type")
-                      and in_window(r, action.created_after)
+                      and in_window(r, action.meta.created_after)
                       and item_signature(r) == sig), None)
         if match is None:
             return ()
@@ -536,7 +536,7 @@ def _match_free(action: Action, free: list[JSONDict]) -> tuple[str, ...]:
 
 def _mismatches(result: ActionResult, rows: list[JSONDict]) -> list[str]:
     """Would the plan, run now, find each created object as its entry, unchanged? Else why not."""
-    request = result.action.request or {}
+    request = result.action.body
     address = result.action.address
     if result.action.kind is Kind.CREDIT:
         row = rows[0]
@@ -547,7 +547,7 @@ def _mismatches(result: ActionResult, rows: list[JSONDict]) -> list[str]:
     wanted = sorted((item_signature(i) for i in request.get("onetime_items") or []), key=repr)
     got = sorted((item_signature(r) for r in rows), key=repr)
     if wanted != got or any(r.get("type") != request.get("type")
-                            or not in_window(r, result.action.created_after) for r in rows):
+                            or not in_window(r, result.action.meta.created_after) for r in rows):
         return [f"{address}: billables {', '.join(result.remote_ids)} do not match its manifest "
                 "entry, so the next plan would not find them"]
     return []
@@ -555,22 +555,22 @@ def _mismatches(result: ActionResult, rows: list[JSONDict]) -> list[str]:
 
 def _same_identity(result: ActionResult, row: JSONDict) -> bool:
     """Could ``row`` be the object ``result`` created (its customer, a look-alike identity)?"""
-    request = result.action.request or {}
+    request = result.action.body
     if row.get("customer_id") != result.action.customer_id:
         return False
     if result.action.kind is Kind.CREDIT:
         return credit_could_be(request, row)
-    return billable_could_be(request, result.action.created_after, row)
+    return billable_could_be(request, result.action.meta.created_after, row)
 
 
-def _check_key(plan: Plan, action: Action) -> None:
+def _check_key(plan: Plan, action: Create) -> None:
     """The key the plan shows for a create must be the one its content gives.
 
     A key that is not (a plan built by hand, or a bug) would make a retry after a crash send
     another key, and so possibly a second object: such a plan is refused before anything is sent.
     """
     expected = idempotency_key(company_id=plan.company_id, kind=action.kind,
-                               address=action.address, body=action.request)
+                               address=action.address, body=action.body)
     if action.idempotency_key != expected:
         raise StalePlanError(
             f"{action.address}: the plan's idempotency key is not the one its request gives; "
@@ -581,7 +581,7 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _map_fields(action: Action, exc: ApiValidationError,
+def _map_fields(action: Create, exc: ApiValidationError,
                 locator: Locator | None) -> tuple[Diagnostic, ...]:
     """Maple's ``validation_errors`` as diagnostics at the manifest's file, line and field."""
     out = []

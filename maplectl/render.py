@@ -17,7 +17,9 @@ from typing import Any
 
 from maplectl.apply import ActionResult, ApplyResult
 from maplectl.currency import format_minor
-from maplectl.plan.records import Action, ActionType, Plan
+from maplectl.model import Kind
+from maplectl.plan.actions import Action, ActionType, Candidate, Create, Existing, Reason
+from maplectl.plan.records import Plan
 
 MARKERS = {
     ActionType.CREATE: "+",
@@ -76,7 +78,7 @@ def plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = False,
                      if action.action is not ActionType.UNCHANGED else paint(line, "2", color))
         for d in action.diff:
             lines.append(f"      {d.field}: manifest {_show(d.expected)}, Maple {_show(d.actual)}")
-        for note in action.notes:
+        for note in notes(action):
             lines.append(f"      {note}")
     if show_unmanaged and plan.unmanaged:
         lines.append("")
@@ -112,19 +114,74 @@ def summary_line(plan: Plan) -> str:
 def _row(action: Action) -> tuple[str, str, str, str]:
     what = ", ".join(str(m) for m in action.money)
     if not what and action.request:
-        if action.request.get("type") == "UNITS":
-            what = f"{action.request.get('units'):,} units of {action.request.get('item_id')}"
-        elif action.kind.value == "OneTimeCharge":
-            what = f"{len(action.request.get('onetime_items') or [])} item(s), catalog price"
+        body = action.request.body
+        if body.get("type") == "UNITS":
+            what = f"{body.get('units'):,} units of {body.get('item_id')}"
+        elif action.kind is Kind.ONE_TIME_CHARGE:
+            what = f"{len(body.get('onetime_items') or [])} item(s), catalog price"
     detail = _WORDS[action.action]
-    if action.action in (ActionType.UNCHANGED, ActionType.DRIFT) and action.remote_ids:
+    if isinstance(action, Existing):
         extra = [", ".join(action.remote_ids)]
         if action.state:
             extra.append(action.state)
-        if action.balance:
+        if action.balance is not None:
             extra.append(f"balance {action.balance}")
+        elif action.balance_units is not None:
+            extra.append(f"balance {action.balance_units:,} units")
         detail += f" ({'; '.join(extra)})"
     return (action.address, action.customer_id, what, detail)
+
+
+# -- why, in words -------------------------------------------------------------------------------
+
+def notes(action: Action) -> list[str]:
+    """The sentences under an action: every one made here, from the action's structured facts."""
+    out: list[str] = []
+    if isinstance(action, Existing):
+        if action.pinned:
+            out.append(f"pinned to {action.remote_ids[0]}")
+        if action.missing:
+            total = len(action.remote_ids) + len(action.missing)
+            out.append(f"only {len(action.remote_ids)} of {total} items found in Maple; missing "
+                       f"{', '.join(action.missing)}. Maple cannot edit a charge: fix it in "
+                       "Maple or pin it with metadata.remote_id")
+        return out
+    if action.request is not None:
+        out += [f"{c.product_pricing_id} x{c.aggregate} at the catalog price"
+                for c in action.request.catalog]
+        if action.request.discounted:
+            out.append("discounts apply on Maple's invoice; totals here are before discounts")
+    if isinstance(action, Create):
+        if action.like:
+            out.append(f"like {_candidates(action.like, action.kind)}; allowed by "
+                       "metadata.allow_duplicate")
+        return out
+    ids = ", ".join(action.remote_ids)
+    if action.reason is Reason.SEVERAL:
+        out.append(f"{len(action.candidates)} credits named {action.candidates[0].name!r}: "
+                   f"{ids}; pin one with metadata.remote_id")
+        return out
+    what = "credit" if action.kind is Kind.CREDIT else "charge"
+    out.append(f"possible duplicate of {_candidates(action.candidates, action.kind)}: it could "
+               f"be this {what}, so creating another could bill or grant twice")
+    out.append(f"the same {what}: set metadata.remote_id: {action.candidates[0].remote_id}; "
+               f"another {what} on purpose: set metadata.allow_duplicate: true")
+    return out
+
+
+def _candidates(candidates: tuple[Candidate, ...], kind: Kind) -> str:
+    return ", ".join(_candidate(c, kind) for c in candidates)
+
+
+def _candidate(c: Candidate, kind: Kind) -> str:
+    if kind is Kind.CREDIT:
+        grant = str(c.grant) if c.grant else f"{c.units:,} units of {c.item_id}"
+        parts = [repr(c.name), grant, str(c.state)]
+    else:
+        parts = [f"{c.name!r} x{c.aggregate}", str(c.state)]
+    if c.pinned_by:
+        parts.append(f"pinned by {c.pinned_by}")
+    return f"{c.remote_id} ({', '.join(parts)})"
 
 
 def _show(value: Any) -> str:
@@ -178,7 +235,7 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT,
                         f"{', '.join(a.remote_ids) or '-'} | {a.source.file}:{a.source.line} |")
             body += [f"| | ↳ `{d.field}` | manifest {_show(d.expected)} | Maple "
                      f"{_show(d.actual)} | |" for d in a.diff]
-            body += [f"| | ↳ {_escape(n)} | | | |" for n in a.notes]
+            body += [f"| | ↳ {_escape(n)} | | | |" for n in notes(a)]
         body += ["", "</details>"]
         blocks.append("\n".join(body))
     text = "\n".join(head) + "\n\n" + "\n\n".join(blocks) + "\n"

@@ -26,6 +26,17 @@ from typing import Any
 from maplectl.errors import Diagnostic, ManifestError
 from maplectl.maple.reader import Observed
 from maplectl.model import JSONDict, Kind, Money
+from maplectl.plan.actions import (
+    Action,
+    Candidate,
+    CatalogItem,
+    Conflict,
+    Create,
+    EntryMeta,
+    Existing,
+    Reason,
+    Request,
+)
 from maplectl.plan.diff import FieldDiff, field_diffs
 from maplectl.plan.identity import (
     Entry,
@@ -43,7 +54,7 @@ from maplectl.plan.identity import (
     remote_credit_keys,
 )
 from maplectl.plan.keys import digest, idempotency_key
-from maplectl.plan.records import Action, ActionType, Desired, Plan, Unmanaged
+from maplectl.plan.records import Desired, Plan, Unmanaged
 
 DEFAULT_TTL = timedelta(hours=12)
 
@@ -115,10 +126,6 @@ def entry_of(d: Desired) -> Entry:
 
 def _sorted(desired: Sequence[Desired], kind: Kind) -> list[Desired]:
     return sorted((d for d in desired if d.kind is kind), key=lambda d: d.name)
-
-
-_WAYS_OUT = ("the same {what}: set metadata.remote_id: {id}; another {what} on purpose: set "
-             "metadata.allow_duplicate: true")
 
 
 class _Matcher:
@@ -197,34 +204,31 @@ class _Matcher:
 
     def credit(self, d: Desired, pinned: JSONDict | None) -> Action:
         if pinned is not None:
-            return self._existing(d, [dict(pinned)], notes=(f"pinned to {d.remote_id}",))
+            return self._existing(d, [dict(pinned)], pinned=True)
         free = [c for c in self.credit_names.get((d.customer_id, d.body.get("name")), [])
                 if str(c["id"]) not in self.claimed]
         if free:
             return self._existing(d, free)
         return self._create(d)
 
-    def _existing(self, d: Desired, found: list[JSONDict], notes: tuple[str, ...] = ()) -> Action:
+    def _existing(self, d: Desired, found: list[JSONDict], pinned: bool = False) -> Action:
         ids = tuple(str(c["id"]) for c in found)
         for remote_id in ids:
             self._claim(remote_id, d.address)
         if len(found) > 1:
-            return Action(
-                address=d.address, kind=d.kind, action=ActionType.AMBIGUOUS,
-                customer_id=d.customer_id, source=d.source, remote_ids=ids,
-                notes=(f"{len(found)} credits named {d.body.get('name')!r}: "
-                       f"{', '.join(ids)}; pin one with metadata.remote_id",),
-            )
+            return Conflict(address=d.address, kind=d.kind, customer_id=d.customer_id,
+                            source=d.source, reason=Reason.SEVERAL,
+                            candidates=tuple(self._candidate(c, d.kind) for c in found))
         credit = found[0]
-        diff = _diff(credit_view(d.body), credit_view_remote(credit))
-        issued = credit.get("issued_amount")
-        grant = (Money.from_json(issued),) if credit.get("type") == "AMOUNT" and isinstance(
-            issued, Mapping) else ()
-        return Action(
-            address=d.address, kind=d.kind,
-            action=ActionType.DRIFT if diff else ActionType.UNCHANGED,
-            customer_id=d.customer_id, source=d.source, remote_ids=ids, diff=diff, notes=notes,
-            state=credit.get("state"), balance=_balance(credit), money=grant,
+        issued, balance = credit.get("issued_amount"), credit.get("amount")
+        amount = credit.get("type") == "AMOUNT"
+        return Existing(
+            address=d.address, kind=d.kind, customer_id=d.customer_id, source=d.source,
+            remote_ids=ids, diff=_diff(credit_view(d.body), credit_view_remote(credit)),
+            pinned=pinned, state=credit.get("state"),
+            grant=(Money.from_json(issued),) if amount and isinstance(issued, Mapping) else (),
+            balance=Money.from_json(balance) if amount and isinstance(balance, Mapping) else None,
+            balance_units=None if amount else number(credit.get("units")),
         )
 
     def near_matches(self, action: Action, d: Desired) -> Action:
@@ -234,45 +238,46 @@ class _Matcher:
         only by its pin: a pin adopts an object, it does not make the entry that created it
         disappear (the classic mistake: a copy of a manifest pinning the original's object).
         """
-        if action.action is not ActionType.CREATE:
+        if not isinstance(action, Create):
             return action
         if d.kind is Kind.CREDIT:
             keys = [(d.customer_id, key) for key in credit_keys(d.body)]
             found = [c for key in keys for c in self.credit_near.get(key, [])]
-            what = "credit"
         else:
             keys = [(d.customer_id, trait) for trait in charge_traits(d.body)]
             found = [b for key in keys for b in self.billable_traits.get(key, [])
                      if in_window(b, d.created_after)]
-            what = "charge"
         twins = _oldest_first({str(o["id"]): o for o in found
                                if self._open_to(str(o["id"]), d.address)}.values())
         if not twins:
             return action
-        names = ", ".join(self._describe(o, d.kind) for o in twins)
+        candidates = tuple(self._candidate(o, d.kind) for o in twins)
         if d.allow_duplicate:
-            return replace(action, notes=(*action.notes,
-                                          f"like {names}; allowed by metadata.allow_duplicate"))
-        first = twins[0]
-        return replace(
-            action, action=ActionType.POSSIBLE_DUPLICATE,
-            remote_ids=tuple(str(o["id"]) for o in twins),
-            diff=_candidate_diff(d, first),
-            notes=(*action.notes,
-                   f"possible duplicate of {names}: it could be this {what}, so creating "
-                   "another could bill or grant twice",
-                   _WAYS_OUT.format(what=what, id=first["id"])),
-        )
+            return replace(action, like=candidates)
+        return Conflict(address=d.address, kind=d.kind, customer_id=d.customer_id,
+                        source=d.source, reason=Reason.NEAR_MATCH, candidates=candidates,
+                        diff=_candidate_diff(d, twins[0]), request=action.request,
+                        meta=action.meta)
+
+    def _candidate(self, obj: Mapping[str, Any], kind: Kind) -> Candidate:
+        remote_id = str(obj["id"])
+        pinned_by = self.pins.get(remote_id)
+        if kind is Kind.ONE_TIME_CHARGE:
+            return Candidate(remote_id=remote_id, name=obj.get("name"),
+                             aggregate=number(obj.get("aggregate")), state=obj.get("state"),
+                             pinned_by=pinned_by)
+        issued = obj.get("issued_amount")
+        grant = (Money.from_json(issued) if obj.get("type") == "AMOUNT"
+                 and isinstance(issued, Mapping) else None)
+        return Candidate(remote_id=remote_id, name=obj.get("name"), grant=grant,
+                         units=None if grant else number(obj.get("issued_units")),
+                         item_id=obj.get("item_id"), state=obj.get("state"),
+                         pinned_by=pinned_by)
 
     def _open_to(self, remote_id: str, address: str) -> bool:
         """No entry holds the object, or another entry holds it only by its pin."""
         holder = self.claimed.get(remote_id)
         return holder is None or (holder != address and self.pins.get(remote_id) == holder)
-
-    def _describe(self, obj: Mapping[str, Any], kind: Kind) -> str:
-        text = _describe(obj, kind)
-        holder = self.pins.get(str(obj["id"]))
-        return text[:-1] + f", pinned by {holder})" if holder else text
 
     # -- one-time charges --------------------------------------------------------------------------
 
@@ -293,24 +298,14 @@ class _Matcher:
             return self._create(d)
         for remote_id in found:
             self._claim(remote_id, d.address)
-        if len(found) == len(items):
-            pinned_diff: tuple[FieldDiff, ...] = ()
-            if isinstance(pinned, Mapping):
-                pinned_diff = _diff(item_signature(items[0]), item_signature(pinned))
-            return Action(
-                address=d.address, kind=d.kind,
-                action=ActionType.DRIFT if pinned_diff else ActionType.UNCHANGED,
-                customer_id=d.customer_id, source=d.source, remote_ids=tuple(found),
-                diff=pinned_diff, state=self.charges[found[0]].get("state"),
-            )
-        missing = [f"onetime_items.{i}" for i, t in enumerate(taken) if t is None]
-        return Action(
-            address=d.address, kind=d.kind, action=ActionType.DRIFT,
-            customer_id=d.customer_id, source=d.source, remote_ids=tuple(found),
-            notes=(f"only {len(found)} of {len(items)} items found in Maple; missing "
-                   f"{', '.join(missing)}. Maple cannot edit a charge: fix it in Maple or pin "
-                   "it with metadata.remote_id",),
-        )
+        pinned_diff: tuple[FieldDiff, ...] = ()
+        if isinstance(pinned, Mapping):
+            pinned_diff = _diff(item_signature(items[0]), item_signature(pinned))
+        return Existing(
+            address=d.address, kind=d.kind, customer_id=d.customer_id, source=d.source,
+            remote_ids=tuple(found), diff=pinned_diff,
+            missing=tuple(f"onetime_items.{i}" for i, t in enumerate(taken) if t is None),
+            pinned=pinned is not None, state=self.charges[found[0]].get("state"))
 
     # -- shared ------------------------------------------------------------------------------------
 
@@ -319,12 +314,16 @@ class _Matcher:
             self._check_expiry(d)
         key = idempotency_key(company_id=self.company_id, kind=d.kind, address=d.address,
                               body=d.body)
-        return Action(
-            address=d.address, kind=d.kind, action=ActionType.CREATE, customer_id=d.customer_id,
-            source=d.source, request=d.body, idempotency_key=key, money=money_of(d.kind, d.body),
-            notes=_catalog_notes(d.body), remote_pin=d.remote_id,
-            allow_duplicate=d.allow_duplicate, created_after=d.created_after,
-        )
+        items = d.body.get("onetime_items") or []
+        request = Request(
+            body=d.body, idempotency_key=key, money=money_of(d.kind, d.body),
+            catalog=tuple(CatalogItem(str(i["product_pricing_id"]), number(i.get("aggregate")))
+                          for i in items if i.get("product_pricing_id")),
+            discounted=bool(d.body.get("discounts")))
+        return Create(address=d.address, kind=d.kind, customer_id=d.customer_id,
+                      source=d.source, request=request,
+                      meta=EntryMeta(remote_id=d.remote_id, allow_duplicate=d.allow_duplicate,
+                                     created_after=d.created_after))
 
     def _check_expiry(self, d: Desired) -> None:
         expiry = instant(d.body.get("expiration_date"))
@@ -378,12 +377,6 @@ def _candidate_diff(d: Desired, candidate: Mapping[str, Any]) -> tuple[FieldDiff
     return tuple(replace(f, field=f"onetime_items.{index}.{f.field}") for f in diffs)
 
 
-def _describe(obj: Mapping[str, Any], kind: Kind) -> str:
-    if kind is Kind.CREDIT:
-        return f"{obj['id']} ({obj.get('name')!r}, {_grant_text(obj)}, {obj.get('state')})"
-    return f"{obj['id']} ({obj.get('name')!r} x{number(obj.get('aggregate'))}, {obj.get('state')})"
-
-
 def money_of(kind: Kind, body: Mapping[str, Any]) -> tuple[Money, ...]:
     """Money a create would move, per currency (custom prices only; catalog prices are Maple's)."""
     totals: dict[str, int] = defaultdict(int)
@@ -401,28 +394,11 @@ def money_of(kind: Kind, body: Mapping[str, Any]) -> tuple[Money, ...]:
     return tuple(Money(c, v) for c, v in sorted(totals.items()))
 
 
-def _catalog_notes(body: Mapping[str, Any]) -> tuple[str, ...]:
-    notes = [f"{item['product_pricing_id']} x{item.get('aggregate')} at the catalog price"
-             for item in body.get("onetime_items") or [] if item.get("product_pricing_id")]
-    if body.get("discounts"):
-        notes.append("discounts apply on Maple's invoice; totals here are before discounts")
-    return tuple(notes)
-
-
 def _grant_text(credit: Mapping[str, Any]) -> str:
     issued = credit.get("issued_amount")
     if isinstance(issued, Mapping):
         return str(Money.from_json(issued))
     return f"{number(credit.get('issued_units')):,} units of {credit.get('item_id')}"
-
-
-def _balance(credit: Mapping[str, Any]) -> str | None:
-    amount = credit.get("amount")
-    if credit.get("type") == "AMOUNT" and isinstance(amount, Mapping):
-        return str(Money.from_json(amount))
-    if credit.get("units") is not None:
-        return f"{number(credit.get('units')):,} units"
-    return None
 
 
 def _diff(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> tuple[FieldDiff, ...]:

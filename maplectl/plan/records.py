@@ -13,29 +13,26 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from maplectl.errors import PlanFileError
-from maplectl.model import JSONDict, Kind, Money, Resource, SourceLocation
-from maplectl.plan.diff import FieldDiff
+from maplectl.model import JSONDict, Kind, Resource, SourceLocation
+from maplectl.plan.actions import (
+    ACTION_ORDER,
+    Action,
+    ActionType,
+    Create,
+    action_from_json,
+    action_to_json,
+)
 from maplectl.plan.keys import digest
 
+__all__ = ["ACTION_ORDER", "Action", "ActionType", "Create", "Desired", "Plan", "Unmanaged",
+           "plan_differences"]
+
 FORMAT_VERSION = 2
-"""2 added ``paths`` and ``customer_filter``: what apply re-derives a saved plan from."""
-
-
-class ActionType(StrEnum):
-    """What the plan says about one manifest entry."""
-
-    CREATE = "create"
-    UNCHANGED = "unchanged"
-    DRIFT = "drift"
-    AMBIGUOUS = "ambiguous"
-    POSSIBLE_DUPLICATE = "possible_duplicate"
-
-
-ACTION_ORDER = tuple(ActionType)
+"""2: ``paths`` and ``customer_filter`` (what apply re-derives a saved plan from), ``held``, and
+actions as a tagged union with structured reasons instead of prose notes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,95 +70,6 @@ class Desired:
             allow_duplicate=meta.allow_duplicate,
             created_after=meta.created_after,
             locations=resource.field_locations,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    """One manifest entry's fate. ``request`` and ``idempotency_key`` are set on creates.
-
-    ``money`` is what a create would move; on an existing AMOUNT credit it is the grant as issued
-    (shown to reviewers, never counted in the plan's totals, which sum creates only).
-    """
-
-    address: str
-    kind: Kind
-    action: ActionType
-    customer_id: str
-    source: SourceLocation
-    request: JSONDict | None = None
-    idempotency_key: str | None = None
-    remote_ids: tuple[str, ...] = ()
-    diff: tuple[FieldDiff, ...] = ()
-    notes: tuple[str, ...] = ()
-    money: tuple[Money, ...] = ()
-    state: str | None = None
-    balance: str | None = None
-    remote_pin: str | None = None
-    allow_duplicate: bool = False
-    created_after: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.address.split("/", 1)[1]
-
-    @property
-    def remote_id(self) -> str | None:
-        return self.remote_ids[0] if self.remote_ids else None
-
-    def desired(self) -> Desired:
-        """The entry this action was planned for (apply re-matches with it after a 500)."""
-        if self.request is None:
-            raise ValueError(f"{self.address}: only create actions carry their request")
-        return Desired(
-            kind=self.kind, name=self.name, customer_id=self.customer_id, body=self.request,
-            source=self.source, remote_id=self.remote_pin, allow_duplicate=self.allow_duplicate,
-            created_after=self.created_after,
-        )
-
-    def to_json(self) -> JSONDict:
-        return {
-            "address": self.address,
-            "kind": self.kind.value,
-            "action": self.action.value,
-            "customer_id": self.customer_id,
-            "source": self.source.to_json(),
-            "idempotency_key": self.idempotency_key,
-            "request": self.request,
-            "remote_id": self.remote_id,
-            "remote_ids": list(self.remote_ids),
-            "diff": [d.to_json() for d in self.diff],
-            "notes": list(self.notes),
-            "money": [m.to_json() for m in self.money],
-            "state": self.state,
-            "balance": self.balance,
-            "metadata": {
-                "remote_id": self.remote_pin,
-                "allow_duplicate": self.allow_duplicate,
-                "created_after": self.created_after,
-            },
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Action:
-        meta = data.get("metadata") or {}
-        return cls(
-            address=str(data["address"]),
-            kind=Kind(data["kind"]),
-            action=ActionType(data["action"]),
-            customer_id=str(data["customer_id"]),
-            source=SourceLocation(file=data["source"]["file"], line=int(data["source"]["line"])),
-            request=data.get("request"),
-            idempotency_key=data.get("idempotency_key"),
-            remote_ids=tuple(data.get("remote_ids") or ()),
-            diff=tuple(FieldDiff.from_json(d) for d in data.get("diff") or ()),
-            notes=tuple(data.get("notes") or ()),
-            money=tuple(Money.from_json(m) for m in data.get("money") or ()),
-            state=data.get("state"),
-            balance=data.get("balance"),
-            remote_pin=meta.get("remote_id"),
-            allow_duplicate=bool(meta.get("allow_duplicate", False)),
-            created_after=meta.get("created_after"),
         )
 
 
@@ -216,8 +124,8 @@ class Plan:
         return [a for a in self.actions if a.action in kinds]
 
     @property
-    def creates(self) -> list[Action]:
-        return self.of(ActionType.CREATE)
+    def creates(self) -> list[Create]:
+        return [a for a in self.actions if isinstance(a, Create)]
 
     def counts(self) -> dict[str, int]:
         counts = {a.value: 0 for a in ACTION_ORDER}
@@ -260,7 +168,7 @@ class Plan:
             "customer_filter": list(self.customer_filter),
             "held": list(self.held),
             "requests": self.requests,
-            "actions": [a.to_json() for a in self.actions],
+            "actions": [action_to_json(a) for a in self.actions],
             "unmanaged": [u.to_json() for u in self.unmanaged],
             "summary": self.summary(),
         }
@@ -306,7 +214,7 @@ class Plan:
                 held=_strings(data.get("held", []), "held"),
                 from_file=True,
                 requests=int(data.get("requests", 0)),
-                actions=tuple(Action.from_json(a) for a in data["actions"]),
+                actions=tuple(action_from_json(a) for a in data["actions"]),
                 unmanaged=tuple(Unmanaged.from_json(u) for u in data.get("unmanaged") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -335,7 +243,8 @@ def plan_differences(saved: Plan, derived: Plan) -> list[str]:
             problems.append(f"{address}: the saved plan says {old.action.value}, the manifests "
                             f"and Maple now say {new.action.value}")
         else:
-            if _canonical(old.request) != _canonical(new.request):
+            if _canonical(old.request.body if old.request else None) != _canonical(
+                    new.request.body if new.request else None):
                 problems.append(f"{address}: the saved plan's request is not the one the "
                                 "manifest asks for")
             if old.idempotency_key != new.idempotency_key:

@@ -21,14 +21,15 @@ Doc = dict[str, Any]
 
 def raise_amount(doc: Doc) -> str:
     create = doc["actions"][0]
-    create["request"]["amount"]["value_in_cents"] = 5_000_000
-    create["money"][0]["value_in_cents"] = 5_000_000
+    create["request"]["body"]["amount"]["value_in_cents"] = 5_000_000
+    create["request"]["money"][0]["value_in_cents"] = 5_000_000
     return create["address"]
 
 
 def change_key(doc: Doc) -> str:
     create = doc["actions"][1]
-    create["idempotency_key"] = create["idempotency_key"].replace(".c.0.", ".c.1.")
+    create["request"]["idempotency_key"] = create["request"]["idempotency_key"].replace(
+        ".c.0.", ".c.1.")
     return create["address"]
 
 
@@ -36,10 +37,11 @@ def add_action(doc: Doc) -> str:
     """A careful forger: a new address with a well-formed request and its proper key."""
     extra = json.loads(json.dumps(doc["actions"][0]))
     extra["address"] = "Credit/bulk-extra"
-    extra["request"]["name"] = "Credit bulk-extra"
-    extra["request"]["amount"]["value_in_cents"] = 9_900_000
-    extra["idempotency_key"] = idempotency_key(company_id=doc["company_id"], kind=Kind.CREDIT,
-                                               address=extra["address"], body=extra["request"])
+    extra["request"]["body"]["name"] = "Credit bulk-extra"
+    extra["request"]["body"]["amount"]["value_in_cents"] = 9_900_000
+    extra["request"]["idempotency_key"] = idempotency_key(
+        company_id=doc["company_id"], kind=Kind.CREDIT, address=extra["address"],
+        body=extra["request"]["body"])
     doc["actions"].append(extra)
     return "Credit/bulk-extra"
 

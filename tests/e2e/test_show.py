@@ -47,7 +47,7 @@ def test_hand_edited_plan_is_refused_by_show_and_apply(tmp_path: Path) -> None:
     assert maplectl("plan", "examples", "--sandbox", "--out", "p.json",
                     cwd=tmp_path).returncode == 0
     doc = json.loads((tmp_path / "p.json").read_text())
-    doc["actions"][0]["request"]["amount"]["value_in_cents"] = 5_000_000
+    doc["actions"][0]["request"]["body"]["amount"]["value_in_cents"] = 5_000_000
     (tmp_path / "p.json").write_text(json.dumps(doc))
     for args in (["show", "p.json"], ["apply", "p.json", "--sandbox"]):
         run = maplectl(*args, cwd=tmp_path)

@@ -187,8 +187,7 @@ def test_a_lookup_after_500_claims_what_it_finds(clock: Any) -> None:
     fake = FakeMaple(clock)
     plan = plan_of([charge("c1"), charge("c2", allow_duplicate=True)])
     for action in plan.creates:  # both committed, both answered 500
-        assert action.request is not None
-        fake._insert(action.kind, action.request)
+        fake._insert(action.kind, action.body)
     applier = Applier(fake, clock=clock, sleeper=clock.sleep, consistency_wait=0)
     first, second = (applier._lookup(a) for a in plan.creates)
     assert first and second and first != second

@@ -7,8 +7,10 @@ from unit.planning import NOW, billable, charge, credit, plan_of, remote_credit
 
 from maplectl.errors import ManifestError
 from maplectl.maple.reader import Observed
+from maplectl.model import Money
+from maplectl.plan.actions import ActionType, Existing
 from maplectl.plan.builder import build_plan
-from maplectl.plan.records import ActionType
+from maplectl.render import notes
 
 
 def actions(plan: object) -> dict[str, str]:
@@ -20,7 +22,7 @@ def test_missing_credit_is_created_with_its_key_and_money() -> None:
     d = credit("acme-goodwill")
     plan = plan_of([d])
     (a,) = plan.actions
-    assert a.action is ActionType.CREATE and a.request == d.body
+    assert a.action is ActionType.CREATE and a.body == d.body
     assert a.idempotency_key and a.idempotency_key.startswith("mctl1.c.0.")
     assert plan.money() == {"USD": {"credits": 5000, "charges": 0}}
 
@@ -31,8 +33,8 @@ def test_a_grant_that_was_made_is_never_made_again(state: str) -> None:
     d = credit("acme-goodwill")
     plan = plan_of([d], [remote_credit("crd_01", d, state=state, balance=0)])
     (a,) = plan.actions
-    assert a.action is ActionType.UNCHANGED and a.remote_id == "crd_01"
-    assert a.state == state and a.balance == "USD 0.00"
+    assert a.action is ActionType.UNCHANGED and a.remote_ids == ("crd_01",)
+    assert isinstance(a, Existing) and a.state == state and a.balance == Money("USD", 0)
     assert plan.creates == []
 
 
@@ -59,7 +61,7 @@ def test_two_remote_credits_with_the_name_are_ambiguous() -> None:
     plan = plan_of([d], [remote_credit("crd_01", d), remote_credit("crd_02", d)])
     (a,) = plan.actions
     assert a.action is ActionType.AMBIGUOUS and a.remote_ids == ("crd_01", "crd_02")
-    assert "remote_id" in a.notes[0]
+    assert "remote_id" in notes(a)[0]
 
 
 def test_pinning_with_remote_id_resolves_ambiguity() -> None:
@@ -84,8 +86,8 @@ def test_renamed_credit_is_a_possible_duplicate() -> None:
     old = remote_credit("crd_01", credit("a", title="Old title"))
     (a,) = plan_of([credit("a", title="New title")], [old]).actions
     assert a.action is ActionType.POSSIBLE_DUPLICATE and a.remote_ids == ("crd_01",)
-    assert "crd_01" in a.notes[-2]
-    assert a.notes[-1] == ("the same credit: set metadata.remote_id: crd_01; another credit on "
+    assert "crd_01" in notes(a)[-2]
+    assert notes(a)[-1] == ("the same credit: set metadata.remote_id: crd_01; another credit on "
                            "purpose: set metadata.allow_duplicate: true")
 
 
@@ -93,7 +95,7 @@ def test_allow_duplicate_makes_it_a_create() -> None:
     """metadata.allow_duplicate: true says a second grant is intended."""
     old = remote_credit("crd_01", credit("a", title="Old title"))
     (a,) = plan_of([credit("a", title="New", allow_duplicate=True)], [old]).actions
-    assert a.action is ActionType.CREATE and "allow_duplicate" in a.notes[-1]
+    assert a.action is ActionType.CREATE and "allow_duplicate" in notes(a)[-1]
 
 
 def test_claimed_credit_is_not_a_duplicate_of_another() -> None:
@@ -146,7 +148,7 @@ def test_partial_charge_is_drift() -> None:
     items = [{"product_pricing_id": "pp_onboarding_fee", "aggregate": 1},
              {"product_pricing_id": "pp_training_day", "aggregate": 2}]
     (a,) = plan_of([charge("c", items=items)], charges=[billable("otb_1")]).actions
-    assert a.action is ActionType.DRIFT and "onetime_items.1" in a.notes[0]
+    assert a.action is ActionType.DRIFT and "onetime_items.1" in notes(a)[0]
 
 
 def test_created_after_narrows_the_match() -> None:

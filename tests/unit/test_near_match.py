@@ -15,6 +15,7 @@ from unit.planning import billable, charge, credit, plan_of, remote_credit
 from maplectl.errors import ManifestError
 from maplectl.plan.identity import name_key
 from maplectl.plan.records import Action, ActionType
+from maplectl.render import notes
 
 SERVICES = {"custom_price": {"amount": {"currency": "USD", "value_in_cents": 50000},
                              "description": "SSO workshop"}, "aggregate": 2}
@@ -42,8 +43,8 @@ def test_charge_quantity_edited_after_billing_is_a_possible_duplicate() -> None:
     assert action.remote_ids == ("otb_1",)
     assert [(d.field, d.expected, d.actual) for d in action.diff] == [
         ("onetime_items.0.aggregate", 3, 2)]
-    assert "metadata.remote_id: otb_1" in action.notes[-1]
-    assert "metadata.allow_duplicate: true" in action.notes[-1]
+    assert "metadata.remote_id: otb_1" in notes(action)[-1]
+    assert "metadata.allow_duplicate: true" in notes(action)[-1]
 
 
 def test_custom_price_description_typo_fixed_is_a_possible_duplicate() -> None:
@@ -86,7 +87,7 @@ def test_allow_duplicate_makes_a_charge_near_match_a_create_and_says_so() -> Non
                                         "aggregate": 3}], allow_duplicate=True)
     action = one(plan_of([edited], charges=[billed]))
     assert action.action is ActionType.CREATE
-    assert "allowed by metadata.allow_duplicate" in action.notes[-1]
+    assert "allowed by metadata.allow_duplicate" in notes(action)[-1]
 
 
 def test_created_after_in_the_future_is_an_error_at_its_field() -> None:
@@ -172,7 +173,7 @@ def test_a_pin_in_a_file_that_sorts_first_never_makes_the_original_a_create() ->
         by = {a.address: a for a in plan.actions}
         assert by["Credit/aa-copy"].action is ActionType.UNCHANGED
         assert by["Credit/zz-original"].action is ActionType.POSSIBLE_DUPLICATE
-        assert "pinned by Credit/aa-copy" in by["Credit/zz-original"].notes[0]
+        assert "pinned by Credit/aa-copy" in notes(by["Credit/zz-original"])[0]
         assert plan.creates == []
 
 

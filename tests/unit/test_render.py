@@ -87,9 +87,13 @@ def test_json_has_the_fixed_fields() -> None:
                 "observation_digest", "actions", "unmanaged", "summary"):
         assert key in doc
     action = doc["actions"][0]
-    for key in ("address", "kind", "action", "source", "idempotency_key", "request",
-                "remote_id", "diff", "notes"):
+    for key in ("address", "kind", "action", "reason", "customer_id", "source", "request",
+                "remote_ids", "candidates", "diff", "missing", "state", "grant", "balance",
+                "balance_units", "metadata"):
         assert key in action
+    assert set(action["request"]) == {"body", "idempotency_key", "money", "catalog",
+                                      "discounted"}
+    assert "notes" not in action, "wording belongs to the renderings, not the data"
     assert doc["summary"]["money"] == {"USD": {"credits": 5000, "charges": 500000}}
     assert doc["summary"]["per_customer"]["cus_acme"] == {
         "USD": {"credits": 5000, "charges": 500000}}
@@ -105,7 +109,7 @@ def test_plan_round_trips_through_json() -> None:
 def test_edited_plan_is_refused() -> None:
     """Raising an amount in a saved plan by hand is detected."""
     doc = json.loads(plan_json(sample_plan()))
-    doc["actions"][0]["request"]["amount"]["value_in_cents"] = 9_999_999
+    doc["actions"][0]["request"]["body"]["amount"]["value_in_cents"] = 9_999_999
     with pytest.raises(PlanFileError, match="changed after it was made"):
         Plan.from_json(doc)
 

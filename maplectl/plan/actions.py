@@ -1,0 +1,318 @@
+"""A plan's actions: a small tagged union, with structured reasons and typed money. Pure.
+
+Every manifest entry gets exactly one action:
+
+* :class:`Create`: apply sends ``request.body`` with ``request.idempotency_key``, once;
+* :class:`Existing`: Maple holds the entry's object(s): ``unchanged``, or ``drift`` when a
+  compared field differs or items of a charge are missing;
+* :class:`Conflict`: a person must decide before apply runs: ``ambiguous`` (several objects have
+  the entry's identity) or ``possible_duplicate`` (an object could be the entry).
+
+Records hold facts, never sentences: why an action is what it is (:class:`Reason`), the
+objects involved (:class:`Candidate`) and the money, as :class:`~maplectl.model.Money`. All
+wording is :mod:`maplectl.render`'s. ``render`` and ``apply`` read the same records, so "what
+would happen" and "what happens" cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from maplectl.model import JSONDict, Kind, Money, SourceLocation
+from maplectl.plan.diff import FieldDiff
+
+
+class ActionType(StrEnum):
+    """What the plan says about one manifest entry."""
+
+    CREATE = "create"
+    UNCHANGED = "unchanged"
+    DRIFT = "drift"
+    AMBIGUOUS = "ambiguous"
+    POSSIBLE_DUPLICATE = "possible_duplicate"
+
+
+ACTION_ORDER = tuple(ActionType)
+
+
+class Reason(StrEnum):
+    """Why an action is what it is, beyond its type."""
+
+    PINNED = "pinned"  # existing: found through metadata.remote_id
+    ITEMS_MISSING = "items_missing"  # existing (drift): some items of a charge are not in Maple
+    SEVERAL = "several"  # ambiguous: several objects have the entry's identity
+    NEAR_MATCH = "near_match"  # possible duplicate: an object could be the entry
+    ALLOWED = "allowed"  # create: near matches exist, metadata.allow_duplicate says go
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A Maple object an action refers to besides its own: a near match or an ambiguity."""
+
+    remote_id: str
+    name: str | None = None
+    grant: Money | None = None  # AMOUNT credits: the issued amount
+    units: int | float | None = None  # UNITS credits: the issued units
+    item_id: str | None = None
+    aggregate: int | float | None = None  # billables: the quantity
+    state: str | None = None
+    pinned_by: str | None = None  # the address whose metadata.remote_id holds it
+
+    def to_json(self) -> JSONDict:
+        return {"remote_id": self.remote_id, "name": self.name,
+                "grant": self.grant.to_json() if self.grant else None, "units": self.units,
+                "item_id": self.item_id, "aggregate": self.aggregate, "state": self.state,
+                "pinned_by": self.pinned_by}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Candidate:
+        grant = data.get("grant")
+        return cls(remote_id=str(data["remote_id"]), name=data.get("name"),
+                   grant=Money.from_json(grant) if grant else None, units=data.get("units"),
+                   item_id=data.get("item_id"), aggregate=data.get("aggregate"),
+                   state=data.get("state"), pinned_by=data.get("pinned_by"))
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogItem:
+    """An item priced by Maple's catalog: its money is not in the plan's totals."""
+
+    product_pricing_id: str
+    aggregate: int | float
+
+    def to_json(self) -> JSONDict:
+        return {"product_pricing_id": self.product_pricing_id, "aggregate": self.aggregate}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A create as apply sends it: the body, its idempotency key, and what it moves."""
+
+    body: JSONDict
+    idempotency_key: str
+    money: tuple[Money, ...] = ()
+    """Per currency: AMOUNT credits, custom-priced items times their quantity."""
+    catalog: tuple[CatalogItem, ...] = ()
+    discounted: bool = False
+    """The charge carries discounts (applied on Maple's invoice; totals are before them)."""
+
+    def to_json(self) -> JSONDict:
+        return {"body": self.body, "idempotency_key": self.idempotency_key,
+                "money": [m.to_json() for m in self.money],
+                "catalog": [c.to_json() for c in self.catalog], "discounted": self.discounted}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Request:
+        return cls(body=dict(data["body"]), idempotency_key=str(data["idempotency_key"]),
+                   money=tuple(Money.from_json(m) for m in data.get("money") or ()),
+                   catalog=tuple(CatalogItem(str(c["product_pricing_id"]), c["aggregate"])
+                                 for c in data.get("catalog") or ()),
+                   discounted=bool(data.get("discounted", False)))
+
+
+@dataclass(frozen=True, slots=True)
+class EntryMeta:
+    """The manifest's metadata that planning and apply act on."""
+
+    remote_id: str | None = None
+    allow_duplicate: bool = False
+    created_after: str | None = None
+
+    def to_json(self) -> JSONDict:
+        return {"remote_id": self.remote_id, "allow_duplicate": self.allow_duplicate,
+                "created_after": self.created_after}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> EntryMeta:
+        data = data or {}
+        return cls(remote_id=data.get("remote_id"),
+                   allow_duplicate=bool(data.get("allow_duplicate", False)),
+                   created_after=data.get("created_after"))
+
+
+@dataclass(frozen=True, slots=True)
+class Create:
+    """Apply creates this entry: ``request`` is exactly what it sends."""
+
+    address: str
+    kind: Kind
+    customer_id: str
+    source: SourceLocation
+    request: Request
+    meta: EntryMeta = EntryMeta()
+    like: tuple[Candidate, ...] = ()
+    """Near matches that ``metadata.allow_duplicate`` lets through (reason ``allowed``)."""
+
+    @property
+    def action(self) -> ActionType:
+        return ActionType.CREATE
+
+    @property
+    def reason(self) -> Reason | None:
+        return Reason.ALLOWED if self.like else None
+
+    @property
+    def body(self) -> JSONDict:
+        return self.request.body
+
+    @property
+    def idempotency_key(self) -> str:
+        return self.request.idempotency_key
+
+    @property
+    def money(self) -> tuple[Money, ...]:
+        return self.request.money
+
+    @property
+    def remote_ids(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def diff(self) -> tuple[FieldDiff, ...]:
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
+class Existing:
+    """Maple holds this entry's object(s); ``diff`` or ``missing`` make it drift."""
+
+    address: str
+    kind: Kind
+    customer_id: str
+    source: SourceLocation
+    remote_ids: tuple[str, ...]
+    diff: tuple[FieldDiff, ...] = ()
+    missing: tuple[str, ...] = ()
+    """Fields (``onetime_items.1``) of a charge's items Maple does not have."""
+    pinned: bool = False
+    state: str | None = None
+    grant: tuple[Money, ...] = ()
+    """An AMOUNT credit's issued amount (shown, never counted in the totals)."""
+    balance: Money | None = None
+    balance_units: int | float | None = None
+
+    @property
+    def action(self) -> ActionType:
+        return ActionType.DRIFT if self.diff or self.missing else ActionType.UNCHANGED
+
+    @property
+    def reason(self) -> Reason | None:
+        if self.missing:
+            return Reason.ITEMS_MISSING
+        return Reason.PINNED if self.pinned else None
+
+    @property
+    def money(self) -> tuple[Money, ...]:
+        return self.grant
+
+    @property
+    def request(self) -> None:
+        return None
+
+    @property
+    def idempotency_key(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A person decides before apply runs: ``ambiguous`` or ``possible_duplicate``.
+
+    A possible duplicate keeps the create it would have been (``request``), so reviewers see
+    the money at stake; apply never sends it.
+    """
+
+    address: str
+    kind: Kind
+    customer_id: str
+    source: SourceLocation
+    reason: Reason
+    candidates: tuple[Candidate, ...]
+    diff: tuple[FieldDiff, ...] = ()
+    """Field by field, how the entry differs from the first candidate."""
+    request: Request | None = None
+    meta: EntryMeta = EntryMeta()
+
+    @property
+    def action(self) -> ActionType:
+        return (ActionType.AMBIGUOUS if self.reason is Reason.SEVERAL
+                else ActionType.POSSIBLE_DUPLICATE)
+
+    @property
+    def remote_ids(self) -> tuple[str, ...]:
+        return tuple(c.remote_id for c in self.candidates)
+
+    @property
+    def money(self) -> tuple[Money, ...]:
+        return self.request.money if self.request else ()
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.request.idempotency_key if self.request else None
+
+
+Action = Create | Existing | Conflict
+
+
+def name_of(action: Action) -> str:
+    return action.address.split("/", 1)[1]
+
+
+def action_to_json(action: Action) -> JSONDict:
+    """One stable shape for every action; fields that do not apply are null or empty."""
+    request = action.request
+    return {
+        "address": action.address,
+        "kind": action.kind.value,
+        "action": action.action.value,
+        "reason": action.reason.value if action.reason else None,
+        "customer_id": action.customer_id,
+        "source": action.source.to_json(),
+        "request": request.to_json() if request else None,
+        "remote_ids": list(action.remote_ids),
+        "candidates": [c.to_json() for c in
+                       (action.candidates if isinstance(action, Conflict)
+                        else action.like if isinstance(action, Create) else ())],
+        "diff": [d.to_json() for d in action.diff],
+        "missing": list(action.missing) if isinstance(action, Existing) else [],
+        "state": action.state if isinstance(action, Existing) else None,
+        "grant": [m.to_json() for m in action.grant] if isinstance(action, Existing) else [],
+        "balance": (action.balance.to_json() if isinstance(action, Existing) and action.balance
+                    else None),
+        "balance_units": action.balance_units if isinstance(action, Existing) else None,
+        "metadata": (action.meta.to_json() if isinstance(action, Create | Conflict)
+                     else EntryMeta().to_json()),
+    }
+
+
+def action_from_json(data: Mapping[str, Any]) -> Action:
+    """The inverse of :func:`action_to_json`; raises KeyError/TypeError/ValueError if malformed."""
+    kind = ActionType(data["action"])
+    common: dict[str, Any] = {
+        "address": str(data["address"]), "kind": Kind(data["kind"]),
+        "customer_id": str(data["customer_id"]),
+        "source": SourceLocation(file=str(data["source"]["file"]),
+                                 line=int(data["source"]["line"])),
+    }
+    request = Request.from_json(data["request"]) if data.get("request") else None
+    candidates = tuple(Candidate.from_json(c) for c in data.get("candidates") or ())
+    diff = tuple(FieldDiff.from_json(d) for d in data.get("diff") or ())
+    meta = EntryMeta.from_json(data.get("metadata"))
+    if kind is ActionType.CREATE:
+        if request is None:
+            raise ValueError(f"{common['address']}: a create without its request")
+        return Create(**common, request=request, meta=meta, like=candidates)
+    if kind in (ActionType.UNCHANGED, ActionType.DRIFT):
+        balance = data.get("balance")
+        return Existing(**common, remote_ids=tuple(str(i) for i in data["remote_ids"]),
+                        diff=diff, missing=tuple(data.get("missing") or ()),
+                        pinned=data.get("reason") == Reason.PINNED.value,
+                        state=data.get("state"),
+                        grant=tuple(Money.from_json(m) for m in data.get("grant") or ()),
+                        balance=Money.from_json(balance) if balance else None,
+                        balance_units=data.get("balance_units"))
+    return Conflict(**common, reason=Reason(data["reason"]), candidates=candidates, diff=diff,
+                    request=request, meta=meta)
