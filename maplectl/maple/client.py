@@ -44,6 +44,7 @@ from maplectl.errors import (
     TransportError,
 )
 from maplectl.maple.reader import PAGE_SIZE, Collection, CreateResult, Page
+from maplectl.maple.records import parse_row
 from maplectl.model import JSONDict, Kind
 
 Sleeper = Callable[[float], None]
@@ -216,7 +217,7 @@ class MapleClient:
                                  "a list or pagination not an object")
         total = pagination.get("total")
         return Page(
-            results=list(results),
+            results=[parse_row(collection.value, row) for row in results],
             next_key=pagination.get("from_key"),
             total=int(total) if isinstance(total, int) else None,
         )
