@@ -317,9 +317,19 @@ class Applier:
                 self._halt(error)
             result = ActionResult(action, Outcome.FAILED, (), None, 0, error=error)
         self._record_failure(result)
-        if self.progress:
-            self.progress(result)
+        self._tell(result)
         return result
+
+    def _tell(self, result: ActionResult) -> None:
+        """Progress is for people: a terminal that went away (a broken pipe) never turns a
+        create that happened into a failure; progress just stops."""
+        progress = self.progress
+        if progress is None:
+            return
+        try:
+            progress(result)
+        except Exception:
+            self.progress = None
 
     # -- one create --------------------------------------------------------------------------------
 
@@ -384,8 +394,7 @@ class Applier:
             self.journal.write("outcome", address=action.address, key=result.key,
                                status=result.outcome.value, remote_ids=list(result.remote_ids),
                                generation=result.generation)
-        if self.progress:
-            self.progress(result)
+        self._tell(result)
         return result
 
     def _record_failure(self, result: ActionResult) -> None:

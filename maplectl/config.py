@@ -117,9 +117,10 @@ LOOPBACK_NAMES = ("localhost",)
 
 
 def is_loopback(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ::1 (brackets allowed)."""
+    """``localhost``, 127.0.0.0/8 or ::1 (brackets allowed). Names under ``.localhost`` are not
+    trusted: without a local resolver rule they are looked up in DNS like any other name."""
     host = host.strip("[]").lower().rstrip(".")
-    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+    if host in LOOPBACK_NAMES:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -136,6 +137,11 @@ def check_api_url(url: str, source: str = "--api-url") -> str:
     except ValueError as exc:
         raise UsageError(f"API URL {url!r} ({source}) is not a URL: {exc}",
                          hint="write e.g. https://api.maplebilling.com/api/v1") from exc
+    if "@" in parts.netloc:
+        raise UsageError(
+            f"the API URL ({source}) holds a user name or password before its host; it is not "
+            "shown here, and nothing was sent",
+            hint="give the token in MAPLE_API_TOKEN or --token-file, never in the URL")
     if parts.scheme not in ("http", "https") or not host:
         raise UsageError(f"API URL {url!r} ({source}) is not an http(s) URL",
                          hint="write e.g. https://api.maplebilling.com/api/v1")
@@ -209,14 +215,8 @@ def resolve_settings(
             api_url_source="sandbox",
             **_defaults(config),
         )
-    url, url_source = _api_url(api_url, env, config, config_file)
-    company_id = company or env.get("MAPLE_COMPANY_ID") or config.get("company_id") or ""
-    if not company_id:
-        raise UsageError(
-            "no company id",
-            hint="pass --company cmp_..., set MAPLE_COMPANY_ID, or add company_id to maplectl.yaml",
-        )
-    _check_company(company_id)
+    # The token first: once it is a Secret, every message is redacted of it, including a
+    # refusal of an API URL that (wrongly) carries it.
     if token_file is not None:
         token = read_token_file(token_file)
     elif env.get("MAPLE_API_TOKEN"):
@@ -227,6 +227,14 @@ def resolve_settings(
             hint="set MAPLE_API_TOKEN or pass --token-file PATH (there is no token flag, on "
             "purpose: flags end up in shell history and CI logs); or use --sandbox",
         )
+    url, url_source = _api_url(api_url, env, config, config_file)
+    company_id = company or env.get("MAPLE_COMPANY_ID") or config.get("company_id") or ""
+    if not company_id:
+        raise UsageError(
+            "no company id",
+            hint="pass --company cmp_..., set MAPLE_COMPANY_ID, or add company_id to maplectl.yaml",
+        )
+    _check_company(company_id)
     return Settings(
         api_url=url,
         company_id=company_id,

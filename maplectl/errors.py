@@ -173,7 +173,8 @@ class TransportError(MaplectlError):
 
 
 class ResponseTooLarge(TransportError):
-    """A response body beyond the client's limit: refused while streaming, never retried."""
+    """A response body maplectl will not read (beyond the size limit, or compressed): refused
+    while streaming or before, never retried."""
 
 
 class ApprovalRequired(MaplectlError):

@@ -52,6 +52,8 @@ def forms(value: str) -> set[str]:
         spellings.add(text.encode("unicode_escape").decode("ascii"))
         raw = text.encode("utf-8", "backslashreplace")
         spellings.add(repr(raw)[2:-1])  # bytes repr, as in "Illegal header value b'...'"
+    for text in list(spellings):  # a repr inside a JSON document: each backslash doubled again
+        spellings.add(json.dumps(text)[1:-1])
     return {s for s in spellings if s}
 
 

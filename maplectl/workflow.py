@@ -114,6 +114,15 @@ def check_saved_plan(saved: Plan, reader: StateReader, *, company_id: str, api_u
             "the plan records no manifest paths to make it again from (it was not saved by "
             "`maplectl plan --out`); nothing was sent",
             hint="make the plan with `maplectl plan PATH... --out plan.json`")
+    here = Path.cwd().resolve()
+    outside = [p for p in saved.paths if not _inside(Path(p), here)]
+    if outside:
+        raise StalePlanError(
+            f"the plan was made from manifests outside this directory ({', '.join(outside)}, "
+            f"not under {here}); a saved plan applies only the manifests of the checkout it is "
+            "applied in; nothing was sent",
+            hint="make the plan from the checkout's root with relative paths, review it, and "
+                 "apply it from there")
     missing = [p for p in saved.paths if not Path(p).exists()]
     if missing:
         raise PlanFileError(
@@ -127,6 +136,12 @@ def check_saved_plan(saved: Plan, reader: StateReader, *, company_id: str, api_u
     except UsageError as exc:
         raise StalePlanError(f"the manifests changed since the plan was made: {exc.message}; "
                              "nothing was sent", hint=stale_hint) from exc
+    strays = sorted({d.source.file for d in desired if not _inside(Path(d.source.file), here)})
+    if strays:
+        raise StalePlanError(
+            f"{', '.join(strays)} lead outside {here} (a symbolic link?); a saved plan applies "
+            "only the manifests of the checkout it is applied in; nothing was sent",
+            hint="replace the link with the manifest itself")
     again = make_plan(reader, desired, company_id=company_id, api_url=api_url,
                       parallelism=parallelism, ttl=ttl, targets=saved.targets,
                       paths=saved.paths, customers=saved.customer_filter, now=now)
@@ -148,6 +163,11 @@ def check_saved_plan(saved: Plan, reader: StateReader, *, company_id: str, api_u
             "changed since the plan was made, or the file was edited); nothing was sent:\n  "
             + "\n  ".join(shown), hint=stale_hint)
     return replace(again, created_at=saved.created_at, expires_at=saved.expires_at), desired
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """A relative path that, links followed, stays under ``root``."""
+    return not path.is_absolute() and path.resolve().is_relative_to(root)
 
 
 def plan_for_apply(writer: StateReader, *, company_id: str, api_url: str,

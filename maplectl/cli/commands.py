@@ -33,6 +33,7 @@ from maplectl.cli.base import (
 from maplectl.config import DEFAULT_API_URL, STATE_DIR
 from maplectl.errors import (
     ApprovalRequired,
+    MaplectlError,
     PartialApplyError,
     PlanFileError,
     UsageError,
@@ -307,9 +308,17 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
                 client, the_plan, desired=desired, journal=journal, parallelism=workers,
                 consistency_wait=consistency_wait,
                 progress=ApplyProgress(len(the_plan.creates), human_out))
+            report(result, fmt)
+        except MaplectlError:
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            # Creates may have been sent: exit 1 would promise that nothing was written.
+            raise PartialApplyError(
+                f"apply stopped after creates may have been sent: {type(exc).__name__}: {exc}",
+                hint=f"the journal ({journal.path}) lists every create sent; run plan to see "
+                     "what Maple holds, then apply again (every create is keyed)") from exc
         finally:
             journal.close()
-    report(result, fmt)
 
 
 def ask_approval(the_plan: Plan) -> None:

@@ -35,7 +35,7 @@ def _sandbox_url(func: F) -> F:
 def _sandbox_call(url: str, token_file: Path | None, method: str, path: str,
                   body: Any = None) -> None:
     """One control request; prints the JSON answer."""
-    from maplectl.config import clean_token, read_token_file
+    from maplectl.config import check_api_url, clean_token, read_token_file
     from maplectl.errors import UsageError
     from maplectl.sandbox.control_client import ControlClient
 
@@ -47,6 +47,7 @@ def _sandbox_call(url: str, token_file: Path | None, method: str, path: str,
         raise UsageError("the sandbox's control API needs its token",
                          hint="set MAPLE_API_TOKEN or pass --token-file with the token "
                               "`sandbox serve` printed")
+    check_api_url(url, "--url")  # the token goes in clear over http: to this machine only
     client = ControlClient(url, token)
     try:
         echo(json.dumps(client.call(method, path, body), indent=2, sort_keys=True))

@@ -161,7 +161,9 @@ class MapleClient:
         self._budget_lock = threading.Lock()
         self._retries_used = 0
         self.throttle = Throttle(clock=clock, sleeper=sleeper, max_rps=max_rps)
-        headers = {"User-Agent": f"maplectl/{__version__}", "Accept": "application/json"}
+        # identity: a compressed body could inflate far past the size limit before it is counted
+        headers = {"User-Agent": f"maplectl/{__version__}", "Accept": "application/json",
+                   "Accept-Encoding": "identity"}
         if token:
             token = clean_token(token.reveal(), "the token given to MapleClient")
             headers["Authorization"] = f"Bearer {token.reveal()}"
@@ -171,6 +173,9 @@ class MapleClient:
             transport=transport,
             timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect),
             limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+            # Plain http goes only to this machine: never through a proxy from the environment
+            # (HTTP_PROXY, ALL_PROXY), which would carry the token across the network in clear.
+            trust_env=not api_url.lower().startswith("http://"),
         )
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -317,6 +322,13 @@ class MapleClient:
         """The body, read as a stream: refused beyond ``max_body_bytes`` (never held whole) and
         abandoned once the request's deadline has passed, however slowly it trickles."""
         limit = self._max_body
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise ResponseTooLarge(
+                f"{method} {path}: the response is compressed ({encoding}) although maplectl "
+                "asked for none; refused, since a small compressed body can inflate without "
+                "bound", hint="check --api-url / MAPLE_API_URL / api_url: this is not what "
+                              "Maple answers")
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             raise self._too_large(method, path, response.status_code, f"{int(declared):,}")
@@ -439,7 +451,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - now).total_seconds())
+        seconds = max(0.0, (when - now).total_seconds())
     if seconds != seconds or seconds < 0 or seconds > 3600:  # NaN, negative, absurd
         return None
     return seconds
