@@ -31,14 +31,14 @@ import httpx
 from maplectl.sandbox import routes
 from maplectl.sandbox.clock import format_ts
 from maplectl.sandbox.errors import (
-    ApiError,
     BadRequest,
     Forbidden,
-    IdempotencyConflict,
     InternalError,
+    KeyConflict,
     MisdirectedRequest,
     NotFound,
-    RateLimited,
+    SandboxError,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
@@ -128,7 +128,7 @@ class Response:
         return cls(status, encode(payload))
 
     @classmethod
-    def error(cls, error: ApiError) -> Response:
+    def error(cls, error: SandboxError) -> Response:
         return cls(error.status, encode(error.envelope()), error.headers())
 
     def send(self, start_response: StartResponse) -> Iterable[bytes]:
@@ -176,7 +176,7 @@ class SandboxApp:
     def _guard(call: Callable[[], Response]) -> Response:
         try:
             return call()
-        except ApiError as exc:
+        except SandboxError as exc:
             return Response.error(exc)
         except AssertionError:  # check_responses found a bug: let the test see it
             raise
@@ -225,7 +225,8 @@ class SandboxApp:
         if effects.latency_ms:
             self.store.clock.sleep(effects.latency_ms / 1000)
         if effects.rate_limit is not None:
-            raise RateLimited("rate limit exceeded; retry later", retry_after=effects.rate_limit)
+            raise TooManyRequests("rate limit exceeded; retry later",
+                                  retry_after=effects.rate_limit)
         key = headers.get("idempotency-key") if route.keyed else None
         if key is not None and not KEY_FORMAT.match(key):
             raise ValidationFailed.on("Idempotency-Key", "1 to 64 characters from [A-Za-z0-9_.:-]")
@@ -284,7 +285,7 @@ class SandboxApp:
         try:
             with self.store.write() as session:
                 stored = session.claim_key(scope, key, fingerprint(raw), self.store.clock.now())
-        except IdempotencyConflict as exc:
+        except KeyConflict as exc:
             return Response(exc.status, encode(exc.envelope()), echo)
         if stored is not None:
             return Response(stored.status, stored.body, [*echo, ("Idempotency-Used", "true")])
@@ -309,7 +310,7 @@ class SandboxApp:
             return self._store_answer(scope, key, error.status, encode(error.envelope()))
         try:
             request = self._request(route, company_id, params, raw, effects)
-        except ApiError as exc:
+        except SandboxError as exc:
             return self._store_answer(scope, key, exc.status, encode(exc.envelope()))
         try:
             with self.store.write() as session:
@@ -318,7 +319,7 @@ class SandboxApp:
                     status, payload = route.handler(session, request)
                     body = encode(payload)
                     session.conn.execute("RELEASE handler")
-                except ApiError as exc:
+                except SandboxError as exc:
                     # The first answer is stored whatever its status; its writes are undone.
                     session.conn.execute("ROLLBACK TO handler")
                     session.conn.execute("RELEASE handler")

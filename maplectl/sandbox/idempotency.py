@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from maplectl.sandbox.base import SessionBase
 from maplectl.sandbox.clock import format_ts, parse_ts
-from maplectl.sandbox.errors import IdempotencyConflict
+from maplectl.sandbox.errors import KeyInFlight, KeyReuse
 
 KEY_LIFETIME = timedelta(hours=24)
 IN_FLIGHT_LEASE = timedelta(minutes=5)
@@ -47,8 +47,8 @@ class IdempotencyOps(SessionBase):
                   real_now: datetime) -> StoredResponse | None:
         """Claim ``key`` for a new request, or return the stored answer to replay.
 
-        Raises ``IdempotencyConflict`` if the key was used with another body or its first
-        request is still in flight.
+        Raises ``KeyReuse`` if the key was used with another body, ``KeyInFlight`` if its first
+        request is still being handled.
         """
         company_id, method, path = scope
         row = self.one("SELECT * FROM idempotency WHERE company_id = ? AND method = ?"
@@ -63,10 +63,10 @@ class IdempotencyOps(SessionBase):
                 self.conn.execute("DELETE FROM idempotency WHERE company_id = ? AND method = ?"
                                   " AND path = ? AND key = ?", (company_id, method, path, key))
             elif row["fingerprint"] != digest:
-                raise IdempotencyConflict(
+                raise KeyReuse(
                     "this Idempotency-Key was already used with a different request body")
             elif row["status"] is None:
-                raise IdempotencyConflict(
+                raise KeyInFlight(
                     "a request with this Idempotency-Key is still in progress; retry later")
             else:
                 return StoredResponse(row["status"], bytes(row["body"]))
