@@ -264,7 +264,7 @@ class SandboxApp:
     def _run(self, route: routes.Route, request: routes.Request) -> tuple[int, Any]:
         opener = self.store.write if route.writes else self.store.read
         with opener() as session:
-            return route.handler(session, request)
+            return route.handler(self.store, session, request)
 
     def _plain(self, route: routes.Route, company_id: str, params: dict[str, str], raw: bytes,
                effects: Effects) -> Response:
@@ -284,7 +284,8 @@ class SandboxApp:
         echo = [("Idempotency-Key", key)]
         try:
             with self.store.write() as session:
-                stored = session.claim_key(scope, key, fingerprint(raw), self.store.clock.now())
+                stored = self.store.idempotency.claim(session, scope, key, fingerprint(raw),
+                                                      self.store.clock.now())
         except KeyConflict as exc:
             return Response(exc.status, encode(exc.envelope()), echo)
         if stored is not None:
@@ -296,7 +297,7 @@ class SandboxApp:
             answer = self._keyed_answer(route, company_id, params, raw, scope, key, effects)
         except BaseException:
             with self.store.write() as session:
-                session.release_key(scope, key)
+                self.store.idempotency.release(session, scope, key)
             raise
         # With error_after_commit the stored answer (and so this one) is the 500.
         return Response(answer.status, answer.body, echo, drop=effects.drop_after_commit)
@@ -316,7 +317,7 @@ class SandboxApp:
             with self.store.write() as session:
                 session.conn.execute("SAVEPOINT handler")
                 try:
-                    status, payload = route.handler(session, request)
+                    status, payload = route.handler(self.store, session, request)
                     body = encode(payload)
                     session.conn.execute("RELEASE handler")
                 except SandboxError as exc:
@@ -328,7 +329,7 @@ class SandboxApp:
                 if effects.error_after_commit:
                     fault = InternalError("internal error (injected after commit)")
                     stored = StoredResponse(500, encode(fault.envelope()))
-                session.complete_key(scope, key, stored.status, stored.body)
+                self.store.idempotency.complete(session, scope, key, stored.status, stored.body)
             return stored
         except Exception:
             traceback.print_exc(file=sys.stderr)
@@ -338,7 +339,7 @@ class SandboxApp:
     def _store_answer(self, scope: tuple[str, str, str], key: str, status: int,
                       body: bytes) -> StoredResponse:
         with self.store.write() as session:
-            session.complete_key(scope, key, status, body)
+            self.store.idempotency.complete(session, scope, key, status, body)
         return StoredResponse(status, body)
 
     def _check(self, route: routes.Route, response: Response) -> None:

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from maplectl.sandbox.app import Response, parse_json
-from maplectl.sandbox.base import units_to_micro
 from maplectl.sandbox.clock import format_ts, render_ts
 from maplectl.sandbox.errors import NotFound, ValidationFailed
 from maplectl.sandbox.faults import FaultSpec, FaultSpecError
 from maplectl.sandbox.seed import expand_template, parse_seed
+from maplectl.sandbox.session import units_to_micro
 
 if TYPE_CHECKING:
     from maplectl.sandbox.sandbox import Sandbox
@@ -92,8 +92,9 @@ class ControlApi:
         else:
             raise ValidationFailed.on("credits", "give credits: [...] or template + count")
         started = time.perf_counter()
-        with self.sandbox.store.write() as s:
-            loaded = s.bulk_load_credits(company_id, specs)
+        store = self.sandbox.store
+        with store.write() as s:
+            loaded = store.seeder.bulk_credits(s, company_id, specs)
         return Response.json(200, {"loaded": loaded, "company_id": company_id,
                                    "seconds": round(time.perf_counter() - started, 3)})
 
@@ -101,10 +102,8 @@ class ControlApi:
         body = _object(raw)
         store = self.sandbox.store
         with store.read() as s:
-            row = s.one("SELECT type FROM credits WHERE id = ?", credit_id)
-        if row is None:
-            raise NotFound(f"credit {credit_id} not found")
-        if row["type"] == "AMOUNT":
+            credit_type = store.credits.type_of(s, credit_id)
+        if credit_type == "AMOUNT":
             amount = body.get("amount")
             if type(amount) is not int:
                 raise ValidationFailed.on("amount", "integer minor units required for AMOUNT")
@@ -112,7 +111,7 @@ class ControlApi:
             amount = units_to_micro(body.get("units"), "units")
         store.expire_due(store.now())
         with store.write() as s:
-            credit = s.consume_one(credit_id, amount, note=body.get("note"),
+            credit = store.credits.consume_one(s, credit_id, amount, note=body.get("note"),
                                    invoice_id=body.get("invoice_id"))
         return Response.json(200, credit)
 

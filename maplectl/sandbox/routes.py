@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from maplectl.sandbox.store import Session
+from maplectl.sandbox.session import Session
+from maplectl.sandbox.store import Store
 from maplectl.sandbox.validation import validate_request
 
 
@@ -26,7 +27,7 @@ class Request:
     visible_before: str | None = None
 
 
-Handler = Callable[[Session, Request], tuple[int, Any]]
+Handler = Callable[[Store, Session, Request], tuple[int, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,55 +53,55 @@ class Route:
         return f"{self.method} {self.template}"
 
 
-def _create_credit(s: Session, r: Request) -> tuple[int, Any]:
+def _create_credit(store: Store, s: Session, r: Request) -> tuple[int, Any]:
     validate_request("createCredit", r.body)
-    return 201, s.create_credit(r.company_id, r.body)
+    return 201, store.credits.create(s, r.company_id, r.body)
 
 
-def _find_credits(s: Session, r: Request) -> tuple[int, Any]:
+def _find_credits(store: Store, s: Session, r: Request) -> tuple[int, Any]:
     validate_request("findCredits", r.body)
-    return 200, s.find_credits(r.company_id, r.body, visible_before=r.visible_before)
+    return 200, store.credits.find(s, r.company_id, r.body, visible_before=r.visible_before)
 
 
-def _get_credit(s: Session, r: Request) -> tuple[int, Any]:
-    return 200, s.get_credit(r.company_id, r.params["id"])
+def _get_credit(store: Store, s: Session, r: Request) -> tuple[int, Any]:
+    return 200, store.credits.get(s, r.company_id, r.params["id"])
 
 
-def _revoke_credit(s: Session, r: Request) -> tuple[int, Any]:
-    return 200, s.revoke_credit(r.company_id, r.params["id"])
+def _revoke_credit(store: Store, s: Session, r: Request) -> tuple[int, Any]:
+    return 200, store.credits.revoke(s, r.company_id, r.params["id"])
 
 
-def _consume(s: Session, r: Request) -> tuple[int, Any]:
+def _consume(store: Store, s: Session, r: Request) -> tuple[int, Any]:
     validate_request("consumeCredits", r.body)
-    return 200, s.consume_credits(r.company_id, r.body)
+    return 200, store.credits.consume(s, r.company_id, r.body)
 
 
-def _check_balance(s: Session, r: Request) -> tuple[int, Any]:
-    return 200, s.balance(r.company_id, r.params["customer_id"])
+def _check_balance(store: Store, s: Session, r: Request) -> tuple[int, Any]:
+    return 200, store.credits.balance(s, r.company_id, r.params["customer_id"])
 
 
-def _find_logs(s: Session, r: Request) -> tuple[int, Any]:
+def _find_logs(store: Store, s: Session, r: Request) -> tuple[int, Any]:
     validate_request("findCreditLogs", r.body)
-    return 200, s.find_credit_logs(r.company_id, r.body, visible_before=r.visible_before)
+    return 200, store.credits.find_logs(s, r.company_id, r.body, visible_before=r.visible_before)
 
 
-def _create_one_times(s: Session, r: Request) -> tuple[int, Any]:
+def _create_one_times(store: Store, s: Session, r: Request) -> tuple[int, Any]:
     validate_request("createOneTimeCharges", r.body)
-    return 201, s.create_one_times(r.company_id, r.body)
+    return 201, store.one_times.create(s, r.company_id, r.body)
 
 
-def _find_one_times(s: Session, r: Request) -> tuple[int, Any]:
+def _find_one_times(store: Store, s: Session, r: Request) -> tuple[int, Any]:
     validate_request("findOneTimeCharges", r.body)
-    return 200, s.find_one_times(r.company_id, r.body, visible_before=r.visible_before)
+    return 200, store.one_times.find(s, r.company_id, r.body, visible_before=r.visible_before)
 
 
-def _find_customers(s: Session, r: Request) -> tuple[int, Any]:
+def _find_customers(store: Store, s: Session, r: Request) -> tuple[int, Any]:
     validate_request("findCustomers", r.body)
-    return 200, s.find_customers(r.company_id, r.body, visible_before=r.visible_before)
+    return 200, store.customers.find(s, r.company_id, r.body, visible_before=r.visible_before)
 
 
-def _get_customer(s: Session, r: Request) -> tuple[int, Any]:
-    return 200, s.get_customer(r.company_id, r.params["customer_id"])
+def _get_customer(store: Store, s: Session, r: Request) -> tuple[int, Any]:
+    return 200, store.customers.get(s, r.company_id, r.params["customer_id"])
 
 
 # Static paths come before parametrised ones with the same prefix.
