@@ -10,7 +10,6 @@ from typing import Any
 
 from maplectl.sandbox.app import SandboxApp
 from maplectl.sandbox.clock import Clock
-from maplectl.sandbox.control import ControlApi
 from maplectl.sandbox.faults import Counters, FaultBook
 from maplectl.sandbox.seed import DEMO_SEED, parse_seed
 from maplectl.sandbox.store import Store
@@ -33,7 +32,7 @@ class Sandbox:
         self.counters = Counters()
         self._tokens: dict[str, str] = {}
         self._tmpdir = tmpdir
-        self.app = SandboxApp(store, self.faults, self.counters, ControlApi(self),
+        self.app = SandboxApp(store, self.faults, self.counters, self,
                               check_responses=check_responses)
 
     @classmethod
