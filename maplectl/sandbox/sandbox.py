@@ -21,7 +21,8 @@ class Sandbox:
     """A local, strict, Maple-compatible API with SQLite state.
 
     ``sandbox.app`` is the WSGI callable (API under ``/api/v1``, control under ``/_sandbox``);
-    ``sandbox.store`` holds the state and rules and can be used without HTTP.
+    ``sandbox.store`` holds the state and rules and can be used without HTTP. The control
+    handlers act on the sandbox itself (it is their ``control.ControlTarget``).
     """
 
     def __init__(self, store: Store, seed_doc: Mapping[str, Any], *,
