@@ -12,7 +12,8 @@ from maplectl.sandbox.faults import FaultSpec
 from maplectl.sandbox.sandbox import Sandbox
 from maplectl.sandbox.seed import DEMO_SEED, DEMO_SEED_COMPANY
 from maplectl.sandbox.server import RunningServer, run_server, serve_in_thread
-from maplectl.sandbox.store import Session, Store
+from maplectl.sandbox.session import Session
+from maplectl.sandbox.store import Store
 
 __all__ = [
     "DEMO_SEED",

@@ -1,6 +1,7 @@
-"""The WSGI application: routing, auth, faults, idempotency and transactions around handlers.
+"""The WSGI application: the pipeline around the handlers of the route table (``routes.py``).
 
-The pipeline of one API request, in order (CONTRACT §2, §3, §9)::
+The pipeline of one API request, in order (docs/maple-api.md: Authentication, Rate limits,
+Idempotency, Errors; faults: docs/sandbox.md)::
 
     route (404) -> count -> auth (401/403) -> draw faults -> latency -> rate limit (429)
       -> key format (400) -> claim key (409 or replay) -> slow commit -> expire overdue credits
@@ -12,6 +13,7 @@ A control request (``/_sandbox/...``) is admitted only if its ``Host`` names the
 (else 421: a web page that rebinds its own name to 127.0.0.1 is refused), it carries a company's
 token like the API (else 401; ``GET /_sandbox/health`` excepted), and a POST or PUT declares a
 JSON body (else 415: a browser sends ``text/plain`` and forms across origins without asking).
+Only then is its route looked up (404 if there is none) and its handler called.
 """
 
 from __future__ import annotations
@@ -30,31 +32,27 @@ import httpx
 
 from maplectl.sandbox import routes
 from maplectl.sandbox.clock import format_ts
+from maplectl.sandbox.control import ControlRequest, ControlTarget
 from maplectl.sandbox.errors import (
-    ApiError,
-    BadRequest,
     Forbidden,
-    IdempotencyConflict,
     InternalError,
+    KeyConflict,
     MisdirectedRequest,
     NotFound,
-    RateLimited,
+    SandboxError,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
 )
 from maplectl.sandbox.faults import Counters, Effects, FaultBook
+from maplectl.sandbox.handlers import Request
 from maplectl.sandbox.idempotency import StoredResponse, fingerprint
 from maplectl.sandbox.store import Store
 from maplectl.sandbox.validation import response_errors
+from maplectl.sandbox.wire import encode, parse_json
 
-API_PREFIX = "/api/v1"
-CONTROL_PREFIX = "/_sandbox"
-CONTROL_OPEN = {("GET", "/_sandbox/health")}  # needs no token (readiness probes)
-JSON_TYPES = {"application/json"}
-SEED_TYPES = {"application/json", "application/yaml", "application/x-yaml"}
 KEY_FORMAT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_COMPANY_PATH = re.compile(r"^/api/v1/companies/([^/]+)(/.*)$")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized",
@@ -94,26 +92,6 @@ class DropConnection(httpx.RemoteProtocolError):
         super().__init__("Server disconnected without sending a response.")
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def parse_json(raw: bytes) -> Any:
-    """Strict JSON: no NaN/Infinity, and text that SQLite and UTF-8 can hold (no lone
-    surrogates from ``\\ud800`` escapes); ``BadRequest`` otherwise."""
-    try:
-        value = json.loads(raw, parse_constant=_no_constant)
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except (ValueError, UnicodeError) as exc:
-        raise BadRequest("the request body is not valid JSON") from exc
-    return value
-
-
-def encode(payload: Any) -> bytes:
-    """The one JSON encoding of every answer (compact, UTF-8), so replays are byte-identical."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
 @dataclass(slots=True)
 class Response:
     """An answer about to be sent."""
@@ -128,7 +106,7 @@ class Response:
         return cls(status, encode(payload))
 
     @classmethod
-    def error(cls, error: ApiError) -> Response:
+    def error(cls, error: SandboxError) -> Response:
         return cls(error.status, encode(error.envelope()), error.headers())
 
     def send(self, start_response: StartResponse) -> Iterable[bytes]:
@@ -140,18 +118,19 @@ class Response:
         return [self.body]
 
 
-ControlHandler = Callable[[str, str, bytes, dict[str, str]], Response]
-
-
 class SandboxApp:
-    """The WSGI callable serving ``/api/v1/...`` (Maple) and ``/_sandbox/...`` (control)."""
+    """The WSGI callable serving ``/api/v1/...`` (Maple) and ``/_sandbox/...`` (control).
+
+    The API pipeline uses ``store``, ``faults`` and ``counters``; control handlers act on
+    ``controls`` (the ``Sandbox`` that holds all of them).
+    """
 
     def __init__(self, store: Store, faults: FaultBook, counters: Counters,
-                 control: ControlHandler, *, check_responses: bool = False) -> None:
+                 controls: ControlTarget, *, check_responses: bool = False) -> None:
         self.store = store
         self.faults = faults
         self.counters = counters
-        self.control = control
+        self.controls = controls
         # Tests turn this on: every API answer is checked against the OpenAPI document.
         self.check_responses = check_responses
 
@@ -162,12 +141,8 @@ class SandboxApp:
                    if k.startswith("HTTP_")}
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length > 0 else b""
-        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-            def control() -> Response:
-                self._admit_control(method, path, headers, environ)
-                return self.control(method, path, raw, headers)
-
-            response = self._guard(control)
+        if routes.is_control(path):
+            response = self._guard(lambda: self.control(method, path, raw, headers, environ))
         else:
             response = self._guard(lambda: self.api(method, path, raw, headers))
         return response.send(start_response)
@@ -176,7 +151,7 @@ class SandboxApp:
     def _guard(call: Callable[[], Response]) -> Response:
         try:
             return call()
-        except ApiError as exc:
+        except SandboxError as exc:
             return Response.error(exc)
         except AssertionError:  # check_responses found a bug: let the test see it
             raise
@@ -184,17 +159,29 @@ class SandboxApp:
             traceback.print_exc(file=sys.stderr)
             return Response.error(InternalError("internal error in the sandbox"))
 
-    # -- the control API's gate --------------------------------------------------------------
+    # -- the control API ---------------------------------------------------------------------
+
+    def control(self, method: str, path: str, raw: bytes, headers: dict[str, str],
+                environ: dict[str, Any]) -> Response:
+        """Answer one control request: the gate, then its route (see the module docstring)."""
+        matched = routes.match_control(method, path)
+        self._admit_control(method, path, headers, environ,
+                            open_route=matched is not None and matched.route.open)
+        if matched is None:
+            raise NotFound(f"no control route for {method} {path}")
+        status, payload = matched.route.handler(self.controls,
+                                                ControlRequest(matched.params, raw))
+        return Response.json(status, payload)
 
     def _admit_control(self, method: str, path: str, headers: dict[str, str],
-                       environ: dict[str, Any]) -> None:
+                       environ: dict[str, Any], *, open_route: bool) -> None:
         """Host, token and content type of a control request (see the module docstring)."""
         host = headers.get("host", "")
         if not own_host(host, environ):
             raise MisdirectedRequest(
                 f"Host {host!r} is not this sandbox's address; control requests must name it "
                 "(its host:port, localhost:port or an IP address with its port)")
-        if (method, path) not in CONTROL_OPEN:
+        if not open_route:
             scheme, _, token = headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("the control API needs the sandbox's token in an "
@@ -204,7 +191,7 @@ class SandboxApp:
         if method in ("POST", "PUT", "PATCH"):
             content_type = str(environ.get("CONTENT_TYPE") or headers.get("content-type", ""))
             media = content_type.split(";")[0].strip().lower()
-            allowed = SEED_TYPES if path == CONTROL_PREFIX + "/seed" else JSON_TYPES
+            allowed = routes.control_body_types(path)
             if media not in allowed:
                 raise UnsupportedMediaType(
                     f"a control {method} needs Content-Type: {' or '.join(sorted(allowed))}, "
@@ -214,18 +201,18 @@ class SandboxApp:
 
     def api(self, method: str, path: str, raw: bytes, headers: dict[str, str]) -> Response:
         """Answer one API request (see the module docstring for the order of steps)."""
-        found = _COMPANY_PATH.match(path)
-        matched = routes.match(method, found.group(2)) if found else None
-        if found is None or matched is None:
+        matched = routes.match_api(method, path)
+        if matched is None:
             raise NotFound(f"no route for {method} {path}")
-        company_id, (route, params) = found.group(1), matched
+        route, company_id, params = matched.route, matched.company_id, matched.params
         self.counters.bump(route.key)
         self._authorize(company_id, headers.get("authorization", ""))
         effects = self.faults.draw(route.key)
         if effects.latency_ms:
             self.store.clock.sleep(effects.latency_ms / 1000)
         if effects.rate_limit is not None:
-            raise RateLimited("rate limit exceeded; retry later", retry_after=effects.rate_limit)
+            raise TooManyRequests("rate limit exceeded; retry later",
+                                  retry_after=effects.rate_limit)
         key = headers.get("idempotency-key") if route.keyed else None
         if key is not None and not KEY_FORMAT.match(key):
             raise ValidationFailed.on("Idempotency-Key", "1 to 64 characters from [A-Za-z0-9_.:-]")
@@ -248,7 +235,7 @@ class SandboxApp:
             raise Forbidden(f"the API token does not give access to company {company_id}")
 
     def _request(self, route: routes.Route, company_id: str, params: dict[str, str],
-                 raw: bytes, effects: Effects) -> routes.Request:
+                 raw: bytes, effects: Effects) -> Request:
         body: Any = None
         if route.method == "POST":
             body = parse_json(raw)
@@ -258,12 +245,12 @@ class SandboxApp:
         lag = None
         if effects.find_lag_seconds:
             lag = format_ts(now - timedelta(seconds=effects.find_lag_seconds))
-        return routes.Request(company_id, params, body, lag)
+        return Request(company_id, params, body, lag)
 
-    def _run(self, route: routes.Route, request: routes.Request) -> tuple[int, Any]:
+    def _run(self, route: routes.Route, request: Request) -> tuple[int, Any]:
         opener = self.store.write if route.writes else self.store.read
         with opener() as session:
-            return route.handler(session, request)
+            return route.handler(self.store, session, request)
 
     def _plain(self, route: routes.Route, company_id: str, params: dict[str, str], raw: bytes,
                effects: Effects) -> Response:
@@ -283,8 +270,9 @@ class SandboxApp:
         echo = [("Idempotency-Key", key)]
         try:
             with self.store.write() as session:
-                stored = session.claim_key(scope, key, fingerprint(raw), self.store.clock.now())
-        except IdempotencyConflict as exc:
+                stored = self.store.idempotency.claim(session, scope, key, fingerprint(raw),
+                                                      self.store.clock.now())
+        except KeyConflict as exc:
             return Response(exc.status, encode(exc.envelope()), echo)
         if stored is not None:
             return Response(stored.status, stored.body, [*echo, ("Idempotency-Used", "true")])
@@ -295,7 +283,7 @@ class SandboxApp:
             answer = self._keyed_answer(route, company_id, params, raw, scope, key, effects)
         except BaseException:
             with self.store.write() as session:
-                session.release_key(scope, key)
+                self.store.idempotency.release(session, scope, key)
             raise
         # With error_after_commit the stored answer (and so this one) is the 500.
         return Response(answer.status, answer.body, echo, drop=effects.drop_after_commit)
@@ -309,16 +297,16 @@ class SandboxApp:
             return self._store_answer(scope, key, error.status, encode(error.envelope()))
         try:
             request = self._request(route, company_id, params, raw, effects)
-        except ApiError as exc:
+        except SandboxError as exc:
             return self._store_answer(scope, key, exc.status, encode(exc.envelope()))
         try:
             with self.store.write() as session:
                 session.conn.execute("SAVEPOINT handler")
                 try:
-                    status, payload = route.handler(session, request)
+                    status, payload = route.handler(self.store, session, request)
                     body = encode(payload)
                     session.conn.execute("RELEASE handler")
-                except ApiError as exc:
+                except SandboxError as exc:
                     # The first answer is stored whatever its status; its writes are undone.
                     session.conn.execute("ROLLBACK TO handler")
                     session.conn.execute("RELEASE handler")
@@ -327,7 +315,7 @@ class SandboxApp:
                 if effects.error_after_commit:
                     fault = InternalError("internal error (injected after commit)")
                     stored = StoredResponse(500, encode(fault.envelope()))
-                session.complete_key(scope, key, stored.status, stored.body)
+                self.store.idempotency.complete(session, scope, key, stored.status, stored.body)
             return stored
         except Exception:
             traceback.print_exc(file=sys.stderr)
@@ -337,7 +325,7 @@ class SandboxApp:
     def _store_answer(self, scope: tuple[str, str, str], key: str, status: int,
                       body: bytes) -> StoredResponse:
         with self.store.write() as session:
-            session.complete_key(scope, key, status, body)
+            self.store.idempotency.complete(session, scope, key, status, body)
         return StoredResponse(status, body)
 
     def _check(self, route: routes.Route, response: Response) -> None:

@@ -1,4 +1,5 @@
-"""Credits and their ledger (CONTRACT §5, §6): issue, read, expire, revoke, consume, balance.
+"""Credits and their ledger (docs/maple-api.md, Credits): issue, read, expire, revoke, consume,
+balance.
 
 Every change of a credit's balance writes one log row in the same transaction, so for any credit
 ISSUED − CONSUMED − EXPIRED − REVOKED equals ``amount`` (or ``units``) at every commit.
@@ -13,12 +14,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from maplectl.currency import is_currency
-from maplectl.sandbox.base import SessionBase, micro_to_units, new_id, units_to_micro
+from maplectl.sandbox.catalog import Catalog
 from maplectl.sandbox.clock import format_ts, parse_ts, render_ts
+from maplectl.sandbox.customers import Customers
 from maplectl.sandbox.errors import NotFound, ValidationFailed
 from maplectl.sandbox.pagination import page_request, query_filter, run_page
+from maplectl.sandbox.session import Session, micro_to_units, new_id, units_to_micro
 
-# CONTRACT §5: a credit expires once now > expiration_date; at the instant itself it is ACTIVE.
+# A credit expires once now > expiration_date; at the instant itself it is still ACTIVE
+# (docs/maple-api.md, Credits).
 _DUE = "state = 'ACTIVE' AND expires_at IS NOT NULL AND expires_at < ?"
 
 
@@ -42,12 +46,16 @@ def log_json(row: sqlite3.Row) -> dict[str, Any]:
     return out
 
 
-class CreditOps(SessionBase):
-    """Credit rules, inside one transaction."""
+class Credits:
+    """Credit rules, inside one transaction; checks against customers and catalog."""
+
+    def __init__(self, customers: Customers, catalog: Catalog) -> None:
+        self.customers = customers
+        self.catalog = catalog
 
     # -- rendering ---------------------------------------------------------------------------
 
-    def credit_json(self, row: sqlite3.Row) -> dict[str, Any]:
+    def credit_json(self, s: Session, row: sqlite3.Row) -> dict[str, Any]:
         """A credit on the wire: money fields for AMOUNT, unit fields for UNITS."""
         out: dict[str, Any] = {
             "id": row["id"],
@@ -67,7 +75,7 @@ class CreditOps(SessionBase):
         expires = row["expires_at"]
         out.update(
             item_id=row["item_id"],
-            item=self.item_json(row["company_id"], row["item_id"]),
+            item=self.catalog.item_json(s, row["company_id"], row["item_id"]),
             subscription_id=row["subscription_id"],
             expiration_date=render_ts(expires) if expires else None,
             created_at=render_ts(row["created_at"]),
@@ -80,9 +88,10 @@ class CreditOps(SessionBase):
 
     # -- ledger ------------------------------------------------------------------------------
 
-    def _log(self, credit: sqlite3.Row, action: str, applied: int, at: str, *,
+    @staticmethod
+    def _log(s: Session, credit: sqlite3.Row, action: str, applied: int, at: str, *,
              note: str | None = None, invoice_id: str | None = None) -> None:
-        self.conn.execute(
+        s.conn.execute(
             "INSERT INTO credit_logs (id, company_id, credit_id, customer_id, credit_name,"
             " action_type, type, currency, applied, item_id, invoice_id, note, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -91,42 +100,40 @@ class CreditOps(SessionBase):
              credit["item_id"], invoice_id, note, at),
         )
 
-    def _take(self, credit: sqlite3.Row, amount: int, *, note: str | None,
+    def _take(self, s: Session, credit: sqlite3.Row, amount: int, *, note: str | None,
               invoice_id: str | None = None) -> None:
         """Take ``amount`` (cents or micro-units) from one ACTIVE credit, logging it."""
-        left, at = credit["amount"] - amount, self.stamp()
-        self.conn.execute(
+        left, at = credit["amount"] - amount, s.stamp()
+        s.conn.execute(
             "UPDATE credits SET amount = ?, state = ?, updated_at = ? WHERE id = ?",
             (left, "CONSUMED" if left == 0 else "ACTIVE", at, credit["id"]),
         )
-        self._log(credit, "CONSUMED", amount, at, note=note, invoice_id=invoice_id)
+        self._log(s, credit, "CONSUMED", amount, at, note=note, invoice_id=invoice_id)
 
     # -- expiry ------------------------------------------------------------------------------
 
-    def has_due(self) -> bool:
+    def has_due(self, s: Session) -> bool:
         """True if some ACTIVE credit has passed its expiry on the sandbox clock."""
-        return self.one(f"SELECT 1 FROM credits WHERE {_DUE} LIMIT 1", self.now_ts) is not None
+        return s.one(f"SELECT 1 FROM credits WHERE {_DUE} LIMIT 1", s.now_ts) is not None
 
-    def expire_due(self) -> int:
+    def expire_due(self, s: Session) -> int:
         """Move every overdue ACTIVE credit to EXPIRED, logging what was left. Needs a write."""
-        rows = self.conn.execute(f"SELECT * FROM credits WHERE {_DUE}", (self.now_ts,)).fetchall()
+        rows = s.conn.execute(f"SELECT * FROM credits WHERE {_DUE}", (s.now_ts,)).fetchall()
         for row in rows:
-            self.conn.execute(
+            s.conn.execute(
                 "UPDATE credits SET state = 'EXPIRED', amount = 0, updated_at = ? WHERE id = ?",
                 (row["expires_at"], row["id"]),
             )
-            self._log(row, "EXPIRED", row["amount"], row["expires_at"])
+            self._log(s, row, "EXPIRED", row["amount"], row["expires_at"])
         return len(rows)
 
     # -- issue -------------------------------------------------------------------------------
 
-    def create_credit(self, company_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def create(self, s: Session, company_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Issue a credit from a schema-valid create body; rule failures are 400 per field."""
         problems: list[tuple[str, str]] = []
         customer_id = body["customer_id"]
-        customer = self.one("SELECT id FROM customers WHERE id = ? AND company_id = ?",
-                            customer_id, company_id)
-        if customer is None:
+        if not self.customers.exists(s, company_id, customer_id):
             problems.append(("customer_id", f"customer {customer_id} does not exist"))
         currency: str | None = None
         item_id: str | None = body.get("item_id")
@@ -137,17 +144,14 @@ class CreditOps(SessionBase):
                 problems.append(("amount.currency", f"{currency} is not an ISO 4217 code"))
         else:
             granted = units_to_micro(body["units"], "units")
-            if item_id is not None and self.one(
-                "SELECT 1 FROM items WHERE id = ? AND company_id = ?", item_id, company_id
-            ) is None:
+            if item_id is not None and not self.catalog.has_item(s, company_id, item_id):
                 problems.append(("item_id", f"item {item_id} does not exist"))
         subscription_id = body.get("subscription_id")
         if subscription_id is not None:
-            sub = self.one("SELECT customer_id FROM subscriptions WHERE id = ? AND company_id = ?",
-                           subscription_id, company_id)
-            if sub is None:
+            owner = self.catalog.subscription_owner(s, company_id, subscription_id)
+            if owner is None:
                 problems.append(("subscription_id", f"{subscription_id} does not exist"))
-            elif sub["customer_id"] != customer_id:
+            elif owner != customer_id:
                 problems.append(("subscription_id", "belongs to another customer"))
         expires_at: str | None = None
         if body.get("expiration_date") is not None:
@@ -156,51 +160,59 @@ class CreditOps(SessionBase):
             except ValueError:
                 problems.append(("expiration_date", "must be an RFC 3339 date-time"))
             else:
-                if moment <= self.now:
+                if moment <= s.now:
                     problems.append(("expiration_date", "must be in the future"))
                 expires_at = format_ts(moment)
         if problems:
             raise ValidationFailed("the credit cannot be issued: " + "; ".join(
                 f"{f}: {m}" for f, m in problems), fields=problems)
-        credit_id = self.insert_credit(
-            company_id=company_id, customer_id=customer_id, name=body["name"],
+        credit_id = self.insert(
+            s, company_id=company_id, customer_id=customer_id, name=body["name"],
             credit_type=body["type"], currency=currency, granted=granted, item_id=item_id,
-            subscription_id=subscription_id, expires_at=expires_at, created_at=self.stamp(),
+            subscription_id=subscription_id, expires_at=expires_at, created_at=s.stamp(),
         )
-        return self.get_credit(company_id, credit_id)
+        return self.get(s, company_id, credit_id)
 
-    def insert_credit(self, *, company_id: str, customer_id: str, name: str, credit_type: str,
+    def insert(self, s: Session, *, company_id: str, customer_id: str, name: str, credit_type: str,
                       currency: str | None, granted: int, item_id: str | None,
                       subscription_id: str | None, expires_at: str | None, created_at: str,
                       credit_id: str | None = None) -> str:
         """Write a new ACTIVE credit and its ISSUED log row; no rule checks (callers do them)."""
         credit_id = credit_id or new_id("crd")
-        self.conn.execute(
+        s.conn.execute(
             "INSERT INTO credits (id, company_id, customer_id, name, type, state, currency,"
             " amount, issued_amount, item_id, subscription_id, expires_at, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, 'ACTIVE', ?, ?, ?, ?, ?, ?, ?, ?)",
             (credit_id, company_id, customer_id, name, credit_type, currency, granted, granted,
              item_id, subscription_id, expires_at, created_at, created_at),
         )
-        row = self.one("SELECT * FROM credits WHERE id = ?", credit_id)
+        row = s.one("SELECT * FROM credits WHERE id = ?", credit_id)
         assert row is not None
-        self._log(row, "ISSUED", granted, created_at)
+        self._log(s, row, "ISSUED", granted, created_at)
         return credit_id
 
     # -- read --------------------------------------------------------------------------------
 
-    def _credit_row(self, company_id: str, credit_id: str) -> sqlite3.Row:
-        row = self.one("SELECT * FROM credits WHERE id = ? AND company_id = ?", credit_id,
+    @staticmethod
+    def _row(s: Session, company_id: str, credit_id: str) -> sqlite3.Row:
+        row = s.one("SELECT * FROM credits WHERE id = ? AND company_id = ?", credit_id,
                        company_id)
         if row is None:
             raise NotFound(f"credit {credit_id} not found")
         return row
 
-    def get_credit(self, company_id: str, credit_id: str) -> dict[str, Any]:
+    def get(self, s: Session, company_id: str, credit_id: str) -> dict[str, Any]:
         """One credit; 404 if the company has no such credit."""
-        return self.credit_json(self._credit_row(company_id, credit_id))
+        return self.credit_json(s, self._row(s, company_id, credit_id))
 
-    def find_credits(self, company_id: str, body: Mapping[str, Any], *,
+    def type_of(self, s: Session, credit_id: str) -> str:
+        """AMOUNT or UNITS, of a credit of any company; 404 if there is none."""
+        row = s.one("SELECT type FROM credits WHERE id = ?", credit_id)
+        if row is None:
+            raise NotFound(f"credit {credit_id} not found")
+        return str(row["type"])
+
+    def find(self, s: Session, company_id: str, body: Mapping[str, Any], *,
                      visible_before: str | None = None) -> dict[str, Any]:
         """A page of credits matching the query (``visible_before`` hides newer rows: find_lag)."""
         query = body.get("query") or {}
@@ -214,38 +226,39 @@ class CreditOps(SessionBase):
             statuses = sorted(set(query["statuses"]))  # the enum bounds this to four values
             where.append(f"state IN ({', '.join('?' * len(statuses))})")
             params.extend(statuses)
-        return run_page(self.conn, table="credits", where=where, params=params,
-                        page=page_request("credits", body), render=self.credit_json)
+        return run_page(s.conn, table="credits", where=where, params=params,
+                        page=page_request("credits", body),
+                        render=lambda row: self.credit_json(s, row))
 
-    def find_credit_logs(self, company_id: str, body: Mapping[str, Any], *,
+    def find_logs(self, s: Session, company_id: str, body: Mapping[str, Any], *,
                          visible_before: str | None = None) -> dict[str, Any]:
         """A page of ledger rows matching the query."""
         where, params = query_filter(
             company_id, body.get("query") or {},
             exact=("action_type", "credit_id", "customer_id", "invoice_id", "note", "type"),
             search_column="credit_name", visible_before=visible_before)
-        return run_page(self.conn, table="credit_logs", where=where, params=params,
+        return run_page(s.conn, table="credit_logs", where=where, params=params,
                         page=page_request("credit_logs", body), render=log_json,
                         has_updated_at=False)
 
     # -- change ------------------------------------------------------------------------------
 
-    def revoke_credit(self, company_id: str, credit_id: str) -> dict[str, Any]:
+    def revoke(self, s: Session, company_id: str, credit_id: str) -> dict[str, Any]:
         """Revoke an ACTIVE credit (logging what was left); any other state: unchanged."""
-        row = self._credit_row(company_id, credit_id)
+        row = self._row(s, company_id, credit_id)
         if row["state"] == "ACTIVE":
-            at = self.stamp()
-            self.conn.execute(
+            at = s.stamp()
+            s.conn.execute(
                 "UPDATE credits SET state = 'REVOKED', amount = 0, updated_at = ? WHERE id = ?",
                 (at, credit_id),
             )
-            self._log(row, "REVOKED", row["amount"], at)
-        return self.get_credit(company_id, credit_id)
+            self._log(s, row, "REVOKED", row["amount"], at)
+        return self.get(s, company_id, credit_id)
 
-    def consume_credits(self, company_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def consume(self, s: Session, company_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Take an amount or units from the customer's ACTIVE credits; all or nothing."""
         customer_id = body["customer_id"]
-        self.require_customer_field(company_id, customer_id, "customer_id")
+        self.customers.require_field(s, company_id, customer_id, "customer_id")
         credit_type = body["type"]
         if credit_type == "AMOUNT":
             field, currency = "amount", body["amount"]["currency"]
@@ -254,7 +267,7 @@ class CreditOps(SessionBase):
             field, currency = "units", None
             wanted = units_to_micro(body["units"], "units")
         if body.get("credit_id") is not None:
-            row = self.one("SELECT * FROM credits WHERE id = ? AND company_id = ?"
+            row = s.one("SELECT * FROM credits WHERE id = ? AND company_id = ?"
                            " AND customer_id = ?", body["credit_id"], company_id, customer_id)
             if row is None:
                 raise ValidationFailed.on("credit_id", "no such credit for this customer")
@@ -275,7 +288,7 @@ class CreditOps(SessionBase):
                 raise ValidationFailed.on("item_id", "required to consume UNITS without credit_id")
             # Credits that expire first are used first; those that never expire last.
             sql += " ORDER BY expires_at IS NULL, expires_at, created_at, id"
-            candidates = self.conn.execute(sql, params).fetchall()
+            candidates = s.conn.execute(sql, params).fetchall()
         if credit_type == "AMOUNT":
             candidates = [c for c in candidates if c["currency"] == currency]
         available = sum(c["amount"] for c in candidates)
@@ -286,29 +299,29 @@ class CreditOps(SessionBase):
             if wanted == 0:
                 break
             taken = min(wanted, credit["amount"])
-            self._take(credit, taken, note=body.get("note"))
+            self._take(s, credit, taken, note=body.get("note"))
             wanted -= taken
-        return self.balance(company_id, customer_id)
+        return self.balance(s, company_id, customer_id)
 
-    def consume_one(self, credit_id: str, amount: int, *, note: str | None = None,
+    def consume_one(self, s: Session, credit_id: str, amount: int, *, note: str | None = None,
                     invoice_id: str | None = None) -> dict[str, Any]:
         """Control API: take ``amount`` (cents, or micro-units) from one ACTIVE credit."""
-        row = self.one("SELECT * FROM credits WHERE id = ?", credit_id)
+        row = s.one("SELECT * FROM credits WHERE id = ?", credit_id)
         if row is None:
             raise NotFound(f"credit {credit_id} not found")
         if row["state"] != "ACTIVE":
             raise ValidationFailed.on("credit_id", f"credit is {row['state']}, not ACTIVE")
         if amount <= 0 or amount > row["amount"]:
             raise ValidationFailed.on("amount", f"must be between 1 and {row['amount']}")
-        self._take(row, amount, note=note, invoice_id=invoice_id)
-        return self.get_credit(row["company_id"], credit_id)
+        self._take(s, row, amount, note=note, invoice_id=invoice_id)
+        return self.get(s, row["company_id"], credit_id)
 
-    def balance(self, company_id: str, customer_ref: str) -> dict[str, Any]:
+    def balance(self, s: Session, company_id: str, customer_ref: str) -> dict[str, Any]:
         """Totals over the customer's ACTIVE credits: money by currency, units by item."""
-        customer = self.require_customer_path(company_id, customer_ref)
+        customer = self.customers.require_path(s, company_id, customer_ref)
         totals: dict[str, Any] = {"customer_id": customer["id"], "total_amount": {},
                                   "total_units": {}, "total_units_with_meta": {}}
-        rows = self.conn.execute(
+        rows = s.conn.execute(
             "SELECT c.type, c.currency, c.item_id, SUM(c.amount) AS left, i.name AS item_name"
             " FROM credits c LEFT JOIN items i ON i.id = c.item_id"
             " WHERE c.company_id = ? AND c.customer_id = ? AND c.state = 'ACTIVE'"

@@ -1,4 +1,4 @@
-"""The idempotency store of CONTRACT §3, as operations inside a transaction.
+"""The idempotency store (docs/maple-api.md, Idempotency), as operations inside a transaction.
 
 A key is scoped to (company, method, path). Its life: ``claim`` writes an in-flight marker (its
 own short transaction, so concurrent requests see it), the handler runs, and ``complete`` stores
@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from maplectl.sandbox.base import SessionBase
 from maplectl.sandbox.clock import format_ts, parse_ts
-from maplectl.sandbox.errors import IdempotencyConflict
+from maplectl.sandbox.errors import KeyInFlight, KeyReuse
+from maplectl.sandbox.session import Session
 
 KEY_LIFETIME = timedelta(hours=24)
 IN_FLIGHT_LEASE = timedelta(minutes=5)
@@ -40,55 +40,55 @@ def fingerprint(raw_body: bytes) -> str:
     return hashlib.sha256(material).hexdigest()
 
 
-class IdempotencyOps(SessionBase):
+class Idempotency:
     """Idempotency-key bookkeeping, inside one write transaction."""
 
-    def claim_key(self, scope: tuple[str, str, str], key: str, digest: str,
-                  real_now: datetime) -> StoredResponse | None:
+    def claim(self, s: Session, scope: tuple[str, str, str], key: str, digest: str,
+              real_now: datetime) -> StoredResponse | None:
         """Claim ``key`` for a new request, or return the stored answer to replay.
 
-        Raises ``IdempotencyConflict`` if the key was used with another body or its first
-        request is still in flight.
+        Raises ``KeyReuse`` if the key was used with another body, ``KeyInFlight`` if its first
+        request is still being handled.
         """
         company_id, method, path = scope
-        row = self.one("SELECT * FROM idempotency WHERE company_id = ? AND method = ?"
+        row = s.one("SELECT * FROM idempotency WHERE company_id = ? AND method = ?"
                        " AND path = ? AND key = ?", company_id, method, path, key)
         if row is not None:
             stale = (
-                parse_ts(row["stored_at"]) + KEY_LIFETIME <= self.now
+                parse_ts(row["stored_at"]) + KEY_LIFETIME <= s.now
                 if row["status"] is not None
                 else parse_ts(row["lease_until"]) <= real_now
             )
             if stale:
-                self.conn.execute("DELETE FROM idempotency WHERE company_id = ? AND method = ?"
-                                  " AND path = ? AND key = ?", (company_id, method, path, key))
+                s.conn.execute("DELETE FROM idempotency WHERE company_id = ? AND method = ?"
+                               " AND path = ? AND key = ?", (company_id, method, path, key))
             elif row["fingerprint"] != digest:
-                raise IdempotencyConflict(
+                raise KeyReuse(
                     "this Idempotency-Key was already used with a different request body")
             elif row["status"] is None:
-                raise IdempotencyConflict(
+                raise KeyInFlight(
                     "a request with this Idempotency-Key is still in progress; retry later")
             else:
                 return StoredResponse(row["status"], bytes(row["body"]))
-        self.conn.execute(
+        s.conn.execute(
             "INSERT INTO idempotency (company_id, method, path, key, fingerprint, status, body,"
             " stored_at, lease_until) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
-            (company_id, method, path, key, digest, self.now_ts,
+            (company_id, method, path, key, digest, s.now_ts,
              format_ts(real_now + IN_FLIGHT_LEASE)),
         )
         return None
 
-    def complete_key(self, scope: tuple[str, str, str], key: str, status: int,
-                     body: bytes) -> None:
+    def complete(self, s: Session, scope: tuple[str, str, str], key: str, status: int,
+                 body: bytes) -> None:
         """Store the first answer to ``key``; from now on it is replayed."""
-        self.conn.execute(
+        s.conn.execute(
             "UPDATE idempotency SET status = ?, body = ?, stored_at = ?, lease_until = NULL"
             " WHERE company_id = ? AND method = ? AND path = ? AND key = ?",
-            (status, body, self.now_ts, *scope, key),
+            (status, body, s.now_ts, *scope, key),
         )
 
-    def release_key(self, scope: tuple[str, str, str], key: str) -> None:
+    def release(self, s: Session, scope: tuple[str, str, str], key: str) -> None:
         """Forget an in-flight claim whose request produced no answer to store."""
-        self.conn.execute(
+        s.conn.execute(
             "DELETE FROM idempotency WHERE company_id = ? AND method = ? AND path = ? AND key = ?"
             " AND status IS NULL", (*scope, key))

@@ -1,4 +1,4 @@
-"""Keyset pagination for every ``/find`` (CONTRACT §4).
+"""Keyset pagination for every ``/find`` (docs/maple-api.md, Pagination).
 
 A cursor names the last row of a page by its (sort timestamp, id) and is opaque to clients:
 ``base64url(json([resource, sort_key, timestamp, id]))``. The next page is "rows strictly after
@@ -113,11 +113,12 @@ def run_page(
 def query_filter(company_id: str, query: Mapping[str, Any], *, exact: Sequence[str],
                  search_column: str | None = None, visible_before: str | None = None
                  ) -> tuple[list[str], list[Any]]:
-    """WHERE conditions and parameters of a ``/find`` query (CONTRACT §4).
+    """WHERE conditions and parameters of a ``/find`` query (docs/maple-api.md, Pagination).
 
     ``exact`` fields match exactly, ``search`` is a case-insensitive substring of
     ``search_column``, an absent or null filter matches everything, and ``visible_before`` hides
-    rows created later (the ``find_lag`` fault). Column names come from code, never from input.
+    rows created later (the ``find_lag`` fault; docs/maple-api.md, Search lag). Column names
+    come from code, never from input.
     """
     where, params = ["company_id = ?"], [company_id]
     for field in exact:

@@ -10,7 +10,6 @@ from typing import Any
 
 from maplectl.sandbox.app import SandboxApp
 from maplectl.sandbox.clock import Clock
-from maplectl.sandbox.control import ControlApi
 from maplectl.sandbox.faults import Counters, FaultBook
 from maplectl.sandbox.seed import DEMO_SEED, parse_seed
 from maplectl.sandbox.store import Store
@@ -22,7 +21,8 @@ class Sandbox:
     """A local, strict, Maple-compatible API with SQLite state.
 
     ``sandbox.app`` is the WSGI callable (API under ``/api/v1``, control under ``/_sandbox``);
-    ``sandbox.store`` holds the state and rules and can be used without HTTP.
+    ``sandbox.store`` holds the state and rules and can be used without HTTP. The control
+    handlers act on the sandbox itself (it is their ``control.ControlTarget``).
     """
 
     def __init__(self, store: Store, seed_doc: Mapping[str, Any], *,
@@ -33,7 +33,7 @@ class Sandbox:
         self.counters = Counters()
         self._tokens: dict[str, str] = {}
         self._tmpdir = tmpdir
-        self.app = SandboxApp(store, self.faults, self.counters, ControlApi(self),
+        self.app = SandboxApp(store, self.faults, self.counters, self,
                               check_responses=check_responses)
 
     @classmethod

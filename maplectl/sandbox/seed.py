@@ -15,11 +15,10 @@ from typing import Any
 import yaml
 
 from maplectl.currency import is_currency
-from maplectl.sandbox.base import new_id, units_to_micro
 from maplectl.sandbox.clock import format_ts, parse_ts
-from maplectl.sandbox.credits import CreditOps
 from maplectl.sandbox.errors import ValidationFailed
-from maplectl.sandbox.onetimes import OneTimeOps
+from maplectl.sandbox.onetimes import OneTimeCharges
+from maplectl.sandbox.session import Session, new_id, units_to_micro
 
 DEMO_SEED = Path(__file__).with_name("demo_seed.yaml")
 DEMO_SEED_COMPANY = "cmp_demo"  # the first company of the demo seed
@@ -53,14 +52,21 @@ def _ts(value: Any, where: str) -> str:
         raise SeedError.on(where, "must be an RFC 3339 date-time") from exc
 
 
-class SeedOps(CreditOps, OneTimeOps):
-    """Loading seed documents and bulk credits, inside one write transaction."""
+class Seeder:
+    """Loading seed documents and bulk credits, inside one write transaction.
 
-    def load_seed(self, doc: Mapping[str, Any]) -> dict[str, int]:
+    Seed charges go through the one-time charge rules; bulk credits skip the per-request checks
+    of ``Credits.create`` for speed and write the same rows (credit and ISSUED log).
+    """
+
+    def __init__(self, one_times: OneTimeCharges) -> None:
+        self.one_times = one_times
+
+    def load(self, s: Session, doc: Mapping[str, Any]) -> dict[str, int]:
         """Load every company of a parsed seed; returns counts of what was loaded."""
         counts = dict.fromkeys(("companies", "customers", "items", "subscriptions", "products",
                                 "product_pricings", "credits", "one_time_charges"), 0)
-        position = self.one("SELECT COUNT(*) AS n FROM companies")
+        position = s.one("SELECT COUNT(*) AS n FROM companies")
         next_position = position["n"] if position else 0
         for index, company in enumerate(doc["companies"]):
             where = f"companies[{index}]"
@@ -69,24 +75,24 @@ class SeedOps(CreditOps, OneTimeOps):
             _need(company, where, "id", "name", "token")
             if not company["id"].startswith("cmp_"):
                 raise SeedError.on(f"{where}.id", "company ids start with cmp_")
-            known = self.one("SELECT position FROM companies WHERE id = ?", company["id"])
-            self.conn.execute(
+            known = s.one("SELECT position FROM companies WHERE id = ?", company["id"])
+            s.conn.execute(
                 "INSERT OR REPLACE INTO companies (id, name, token, position) VALUES (?, ?, ?, ?)",
                 (company["id"], company["name"], company["token"],
                  known["position"] if known else next_position),
             )
             next_position += 0 if known else 1
             counts["companies"] += 1
-            self._load_company(company["id"], company, where, counts)
+            self._load_company(s, company["id"], company, where, counts)
         return counts
 
-    def _load_company(self, cid: str, company: Mapping[str, Any], where: str,
+    def _load_company(self, s: Session, cid: str, company: Mapping[str, Any], where: str,
                       counts: dict[str, int]) -> None:
         for i, c in enumerate(company.get("customers") or []):
             _need(c, f"{where}.customers[{i}]", "id", "name")
             created = _ts(c["created_at"], f"{where}.customers[{i}].created_at") \
-                if c.get("created_at") else self.stamp()
-            self.conn.execute(
+                if c.get("created_at") else s.stamp()
+            s.conn.execute(
                 "INSERT OR REPLACE INTO customers (id, company_id, identifier, name, email,"
                 " status, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (c["id"], cid, c.get("identifier") or c["id"], c["name"], c.get("email") or "",
@@ -96,18 +102,18 @@ class SeedOps(CreditOps, OneTimeOps):
             counts["customers"] += 1
         for i, it in enumerate(company.get("items") or []):
             _need(it, f"{where}.items[{i}]", "id", "name")
-            self.conn.execute("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
-                              (it["id"], cid, it["name"], it.get("type") or "CUSTOM_OBJ"))
+            s.conn.execute("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
+                           (it["id"], cid, it["name"], it.get("type") or "CUSTOM_OBJ"))
             counts["items"] += 1
-        for i, s in enumerate(company.get("subscriptions") or []):
-            _need(s, f"{where}.subscriptions[{i}]", "id", "customer_id")
-            self.conn.execute("INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?)",
-                              (s["id"], cid, s["customer_id"]))
+        for i, sub in enumerate(company.get("subscriptions") or []):
+            _need(sub, f"{where}.subscriptions[{i}]", "id", "customer_id")
+            s.conn.execute("INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?)",
+                           (sub["id"], cid, sub["customer_id"]))
             counts["subscriptions"] += 1
         for i, p in enumerate(company.get("products") or []):
             _need(p, f"{where}.products[{i}]", "id", "name")
-            self.conn.execute("INSERT OR REPLACE INTO products VALUES (?, ?, ?)",
-                              (p["id"], cid, p["name"]))
+            s.conn.execute("INSERT OR REPLACE INTO products VALUES (?, ?, ?)",
+                           (p["id"], cid, p["name"]))
             counts["products"] += 1
         for i, pp in enumerate(company.get("product_pricings") or []):
             at = f"{where}.product_pricings[{i}]"
@@ -117,7 +123,7 @@ class SeedOps(CreditOps, OneTimeOps):
                 price.get("value_in_cents"), int
             ):
                 raise SeedError.on(f"{at}.price", "needs an ISO 4217 currency and integer cents")
-            self.conn.execute(
+            s.conn.execute(
                 "INSERT OR REPLACE INTO product_pricings VALUES (?, ?, ?, ?, ?, ?)",
                 (pp["id"], cid, pp["product_id"], pp["name"], price["currency"],
                  price["value_in_cents"]),
@@ -125,7 +131,7 @@ class SeedOps(CreditOps, OneTimeOps):
             counts["product_pricings"] += 1
         credits = company.get("credits") or []
         if credits:
-            counts["credits"] += self.bulk_load_credits(cid, credits, where=f"{where}.credits")
+            counts["credits"] += self.bulk_credits(s, cid, credits, where=f"{where}.credits")
         for i, charge in enumerate(company.get("one_time_charges") or []):
             at = f"{where}.one_time_charges[{i}]"
             stamp: str | None = None
@@ -133,23 +139,23 @@ class SeedOps(CreditOps, OneTimeOps):
                 stamp = _ts(charge["created_at"], f"{at}.created_at")
             body = {k: v for k, v in charge.items() if k != "created_at"}
             try:
-                self.create_one_times(cid, body, created_at=stamp)
+                self.one_times.create(s, cid, body, created_at=stamp)
             except (KeyError, TypeError) as exc:
                 raise SeedError.on(at, f"not a one-time charge body ({exc})") from exc
             counts["one_time_charges"] += 1
 
-    def bulk_load_credits(self, company_id: str, specs: Sequence[Mapping[str, Any]], *,
-                          where: str = "credits") -> int:
+    def bulk_credits(self, s: Session, company_id: str, specs: Sequence[Mapping[str, Any]], *,
+                     where: str = "credits") -> int:
         """Insert many ACTIVE credits (and their ISSUED logs) with two ``executemany`` calls.
 
         Each spec is a create body plus optional ``id`` and ``created_at``. Checks are the
         cheap ones (customer, item, currency, positive grant); bodies are not schema-validated.
         """
-        customers = {r[0] for r in self.conn.execute(
+        customers = {r[0] for r in s.conn.execute(
             "SELECT id FROM customers WHERE company_id = ?", (company_id,))}
-        items = {r[0] for r in self.conn.execute(
+        items = {r[0] for r in s.conn.execute(
             "SELECT id FROM items WHERE company_id = ?", (company_id,))}
-        existing = {r[0] for r in self.conn.execute(
+        existing = {r[0] for r in s.conn.execute(
             "SELECT id FROM credits WHERE company_id = ?", (company_id,))} \
             if any("id" in s for s in specs) else set()
         credit_rows: list[tuple[Any, ...]] = []
@@ -179,7 +185,7 @@ class SeedOps(CreditOps, OneTimeOps):
             if credit_id in existing:
                 continue
             created = _ts(spec["created_at"], f"{at}.created_at") if spec.get("created_at") \
-                else self.stamp()
+                else s.stamp()
             expires = _ts(spec["expiration_date"], f"{at}.expiration_date") \
                 if spec.get("expiration_date") else None
             name = str(spec.get("name") or f"Credit {i}")
@@ -189,11 +195,11 @@ class SeedOps(CreditOps, OneTimeOps):
                                 created, created))
             log_rows.append((new_id("clog"), company_id, credit_id, customer_id, name, "ISSUED",
                              credit_type, currency, granted, item_id, None, None, created))
-        self.conn.executemany(
+        s.conn.executemany(
             "INSERT INTO credits (id, company_id, customer_id, name, type, state, currency,"
             " amount, issued_amount, item_id, subscription_id, expires_at, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, 'ACTIVE', ?, ?, ?, ?, ?, ?, ?, ?)", credit_rows)
-        self.conn.executemany(
+        s.conn.executemany(
             "INSERT INTO credit_logs (id, company_id, credit_id, customer_id, credit_name,"
             " action_type, type, currency, applied, item_id, invoice_id, note, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log_rows)

@@ -21,8 +21,9 @@ from types import FrameType
 from typing import IO, Any
 
 from maplectl.errors import UsageError
-from maplectl.sandbox.app import API_PREFIX, DropConnection
+from maplectl.sandbox.app import DropConnection
 from maplectl.sandbox.clock import Clock
+from maplectl.sandbox.routes import API_PREFIX
 from maplectl.sandbox.sandbox import EPHEMERAL, Sandbox
 
 

@@ -1,11 +1,24 @@
 """The sandbox's state and rules, usable without HTTP.
 
-``Store`` owns the database and the clock; ``store.read()`` / ``store.write()`` open one
-transaction and yield a ``Session`` that has every operation (credits, logs, one-time charges,
-customers, idempotency, seeding). Example::
+``Store`` owns the database and the clock, and holds one collaborator per concern, each a small
+class whose constructor names what it depends on::
+
+    store.customers     Customers()                        customers.py
+    store.catalog       Catalog()                          catalog.py
+    store.credits       Credits(customers, catalog)        credits.py
+    store.one_times     OneTimeCharges(customers, catalog) onetimes.py
+    store.idempotency   Idempotency()                      idempotency.py
+    store.seeder        Seeder(one_times)                  seed.py
+
+``store.read()`` / ``store.write()`` open one transaction and yield its ``Session``; every
+operation of a collaborator takes that session first, so one transaction can span several::
 
     with store.write() as s:
-        credit = s.create_credit("cmp_demo", body)
+        credit = store.credits.create(s, "cmp_demo", body)
+        store.credits.consume_one(s, credit["id"], 500)
+
+The store itself keeps what is not a resource: the sandbox clock's offset, companies and their
+tokens, and resetting to an empty database.
 """
 
 from __future__ import annotations
@@ -16,25 +29,30 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from maplectl.sandbox.base import Stamper
+from maplectl.sandbox.catalog import Catalog
 from maplectl.sandbox.clock import Clock, SystemClock
-from maplectl.sandbox.customers import CustomerOps
+from maplectl.sandbox.credits import Credits
+from maplectl.sandbox.customers import Customers
 from maplectl.sandbox.db import DATA_TABLES, SCHEMA_VERSION, Database
-from maplectl.sandbox.idempotency import IdempotencyOps
-from maplectl.sandbox.seed import SeedOps
-
-
-class Session(SeedOps, CustomerOps, IdempotencyOps):
-    """Every store operation, bound to one open transaction and one sandbox time."""
+from maplectl.sandbox.idempotency import Idempotency
+from maplectl.sandbox.onetimes import OneTimeCharges
+from maplectl.sandbox.seed import Seeder
+from maplectl.sandbox.session import Session, Stamper
 
 
 class Store:
-    """SQLite-backed state with the contract's rules; thread-safe."""
+    """SQLite-backed state with the API's rules, one collaborator per concern; thread-safe."""
 
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
         self.clock: Clock = clock or SystemClock()
         self._stamper = Stamper()
+        self.customers = Customers()
+        self.catalog = Catalog()
+        self.credits = Credits(self.customers, self.catalog)
+        self.one_times = OneTimeCharges(self.customers, self.catalog)
+        self.idempotency = Idempotency()
+        self.seeder = Seeder(self.one_times)
 
     @classmethod
     def open(cls, path: str | Path, clock: Clock | None = None) -> Store:
@@ -89,10 +107,10 @@ class Store:
     def expire_due(self, now: datetime) -> int:
         """Expire overdue credits; cheap when none is due (one indexed read)."""
         with self.read(now) as s:
-            if not s.has_due():
+            if not self.credits.has_due(s):
                 return 0
         with self.write(now) as s:
-            return s.expire_due()
+            return self.credits.expire_due(s)
 
     # -- data --------------------------------------------------------------------------------
 
@@ -105,7 +123,7 @@ class Store:
     def load_seed(self, doc: Mapping[str, Any]) -> dict[str, int]:
         """Load a parsed seed document (additive)."""
         with self.write() as s:
-            return s.load_seed(doc)
+            return self.seeder.load(s, doc)
 
     def wipe(self) -> None:
         """Delete every row (the clock offset too), keeping the schema."""

@@ -98,7 +98,7 @@ def test_bulk_load_is_fast(sandbox: Sandbox) -> None:
     specs = [credit_body(name=f"c{n}") for n in range(20_000)]
     started = time.perf_counter()
     with sandbox.store.write() as s:
-        assert s.bulk_load_credits(COMPANY, specs) == 20_000
+        assert sandbox.store.seeder.bulk_credits(s, COMPANY, specs) == 20_000
     assert time.perf_counter() - started < 6
 
 
@@ -123,11 +123,11 @@ def test_reopen_keeps_data_and_does_not_reseed(tmp_path: Path) -> None:
     db = tmp_path / "keep.db"
     first = Sandbox.open(db, clock=ManualClock(START))
     with first.store.write() as s:
-        credit = s.create_credit(COMPANY, credit_body())
+        credit = first.store.credits.create(s, COMPANY, credit_body())
     first.close()
     second = Sandbox.open(db, clock=ManualClock(START))
     with second.store.read() as s:
-        assert s.get_credit(COMPANY, credit["id"]) == credit
+        assert second.store.credits.get(s, COMPANY, credit["id"]) == credit
     second.close()
 
 
@@ -171,14 +171,15 @@ def test_store_without_http(sandbox: Sandbox) -> None:
     """The rules live in the store: issue, consume, expire and read without any HTTP."""
     store = sandbox.store
     with store.write() as s:
-        credit = s.create_credit(COMPANY, credit_body(expiration_date="2030-01-05T00:00:00Z"))
-        s.consume_one(credit["id"], 1000, note="direct")
+        credit = store.credits.create(s, COMPANY,
+                                      credit_body(expiration_date="2030-01-05T00:00:00Z"))
+        store.credits.consume_one(s, credit["id"], 1000, note="direct")
     store.advance(5 * 86400)
     assert store.expire_due(store.now()) == 1
     with store.read() as s:
-        after = s.get_credit(COMPANY, credit["id"])
-        logs = s.find_credit_logs(COMPANY, {"pagination": {}, "sort_key": "createdAtAsc",
-                                            "query": {"credit_id": credit["id"]}})
+        after = store.credits.get(s, COMPANY, credit["id"])
+        logs = store.credits.find_logs(s, COMPANY, {"pagination": {}, "sort_key": "createdAtAsc",
+                                                    "query": {"credit_id": credit["id"]}})
     assert after["state"] == "EXPIRED"
     assert [(log["action_type"], log["amount_applied"]["value_in_cents"])
             for log in logs["results"]] == [("ISSUED", 5000), ("CONSUMED", 1000),

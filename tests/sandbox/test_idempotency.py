@@ -189,16 +189,17 @@ def test_twenty_threads_one_key_create_one_credit(api: httpx.Client) -> None:
 
 def test_store_level_idempotency_without_http(sandbox: Sandbox) -> None:
     """The key store works without HTTP: claim, complete, replay, conflict."""
-    from maplectl.sandbox.errors import IdempotencyConflict
+    from maplectl.sandbox.errors import KeyInFlight
 
     scope = ("cmp_demo", "POST", "/x")
     now = sandbox.store.clock.now()
+    keys = sandbox.store.idempotency
     with sandbox.store.write() as s:
-        assert s.claim_key(scope, "k", "d1", now) is None
-    with sandbox.store.write() as s, pytest.raises(IdempotencyConflict):
-        s.claim_key(scope, "k", "d1", now)
+        assert keys.claim(s, scope, "k", "d1", now) is None
+    with sandbox.store.write() as s, pytest.raises(KeyInFlight):
+        keys.claim(s, scope, "k", "d1", now)
     with sandbox.store.write() as s:
-        s.complete_key(scope, "k", 201, b"{}")
+        keys.complete(s, scope, "k", 201, b"{}")
     with sandbox.store.write() as s:
-        stored = s.claim_key(scope, "k", "d1", now)
+        stored = keys.claim(s, scope, "k", "d1", now)
     assert stored is not None and stored.status == 201 and stored.body == b"{}"

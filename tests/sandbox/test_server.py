@@ -113,7 +113,8 @@ def test_serve_subprocess_first_line_and_sigterm(tmp_path: Path) -> None:
             proc.wait()
     reopened = Sandbox.open(db)
     with reopened.store.read() as s:
-        assert s.get_credit(COMPANY, response.json()["id"])["name"] == "Welcome credit"
+        assert reopened.store.credits.get(s, COMPANY,
+                                          response.json()["id"])["name"] == "Welcome credit"
     reopened.close()
 
 

@@ -1,4 +1,10 @@
-"""What every part of the store shares: ids, timestamps, units, and lookups in one transaction."""
+"""One open transaction as the store's collaborators see it, and the values their rows share.
+
+``Session`` is a connection inside one transaction plus the request's sandbox time; every
+collaborator of the store (credits, one-time charges, customers, idempotency, seeding) takes one
+as its first argument, so several of them can act in the same transaction. Also here: ids,
+strictly increasing creation stamps, and the exact storage of units.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from maplectl.sandbox.clock import format_ts
-from maplectl.sandbox.errors import NotFound, ValidationFailed
+from maplectl.sandbox.errors import ValidationFailed
 
 # Units are numbers on the wire; stored as integer millionths so balances add up exactly.
 UNIT_SCALE = 1_000_000
@@ -53,8 +59,8 @@ class Stamper:
             return format_ts(now)
 
 
-class SessionBase:
-    """One transaction's view of the store: a connection and the request's sandbox time."""
+class Session:
+    """One transaction: its connection and the request's sandbox time (``Store.read/write``)."""
 
     def __init__(self, conn: sqlite3.Connection, now: datetime, stamper: Stamper) -> None:
         self.conn = conn
@@ -70,41 +76,3 @@ class SessionBase:
         """The first row of a query, or None."""
         row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
         return row
-
-    # -- lookups shared by several resources ------------------------------------------------
-
-    def customer_row(self, company_id: str, ref: str) -> sqlite3.Row | None:
-        """A customer by Maple id, or else by its own identifier."""
-        row = self.one("SELECT * FROM customers WHERE id = ? AND company_id = ?", ref, company_id)
-        if row is None:
-            row = self.one(
-                "SELECT * FROM customers WHERE company_id = ? AND identifier = ? ORDER BY id",
-                company_id, ref,
-            )
-        return row
-
-    def require_customer_path(self, company_id: str, ref: str) -> sqlite3.Row:
-        """A customer named in the path; 404 if there is none."""
-        row = self.customer_row(company_id, ref)
-        if row is None:
-            raise NotFound(f"customer {ref} not found")
-        return row
-
-    def require_customer_field(self, company_id: str, customer_id: str, field: str) -> sqlite3.Row:
-        """A customer named by id in a body field; 400 on that field if there is none."""
-        row = self.one(
-            "SELECT * FROM customers WHERE id = ? AND company_id = ?", customer_id, company_id
-        )
-        if row is None:
-            raise ValidationFailed.on(field, f"customer {customer_id} does not exist")
-        return row
-
-    def item_json(self, company_id: str, item_id: str | None) -> dict[str, Any] | None:
-        """The billable item embedded in credits, or None."""
-        if item_id is None:
-            return None
-        row = self.one("SELECT * FROM items WHERE id = ? AND company_id = ?", item_id, company_id)
-        if row is None:
-            return None
-        return {"id": row["id"], "company_id": company_id, "name": row["name"],
-                "type": row["type"]}
