@@ -1,23 +1,9 @@
-"""Shared fixtures: a fake clock/sleeper so no test waits on real time."""
+"""Fixtures for every test: a fake clock/sleeper so no test waits on real time."""
 
 from __future__ import annotations
 
 import pytest
-
-
-class FakeClock:
-    """A monotonic clock that only moves when someone sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
+from helpers.clock import FakeClock
 
 
 @pytest.fixture
