@@ -13,9 +13,9 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from helpers.sandbox import COMPANY, GateClock, credit_body, find_all
 
 from maplectl.sandbox import FaultSpec, RunningServer, Sandbox, serve_in_thread
-from tests.sandbox.conftest import COMPANY, GateClock, credit_body, find_all
 
 THREADS = 20
 T = TypeVar("T")

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from click.testing import CliRunner
+from helpers.sandbox import COMPANY
 
 from maplectl.cli import cli
 from maplectl.sandbox import RunningServer, Sandbox, serve_in_thread
-from tests.sandbox.conftest import COMPANY
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from tests.sandbox.conftest import credit_body, find_all, units_body
+from helpers.sandbox import credit_body, find_all, units_body
 
 
 def _fields(response: httpx.Response) -> set[str]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import httpx
+from helpers.sandbox import COMPANY, credit_body, find
 
 from maplectl.sandbox import Sandbox
-from tests.sandbox.conftest import COMPANY, credit_body, find
 
 
 def _envelope(response: httpx.Response, status: int, error_type: str) -> dict[str, object]:

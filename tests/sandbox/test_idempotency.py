@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from helpers.sandbox import GateClock, credit_body, find, find_all
 
 from maplectl.sandbox import Sandbox
-from tests.sandbox.conftest import GateClock, credit_body, find, find_all
 
 
 def _credits(api: httpx.Client) -> list[dict[str, object]]:

@@ -6,8 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from tests.sandbox.conftest import find_all
+from helpers.sandbox import find_all
 
 
 def _charge(**overrides: Any) -> dict[str, Any]:

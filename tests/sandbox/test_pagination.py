@@ -6,8 +6,7 @@ import base64
 
 import httpx
 import pytest
-
-from tests.sandbox.conftest import credit_body, find, find_all
+from helpers.sandbox import credit_body, find, find_all
 
 
 def _make(api: httpx.Client, count: int, **overrides: object) -> list[str]:

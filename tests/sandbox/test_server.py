@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from helpers.sandbox import COMPANY, credit_body
 
 from maplectl.cli import cli
 from maplectl.sandbox import RunningServer, Sandbox, serve_in_thread
-from tests.sandbox.conftest import COMPANY, credit_body
 
 
 @pytest.fixture
