@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from e2e.conftest import CANARY, Server, credit_manifest, maplectl
+from helpers.cli import CANARY, Server, credit_manifest, maplectl
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 

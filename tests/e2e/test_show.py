@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from e2e.conftest import maplectl
+from helpers.cli import maplectl
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 

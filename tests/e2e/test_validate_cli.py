@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from e2e.conftest import Server, credit_manifest, maplectl
+from helpers.cli import Server, credit_manifest, maplectl
 
 BAD_CENTS = credit_manifest("acme-goodwill").replace("value_in_cents: 5000",
                                                      "value_in_cents: 19.99")
