@@ -7,10 +7,13 @@ PUT, and the server's own address as Host, and raises ``ControlError`` on a refu
 use the same class.
 
 Tests that *examine* the control API itself (its status codes, its gate) need the raw HTTP
-answers; :func:`control_headers` is what such a request must carry.
+answers: :func:`control_http` is a plain ``httpx.Client`` for an in-process sandbox, and
+:func:`control_headers` is what such a request must carry.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 
@@ -28,3 +31,10 @@ def control_client(url: str, token: str, *,
 def control_headers(token: str) -> dict[str, str]:
     """What every raw control request carries: the sandbox's token and a JSON content type."""
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def control_http(app: Any, token: str, *, host: str = "sandbox") -> httpx.Client:
+    """Raw HTTP to the control API of the in-process sandbox ``app``, for tests that examine
+    its answers: base URL ``http://<host>/_sandbox``, the token and a JSON content type."""
+    return httpx.Client(transport=httpx.WSGITransport(app=app), base_url=f"http://{host}/_sandbox",
+                        headers=control_headers(token))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers.control import control_headers
+from helpers.control import control_http
 from helpers.sandbox import COMPANY, START, GateClock
 
 from maplectl.sandbox import Sandbox
@@ -42,7 +42,5 @@ def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
 def control(sandbox: Sandbox) -> Iterator[httpx.Client]:
     """Raw HTTP to the control API, with the sandbox's token and JSON bodies: these tests
     examine the control API itself (its answers and status codes)."""
-    with httpx.Client(transport=httpx.WSGITransport(app=sandbox.app),
-                      base_url="http://sandbox/_sandbox", headers=control_headers(sandbox.token)
-                      ) as client:
+    with control_http(sandbox.app, sandbox.token) as client:
         yield client
