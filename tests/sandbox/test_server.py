@@ -19,6 +19,8 @@ from helpers.sandbox import COMPANY, credit_body
 from maplectl.cli import cli
 from maplectl.sandbox import RunningServer, Sandbox, serve_in_thread
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def server(sandbox: Sandbox) -> Iterator[RunningServer]:
