@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from helpers.control import control_client
+from helpers.signals import sigint_default_in_child
 
 CANARY = "canary-token-7c0ffee-do-not-print"
 LISTENING = re.compile(r"^listening (http://\S+) company=(\S+) token=(\S+)$")
@@ -97,10 +98,14 @@ def maplectl(*args: str, cwd: Path, server: Server | None = None,
 
 
 def start_maplectl(*args: str, cwd: Path, server: Server) -> subprocess.Popen[str]:
-    """The CLI as a background process, for tests that interrupt it or run two at once."""
+    """The CLI as a background process, for tests that interrupt it or run two at once.
+
+    Its SIGINT is at the default, as in a terminal, even if this test run ignores SIGINT (as a
+    background job does), so that Ctrl-C (``send_signal(SIGINT)``) reaches it."""
     return subprocess.Popen([sys.executable, "-m", "maplectl", *args], cwd=cwd,
                             env=cli_env(server), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_default_in_child)
 
 
 def wait_for_outcomes(cwd: Path, count: int, timeout: float = 60) -> None:

@@ -129,7 +129,8 @@ def test_a_lookup_after_500_claims_what_it_finds(clock: Any) -> None:
     assert first and second and first != second
 
 
-def test_ctrl_c_sends_nothing_new_and_reports_what_finished(clock: Any) -> None:
+def test_ctrl_c_sends_nothing_new_and_reports_what_finished(clock: Any,
+                                                            sigint_raises: None) -> None:
     """SIGINT during apply: the create in flight finishes and is kept; queued ones are not sent."""
     import os
     import signal
