@@ -1,4 +1,5 @@
-"""Concurrent clients against a real sandbox server on 127.0.0.1 (CONTRACT §3, §5).
+"""Concurrent clients against a real sandbox server on 127.0.0.1 (docs/maple-api.md,
+Idempotency and Credits).
 
 Each thread has its own keep-alive connection, opened before a barrier, so that the requests
 under test leave together and race inside the server rather than queueing in the clients.

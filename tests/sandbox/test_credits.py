@@ -1,4 +1,4 @@
-"""Credit rules and the ledger (CONTRACT §5, §6)."""
+"""Credit rules and the ledger (docs/maple-api.md, Credits)."""
 
 from __future__ import annotations
 

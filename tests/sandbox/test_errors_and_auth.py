@@ -1,4 +1,5 @@
-"""Auth, the error envelope, strict bodies and routing (CONTRACT §1, §2)."""
+"""Auth, the error envelope, strict bodies and routing (docs/maple-api.md, Requests and money,
+Authentication and Errors)."""
 
 from __future__ import annotations
 

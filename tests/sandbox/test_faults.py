@@ -1,4 +1,4 @@
-"""Fault injection (CONTRACT §9), in process."""
+"""Fault injection (docs/sandbox.md, Faults), in process."""
 
 from __future__ import annotations
 

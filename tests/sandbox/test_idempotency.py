@@ -1,4 +1,4 @@
-"""Idempotency keys on creates (CONTRACT §3)."""
+"""Idempotency keys on creates (docs/maple-api.md, Idempotency)."""
 
 from __future__ import annotations
 

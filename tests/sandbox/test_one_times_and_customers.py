@@ -1,4 +1,4 @@
-"""One-time charges (CONTRACT §7) and customers (CONTRACT §8)."""
+"""One-time charges and customers (docs/maple-api.md, One-time charges and Customers)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Keyset pagination on every /find (CONTRACT §4)."""
+"""Keyset pagination on every /find (docs/maple-api.md, Pagination)."""
 
 from __future__ import annotations
 

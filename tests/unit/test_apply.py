@@ -1,4 +1,5 @@
-"""The apply engine's failure handling (CONTRACT §3) against a scripted in-memory Maple."""
+"""The apply engine's failure handling (docs/maple-api.md, Idempotency) against a scripted
+in-memory Maple."""
 
 from __future__ import annotations
 
