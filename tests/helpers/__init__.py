@@ -11,4 +11,6 @@ top-level package. conftest files only register fixtures; what a fixture builds 
 - :mod:`helpers.maple`: an in-process sandbox with the real client, for integration tests.
 - :mod:`helpers.cli`: ``maplectl sandbox serve`` and the CLI as subprocesses (e2e tests).
 - :mod:`helpers.hostile`: servers that misbehave on purpose, on real sockets.
+- :mod:`helpers.signals`: SIGINT for the tests that press Ctrl-C, even in a run that ignores it.
+- :mod:`helpers.processes`: the check and the guard that keep subprocess tests marked ``e2e``.
 """
