@@ -28,6 +28,7 @@ The databases are on the regular disk (a temporary directory), not in memory.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import itertools
@@ -46,7 +47,9 @@ from typing import Any
 import harness
 import httpx
 
+from maplectl.config import Secret
 from maplectl.sandbox import Sandbox
+from maplectl.sandbox.control_client import ControlClient
 
 PAGE_TARGET_MS = 10.0
 BULK_TARGET_S = 30.0
@@ -134,19 +137,17 @@ def _load_and_page(box: Sandbox, size: Size, profile: bool) -> dict[str, Any]:
                       for c in customer_ids(size)]}]})
     specs = credit_specs(size)
     timed = Timed(box.app)
-    control = httpx.Client(transport=httpx.WSGITransport(app=timed),
-                           base_url="http://sandbox/_sandbox", timeout=300,
-                           headers={"Authorization": f"Bearer {box.token}"})
+    control = ControlClient("http://sandbox", Secret(box.token), timeout=300,
+                            transport=httpx.WSGITransport(app=timed))
     api = httpx.Client(transport=httpx.WSGITransport(app=timed),
                        base_url=f"http://sandbox/api/v1/companies/{box.company_id}",
                        headers={"Authorization": f"Bearer {box.token}"})
-    with control, api:
+    with contextlib.closing(control), api:
         started = time.perf_counter()
         loaded = 0
         for first in range(0, len(specs), CHUNK):
-            answer = control.post("/credits/bulk", json={"credits": specs[first:first + CHUNK]})
-            assert answer.status_code == 200, answer.text
-            loaded += answer.json()["loaded"]
+            answer = control.call("POST", "credits/bulk", {"credits": specs[first:first + CHUNK]})
+            loaded += answer["loaded"]
         bulk_seconds = time.perf_counter() - started
         assert loaded == size.credits
         bulk = {"credits": loaded, "requests": -(-size.credits // CHUNK),

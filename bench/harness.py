@@ -39,6 +39,9 @@ from typing import Any
 
 import httpx
 
+from maplectl.config import Secret
+from maplectl.sandbox.control_client import ControlClient
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -60,29 +63,20 @@ class SandboxServer:
     process: subprocess.Popen[bytes]
     token: str = field(repr=False)
     _http: httpx.Client = field(repr=False, default_factory=lambda: httpx.Client(timeout=300))
+    _control: ControlClient = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._control = ControlClient(self.url, Secret(self.token), timeout=300)
 
     @property
     def base(self) -> str:
         """The server's address without ``/api/v1`` (where ``/_sandbox/...`` lives)."""
         return self.url.removesuffix("/api/v1")
 
-    def control(
-        self, method: str, path: str, body: Any = None, *, content: str | bytes | None = None
-    ) -> Any:
-        """One control request; raises on an error status; returns the JSON answer."""
-        response = self._http.request(
-            method,
-            f"{self.base}/_sandbox/{path}",
-            json=(body if body is not None or method not in ("POST", "PUT") else {})
-            if content is None else None,
-            content=content,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        if response.status_code >= 300:
-            raise RuntimeError(
-                f"control {method} {path}: {response.status_code} {response.text[:500]}"
-            )
-        return response.json() if response.content else None
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        """One control request (``/_sandbox/<path>``) through maplectl's ``ControlClient``;
+        raises ``ControlError`` on a refusal; returns the JSON answer."""
+        return self._control.call(method, path, body)
 
     def seed_customers(self, ids: Sequence[str], *, chunk: int = 5000) -> None:
         """Add customers to the first company (the seed loader is additive)."""
@@ -101,7 +95,7 @@ class SandboxServer:
                     }
                 ]
             }
-            self.control("POST", "seed", content=json.dumps(doc))
+            self.control("POST", "seed", doc)
 
     def bulk_credits(self, specs: Sequence[Mapping[str, Any]], *, chunk: int = 25000) -> int:
         """Load credits (create bodies, optionally with ``id``/``created_at``) in bulk."""
@@ -152,6 +146,7 @@ class SandboxServer:
     def stop(self) -> None:
         """SIGTERM, then wait (the server finishes requests in progress and exits 0)."""
         self._http.close()
+        self._control.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:

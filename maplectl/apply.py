@@ -1,7 +1,7 @@
 """Executing a plan: create exactly what is missing, never twice. [via client]
 
 Each create carries the plan's deterministic idempotency key (:mod:`maplectl.plan.keys`). What
-happens when things fail (CONTRACT §3, docs/apply.md):
+happens when things fail (docs/apply.md; Maple's side: docs/maple-api.md, Idempotency):
 
 * no response, 409 in flight, 429: the client retries with the **same** key (Maple replays or
   finishes the first request; it never issues twice);

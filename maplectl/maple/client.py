@@ -3,10 +3,11 @@
 The only module outside ``sandbox/`` that imports httpx. Every foreign error is converted here,
 once, into the tree of :mod:`maplectl.errors` (raised ``from`` the original).
 
-Retries follow CONTRACT §3: reads retry on anything transient. A keyed create retries only where
-repeating the *same key* is safe: no response at all (the request may have committed; the same key
-makes Maple replay or finish it), 409 in flight, and 429. A 500 is never retried here: it spent the
-key, and only apply can decide (after re-reading) whether to use the next key generation.
+Retries follow Maple's key rules (docs/maple-api.md, Idempotency): reads retry on anything
+transient. A keyed create retries only where repeating the *same key* is safe: no response at all
+(the request may have committed; the same key makes Maple replay or finish it), 409 in flight,
+and 429. A 500 is never retried here: it spent the key, and only apply can decide (after
+re-reading) whether to use the next key generation.
 
 Limits that keep a bad or hostile server from holding a run: each request has a total deadline
 (``Timeouts.read`` from sending to the last byte, and never past the run's deadline), so a body

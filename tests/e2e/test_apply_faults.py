@@ -12,7 +12,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from e2e.conftest import (
+from helpers.cli import (
     Server,
     count_credits,
     many_credits,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e.conftest import Server, cli_env, count_credits, many_credits, maplectl, secret_free
+from helpers.cli import Server, cli_env, count_credits, many_credits, maplectl, secret_free
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not hasattr(resource, "RLIMIT_FSIZE"), reason="POSIX only")]

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e.conftest import Server, credit_manifest, maplectl
-from e2e.hostile import BigServer, EchoServer, TrickleServer
+from helpers.cli import Server, credit_manifest, maplectl
+from helpers.hostile import BigServer, EchoServer, TrickleServer
 
 pytestmark = pytest.mark.e2e
 

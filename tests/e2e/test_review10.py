@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e.conftest import Server, cli_env, count_credits, credit_manifest, maplectl
+from helpers.cli import Server, cli_env, count_credits, credit_manifest, maplectl
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +74,7 @@ def test_a_token_with_a_backslash_echoed_as_a_repr_is_masked_in_the_journal(
     """A token holding a backslash (visible ASCII, so accepted) that the server echoes back as a
     bytes repr is masked in the journal and the JSON result: decoding them gives no spelling of
     the token."""
-    from e2e.hostile import EchoServer
+    from helpers.hostile import EchoServer
 
     token = "review10\\slash-canary"
     echo = EchoServer()

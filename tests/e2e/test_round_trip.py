@@ -5,7 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from e2e.conftest import CANARY, Server, credit_manifest, maplectl
+import pytest
+from helpers.cli import CANARY, Server, credit_manifest, maplectl
+
+pytestmark = pytest.mark.e2e
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 

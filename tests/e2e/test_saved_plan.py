@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e.conftest import Server, count_credits, many_credits, maplectl, secret_free
+from helpers.cli import Server, count_credits, many_credits, maplectl, secret_free
 
 from maplectl.model import Kind
 from maplectl.plan.keys import digest, idempotency_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from e2e.conftest import Server, count_credits, many_credits, maplectl
+from helpers.cli import Server, count_credits, many_credits, maplectl
 
 pytestmark = pytest.mark.e2e
 

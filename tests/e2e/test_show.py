@@ -6,7 +6,10 @@ import json
 import shutil
 from pathlib import Path
 
-from e2e.conftest import maplectl
+import pytest
+from helpers.cli import maplectl
+
+pytestmark = pytest.mark.e2e
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 

@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from e2e.conftest import Server, count_credits, credit_manifest, maplectl
+import pytest
+from helpers.cli import Server, count_credits, credit_manifest, maplectl
+
+pytestmark = pytest.mark.e2e
 
 
 def run_in_pty(args: list[str], cwd: Path, env: dict[str, str], answer: str | None = None,

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from e2e.conftest import maplectl
+from helpers.cli import maplectl
 
 pytestmark = pytest.mark.e2e
 

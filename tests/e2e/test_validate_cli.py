@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from e2e.conftest import Server, credit_manifest, maplectl
+import pytest
+from helpers.cli import Server, credit_manifest, maplectl
+
+pytestmark = pytest.mark.e2e
 
 BAD_CENTS = credit_manifest("acme-goodwill").replace("value_in_cents: 5000",
                                                      "value_in_cents: 19.99")

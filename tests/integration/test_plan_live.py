@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from integration.conftest import Maple
-from unit.planning import charge, credit
+from helpers.maple import Maple
+from helpers.planning import charge, credit
 
 from maplectl.config import Secret
 from maplectl.errors import AuthError, ManifestError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integration.conftest import Maple
+from helpers.maple import Maple
 
 from maplectl.model import Kind, SourceLocation
 from maplectl.plan.records import Desired

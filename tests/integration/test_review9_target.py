@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from integration.conftest import Maple
-from unit.planning import charge
+from helpers.maple import Maple
+from helpers.planning import charge
 
 from maplectl.maple.reader import read_observed
 from maplectl.plan.builder import build_plan

@@ -1,4 +1,5 @@
-"""Concurrent clients against a real sandbox server on 127.0.0.1 (CONTRACT §3, §5).
+"""Concurrent clients against a real sandbox server on 127.0.0.1 (docs/maple-api.md,
+Idempotency and Credits).
 
 Each thread has its own keep-alive connection, opened before a barrier, so that the requests
 under test leave together and race inside the server rather than queueing in the clients.
@@ -13,9 +14,9 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from helpers.sandbox import COMPANY, GateClock, credit_body, find_all
 
 from maplectl.sandbox import FaultSpec, RunningServer, Sandbox, serve_in_thread
-from tests.sandbox.conftest import COMPANY, GateClock, credit_body, find_all
 
 THREADS = 20
 T = TypeVar("T")

@@ -6,9 +6,10 @@ import time
 from pathlib import Path
 
 import httpx
+from helpers.control import control_http
+from helpers.sandbox import COMPANY, START, credit_body, find_all
 
 from maplectl.sandbox import ManualClock, Sandbox
-from tests.sandbox.conftest import COMPANY, START, control_headers, credit_body, find_all
 
 
 def test_health_needs_no_token(control: httpx.Client) -> None:
@@ -106,8 +107,7 @@ def test_clock_advance_persists_across_processes(tmp_path: Path) -> None:
     """The clock offset lives in the database: a second Sandbox on the file sees it."""
     db = tmp_path / "shared.db"
     first = Sandbox.open(db, clock=ManualClock(START))
-    with httpx.Client(transport=httpx.WSGITransport(app=first.app),
-                      base_url="http://sb/_sandbox", headers=control_headers(first)) as control:
+    with control_http(first.app, first.token, host="sb") as control:
         after = control.post("/clock/advance", json={"hours": 36}).json()
         assert after["now"] == "2030-01-03T00:00:00Z"
         assert after["offset_seconds"] == 36 * 3600

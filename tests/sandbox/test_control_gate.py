@@ -14,10 +14,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from click.testing import CliRunner
+from helpers.sandbox import COMPANY
 
 from maplectl.cli import cli
 from maplectl.sandbox import RunningServer, Sandbox, serve_in_thread
-from tests.sandbox.conftest import COMPANY
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

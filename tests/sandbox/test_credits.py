@@ -1,4 +1,4 @@
-"""Credit rules and the ledger (CONTRACT §5, §6)."""
+"""Credit rules and the ledger (docs/maple-api.md, Credits)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from tests.sandbox.conftest import credit_body, find_all, units_body
+from helpers.sandbox import credit_body, find_all, units_body
 
 
 def _fields(response: httpx.Response) -> set[str]:

@@ -1,11 +1,12 @@
-"""Auth, the error envelope, strict bodies and routing (CONTRACT §1, §2)."""
+"""Auth, the error envelope, strict bodies and routing (docs/maple-api.md, Requests and money,
+Authentication and Errors)."""
 
 from __future__ import annotations
 
 import httpx
+from helpers.sandbox import COMPANY, credit_body, find
 
 from maplectl.sandbox import Sandbox
-from tests.sandbox.conftest import COMPANY, credit_body, find
 
 
 def _envelope(response: httpx.Response, status: int, error_type: str) -> dict[str, object]:

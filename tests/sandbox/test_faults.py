@@ -1,11 +1,10 @@
-"""Fault injection (CONTRACT §9), in process."""
+"""Fault injection (docs/sandbox.md, Faults), in process."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-
-from tests.sandbox.conftest import GateClock, credit_body, find, find_all
+from helpers.sandbox import GateClock, credit_body, find, find_all
 
 
 def _fault(control: httpx.Client, **spec: object) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""Idempotency keys on creates (CONTRACT §3)."""
+"""Idempotency keys on creates (docs/maple-api.md, Idempotency)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from helpers.sandbox import GateClock, credit_body, find, find_all
 
 from maplectl.sandbox import Sandbox
-from tests.sandbox.conftest import GateClock, credit_body, find, find_all
 
 
 def _credits(api: httpx.Client) -> list[dict[str, object]]:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from helpers.control import control_http
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -89,9 +90,7 @@ class LedgerMachine(RuleBasedStateMachine):
             base_url=f"http://sandbox/api/v1/companies/{COMPANY}",
             headers={"Authorization": f"Bearer {self.box.token}"},
         )
-        self.control = httpx.Client(transport=httpx.WSGITransport(app=self.box.app),
-                                    base_url="http://sandbox/_sandbox",
-                                    headers={"Authorization": f"Bearer {self.box.token}"})
+        self.control = control_http(self.box.app, self.box.token)
         self.now = START
         self.model: dict[str, ModelCredit] = {}
 

@@ -1,4 +1,4 @@
-"""One-time charges (CONTRACT §7) and customers (CONTRACT §8)."""
+"""One-time charges and customers (docs/maple-api.md, One-time charges and Customers)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from tests.sandbox.conftest import find_all
+from helpers.sandbox import find_all
 
 
 def _charge(**overrides: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Keyset pagination on every /find (CONTRACT §4)."""
+"""Keyset pagination on every /find (docs/maple-api.md, Pagination)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import base64
 
 import httpx
 import pytest
-
-from tests.sandbox.conftest import credit_body, find, find_all
+from helpers.sandbox import credit_body, find, find_all
 
 
 def _make(api: httpx.Client, count: int, **overrides: object) -> list[str]:

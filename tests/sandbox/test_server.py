@@ -14,10 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from helpers.sandbox import COMPANY, credit_body
 
 from maplectl.cli import cli
 from maplectl.sandbox import RunningServer, Sandbox, serve_in_thread
-from tests.sandbox.conftest import COMPANY, credit_body
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from unit.planning import credit, plan_of
-from unit.test_apply import FakeMaple
+from helpers.fake_maple import FakeMaple
+from helpers.planning import credit, plan_of
 
 from maplectl.apply import Applier, ApplyResult, Outcome
 from maplectl.cli import report

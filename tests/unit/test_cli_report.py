@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from unit.planning import credit, plan_of
+from helpers.planning import credit, plan_of
 
 from maplectl.apply import ActionResult, ApplyResult, Outcome
 from maplectl.cli import parse_duration, report

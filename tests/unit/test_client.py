@@ -1,4 +1,5 @@
-"""The client against httpx.MockTransport: retries, rate limits, error mapping (CONTRACT)."""
+"""The client against httpx.MockTransport: retries, rate limits, error mapping
+(docs/maple-api.md, Errors, Rate limits and Idempotency)."""
 
 from __future__ import annotations
 

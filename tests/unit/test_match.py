@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from unit.planning import NOW, billable, charge, credit, plan_of, remote_credit
+from helpers.planning import NOW, billable, charge, credit, plan_of, remote_credit
 
 from maplectl.errors import ManifestError
 from maplectl.maple.reader import Observed

@@ -10,7 +10,7 @@ import unicodedata
 from typing import Any
 
 import pytest
-from unit.planning import billable, charge, credit, plan_of, remote_credit
+from helpers.planning import billable, charge, credit, plan_of, remote_credit
 
 from maplectl.errors import ManifestError
 from maplectl.plan.identity import name_key

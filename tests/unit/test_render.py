@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from unit.planning import billable, charge, credit, plan_of, remote_credit
+from helpers.planning import billable, charge, credit, plan_of, remote_credit
 
 from maplectl.errors import PlanFileError
 from maplectl.plan.records import Plan

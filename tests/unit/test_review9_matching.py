@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from unit.planning import NOW, billable, charge, credit, plan_of, remote_credit
-from unit.test_apply import FakeMaple
+from helpers.fake_maple import FakeMaple
+from helpers.planning import NOW, billable, charge, credit, plan_of, remote_credit
 
 from maplectl.apply import ActionResult, Applier, ApplyResult, Outcome
 from maplectl.errors import PartialApplyError

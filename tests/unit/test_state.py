@@ -1,4 +1,5 @@
-"""Reading Maple's pages (CONTRACT §4, "robust to"): every row once, and no endless loops."""
+"""Reading Maple's pages (docs/maple-api.md, Pagination: what it tolerates): every row once,
+and no endless loops."""
 
 from __future__ import annotations
 
