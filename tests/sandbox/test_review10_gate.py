@@ -30,8 +30,6 @@ def served(tmp_path: Path) -> Iterator[tuple[Sandbox, RunningServer, str]]:
         box.close()
 
 
-@pytest.mark.xfail(strict=True, reason="review-10: the gate accepts any seeded company's token, "
-                   "and the demo seed ships cmp_other's token in the clear")
 def test_the_token_published_in_the_demo_seed_does_not_open_the_control_api(
         served: tuple[Sandbox, RunningServer, str]) -> None:
     """Only the token `sandbox serve` printed (random) admits control requests: the demo seed's
