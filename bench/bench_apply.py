@@ -35,8 +35,9 @@ LATENCY_ROUTES = ("POST /credits", "POST /credits/find", "POST /one_times/find")
 class Size:
     """One benchmark size."""
 
-    def __init__(self, customers: int, creates_per_customer: int, existing_per_customer: int,
-                 latency_ms: int) -> None:
+    def __init__(
+        self, customers: int, creates_per_customer: int, existing_per_customer: int, latency_ms: int
+    ) -> None:
         self.customers = customers
         self.creates_per_customer = creates_per_customer
         self.existing_per_customer = existing_per_customer
@@ -57,9 +58,11 @@ def manifest_text(size: Size, n: int) -> str:
     """The new credits of customer n, one YAML file."""
     docs = []
     for k in range(size.creates_per_customer):
-        grant = (f"  type: UNITS\n  units: {500 * (k + 1)}\n  item_id: itm_api_calls\n"
-                 if k % 4 == 3 else
-                 f"  type: AMOUNT\n  amount: {{currency: USD, value_in_cents: {2500 + n + k}}}\n")
+        grant = (
+            f"  type: UNITS\n  units: {500 * (k + 1)}\n  item_id: itm_api_calls\n"
+            if k % 4 == 3
+            else f"  type: AMOUNT\n  amount: {{currency: USD, value_in_cents: {2500 + n + k}}}\n"
+        )
         docs.append(f"""apiVersion: maplectl/v1
 kind: Credit
 metadata:
@@ -73,12 +76,20 @@ spec:
 
 
 def existing_credits(size: Size) -> list[dict[str, Any]]:
-    return [{"customer_id": size.customer(n), "name": f"Earlier grant {k}", "type": "AMOUNT",
-             "amount": {"currency": "USD", "value_in_cents": 11 + k}}
-            for n in range(size.customers) for k in range(size.existing_per_customer)]
+    return [
+        {
+            "customer_id": size.customer(n),
+            "name": f"Earlier grant {k}",
+            "type": "AMOUNT",
+            "amount": {"currency": "USD", "value_in_cents": 11 + k},
+        }
+        for n in range(size.customers)
+        for k in range(size.existing_per_customer)
+    ]
 
 
 # -- the maplectl side (runs in a worker process) ---------------------------------------------
+
 
 def apply_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     """What ``maplectl apply --auto-approve DIR --parallelism 8`` does, phase by phase."""
@@ -95,8 +106,12 @@ def apply_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     with phases.phase("load_validate"):
         desired = [Desired.from_resource(r) for r in load_manifests([config["manifests"]])]
     parallelism = config["parallelism"]
-    client = MapleClient(api_url=config["api_url"], company_id=config["company"],
-                         token=Secret(token), pool_size=max(16, parallelism * 2))
+    client = MapleClient(
+        api_url=config["api_url"],
+        company_id=config["company"],
+        token=Secret(token),
+        pool_size=max(16, parallelism * 2),
+    )
     last_answer = [0.0]
 
     def progress(result: ActionResult) -> None:
@@ -104,14 +119,19 @@ def apply_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
 
     with client:
         with phases.phase("plan"):
-            observed = read_observed(client, {d.customer_id for d in desired},
-                                     parallelism=max(parallelism, 8))
-            plan = build_plan(desired, observed, company_id=config["company"],
-                              api_url=config["api_url"], now=datetime.now(UTC))
+            observed = read_observed(
+                client, {d.customer_id for d in desired}, parallelism=max(parallelism, 8)
+            )
+            plan = build_plan(
+                desired,
+                observed,
+                company_id=config["company"],
+                api_url=config["api_url"],
+                now=datetime.now(UTC),
+            )
         journal = Journal.open(Path(config["journal"]))
         try:
-            applier = Applier(client, journal=journal, parallelism=parallelism,
-                              progress=progress)
+            applier = Applier(client, journal=journal, parallelism=parallelism, progress=progress)
             started, cpu_started = time.perf_counter(), time.process_time()
             result = applier.run(plan)
             ended, cpu_after = time.perf_counter(), time.process_time()
@@ -123,34 +143,48 @@ def apply_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     outcomes: dict[str, int] = {}
     for r in result.results:
         outcomes[r.outcome.value] = outcomes.get(r.outcome.value, 0) + 1
-    return {"phases": {k: round(v, 3) for k, v in phases.walls.items()},
-            "cpu": {k: round(v, 3) for k, v in phases.cpus.items()},
-            "creates_planned": len(plan.creates), "outcomes": outcomes,
-            "verification_problems": len(result.verification_problems),
-            "retries": client.retries_used}
+    return {
+        "phases": {k: round(v, 3) for k, v in phases.walls.items()},
+        "cpu": {k: round(v, 3) for k, v in phases.cpus.items()},
+        "creates_planned": len(plan.creates),
+        "outcomes": outcomes,
+        "verification_problems": len(result.verification_problems),
+        "retries": client.retries_used,
+    }
 
 
 # -- the driver -----------------------------------------------------------------------------------
 
-def run(size: Size, *, name: str = "apply", write: bool = True,
-        update_doc: bool = True) -> dict[str, Any]:
+
+def run(
+    size: Size, *, name: str = "apply", write: bool = True, update_doc: bool = True
+) -> dict[str, Any]:
     """Seed a sandbox server, run the apply worker, check the sandbox, report and record."""
-    with tempfile.TemporaryDirectory(prefix="maplectl-bench-apply-") as tmp, \
-            harness.sandbox_server() as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="maplectl-bench-apply-") as tmp,
+        harness.sandbox_server() as server,
+    ):
         manifests = Path(tmp) / "manifests"
         manifests.mkdir()
         for n in range(size.customers):
-            (manifests / f"customer-{n:03d}.yaml").write_text(manifest_text(size, n),
-                                                             encoding="utf-8")
+            (manifests / f"customer-{n:03d}.yaml").write_text(
+                manifest_text(size, n), encoding="utf-8"
+            )
         server.seed_customers(size.all_customers())
         existing = server.bulk_credits(existing_credits(size))
         server.warm_up()
         server.add_latency(size.latency_ms, LATENCY_ROUTES)
         server.reset_counters()
         cpu_before = server.cpu_seconds()
-        report = harness.run_worker(SCRIPT, {"manifests": str(manifests),
-                                             "parallelism": PARALLELISM,
-                                             "journal": str(Path(tmp) / "journal")}, server)
+        report = harness.run_worker(
+            SCRIPT,
+            {
+                "manifests": str(manifests),
+                "parallelism": PARALLELISM,
+                "journal": str(Path(tmp) / "journal"),
+            },
+            server,
+        )
         cpu_after = server.cpu_seconds()
         routes = server.counters()
         server.clear_faults()
@@ -160,9 +194,14 @@ def run(size: Size, *, name: str = "apply", write: bool = True,
     phases = report["phases"]
     lower = creates * latency / PARALLELISM
     result: dict[str, Any] = {
-        "size": {"creates": creates, "customers": size.customers,
-                 "existing_credits": existing, "latency_ms": size.latency_ms,
-                 "latency_routes": list(LATENCY_ROUTES), "parallelism": PARALLELISM},
+        "size": {
+            "creates": creates,
+            "customers": size.customers,
+            "existing_credits": existing,
+            "latency_ms": size.latency_ms,
+            "latency_routes": list(LATENCY_ROUTES),
+            "parallelism": PARALLELISM,
+        },
         "phases_seconds": phases,
         "maplectl_cpu_seconds": report["cpu"],
         "total_seconds": round(sum(phases.values()), 3),
@@ -176,7 +215,8 @@ def run(size: Size, *, name: str = "apply", write: bool = True,
         "credits_in_sandbox_after": credits_now,
         "exactly_once": credits_now == existing + creates,
         "peak_rss_mb": report["peak_rss_mb"],
-        "sandbox_cpu_seconds": None if cpu_before is None or cpu_after is None
+        "sandbox_cpu_seconds": None
+        if cpu_before is None or cpu_after is None
         else round(cpu_after - cpu_before, 2),
     }
     if lower > 0:
@@ -191,15 +231,26 @@ def run(size: Size, *, name: str = "apply", write: bool = True,
 
 def _count_credits(server: harness.SandboxServer) -> int:
     """Credits of the company, by ``include_meta`` (one request, after the run)."""
-    response = httpx_post(server, "credits/find", {
-        "pagination": {"from_key": None, "limit": 1}, "query": {}, "include_meta": True,
-        "sort_key": "createdAtAsc"})
+    response = httpx_post(
+        server,
+        "credits/find",
+        {
+            "pagination": {"from_key": None, "limit": 1},
+            "query": {},
+            "include_meta": True,
+            "sort_key": "createdAtAsc",
+        },
+    )
     return int(response["pagination"]["total"])
 
 
 def httpx_post(server: harness.SandboxServer, path: str, body: Any) -> Any:
-    response = httpx.post(f"{server.url}/companies/{server.company}/{path}", json=body,
-                          headers={"Authorization": f"Bearer {server.token}"}, timeout=60)
+    response = httpx.post(
+        f"{server.url}/companies/{server.company}/{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=60,
+    )
     response.raise_for_status()
     return response.json()
 
@@ -207,29 +258,46 @@ def httpx_post(server: harness.SandboxServer, path: str, body: Any) -> Any:
 def render_section(r: dict[str, Any]) -> str:
     """The ``## Apply`` section of docs/performance.md."""
     s, p = r["size"], r["phases_seconds"]
-    chart = harness.bar_chart([
-        ("lower bound of the creates (creates × latency / 8)", r["lower_bound_creates_seconds"]),
-        *((f"maplectl: {k}", v) for k, v in p.items()),
-        ("maplectl: total", r["total_seconds"]),
-    ])
+    chart = harness.bar_chart(
+        [
+            (
+                "lower bound of the creates (creates × latency / 8)",
+                r["lower_bound_creates_seconds"],
+            ),
+            *((f"maplectl: {k}", v) for k, v in p.items()),
+            ("maplectl: total", r["total_seconds"]),
+        ]
+    )
     ratio = r.get("ratios", {}).get("creates_vs_lower_bound", "-")
     met = "met" if r.get("targets", {}).get("creates_within_1.5x") else "NOT met"
-    intro = (f"`maplectl apply` of {s['creates']:,} new credits for {s['customers']} customers "
-             f"(who already hold {s['existing_credits']:,}), {s['latency_ms']} ms injected "
-             f"latency on {', '.join(f'`{x}`' for x in s['latency_routes'])}, parallelism "
-             f"{s['parallelism']}. Rerun: `.venv/bin/python bench/bench_apply.py` (results in "
-             "`bench/results/apply.json`).")
+    intro = (
+        f"`maplectl apply` of {s['creates']:,} new credits for {s['customers']} customers "
+        f"(who already hold {s['existing_credits']:,}), {s['latency_ms']} ms injected "
+        f"latency on {', '.join(f'`{x}`' for x in s['latency_routes'])}, parallelism "
+        f"{s['parallelism']}. Rerun: `.venv/bin/python bench/bench_apply.py` (results in "
+        "`bench/results/apply.json`)."
+    )
     rows = [
         ("creates vs lower bound", f"{ratio}×", "≤ 1.5×", met),
         ("requests (sandbox counters)", f"{r['requests']:,}", "", ""),
         ("outcomes", ", ".join(f"{k}: {v}" for k, v in r["outcomes"].items()), "", ""),
-        ("credits in the sandbox afterwards", f"{r['credits_in_sandbox_after']:,} "
-         f"({'exactly once' if r['exactly_once'] else 'NOT exactly once'})", "", ""),
+        (
+            "credits in the sandbox afterwards",
+            f"{r['credits_in_sandbox_after']:,} "
+            f"({'exactly once' if r['exactly_once'] else 'NOT exactly once'})",
+            "",
+            "",
+        ),
         ("peak RSS of the maplectl process", f"{r['peak_rss_mb']} MiB", "", ""),
         ("sandbox CPU during the run", f"{r['sandbox_cpu_seconds']} s", "", ""),
     ]
-    table = "\n".join(["| measure | value | target | |", "|---|---|---|---|",
-                       *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)])
+    table = "\n".join(
+        [
+            "| measure | value | target | |",
+            "|---|---|---|---|",
+            *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        ]
+    )
     parts = [intro, chart, table]
     floor = harness.RESULTS_DIR / "apply-0ms.json"
     if floor.exists():
@@ -243,7 +311,8 @@ def render_section(r: dict[str, Any]) -> str:
             "`bench/results/apply-0ms.json`): that is the sandbox's own ceiling, about the "
             "size of the lower bound, and 8 requests in flight queue for it after each 20 ms "
             "sleep. maplectl itself spent "
-            f"{r['maplectl_cpu_seconds'].get('apply_run', '-')} s of CPU in the apply run.")
+            f"{r['maplectl_cpu_seconds'].get('apply_run', '-')} s of CPU in the apply run."
+        )
     return "\n\n".join(parts) + "\n"
 
 
@@ -255,14 +324,28 @@ def main(argv: list[str] | None = None) -> int:
         size.latency_ms, args.no_doc = args.latency_ms, True
     name = harness.result_name("apply", args)
     result = harness.record_median(
-        lambda: run(size, name=name, write=False, update_doc=False), name=name,
-        repeat=args.repeat or (1 if args.quick else 3), phase="creates", title="Apply",
-        render=render_section, update_doc=not (args.quick or args.no_doc))
-    for key in ("phases_seconds", "total_seconds", "lower_bound_creates_seconds", "requests",
-                "outcomes", "exactly_once", "peak_rss_mb", "sandbox_cpu_seconds"):
+        lambda: run(size, name=name, write=False, update_doc=False),
+        name=name,
+        repeat=args.repeat or (1 if args.quick else 3),
+        phase="creates",
+        title="Apply",
+        render=render_section,
+        update_doc=not (args.quick or args.no_doc),
+    )
+    for key in (
+        "phases_seconds",
+        "total_seconds",
+        "lower_bound_creates_seconds",
+        "requests",
+        "outcomes",
+        "exactly_once",
+        "peak_rss_mb",
+        "sandbox_cpu_seconds",
+    ):
         print(f"{key}: {result[key]}")
     harness.print_targets(result)
     return 0
+
 
 if __name__ == "__main__":
     if "--worker" in sys.argv:

@@ -68,8 +68,9 @@ class Size:
     threads: tuple[int, ...]
 
 
-FULL = Size(credits=100_000, customers=1_000, every=100, requests=200, seconds=4.0,
-            threads=(1, 4, 8))
+FULL = Size(
+    credits=100_000, customers=1_000, every=100, requests=200, seconds=4.0, threads=(1, 4, 8)
+)
 QUICK = Size(credits=3_000, customers=50, every=4, requests=20, seconds=0.5, threads=(1, 4))
 CHUNK = 25_000
 TARGET = "cus_b0000"
@@ -86,12 +87,21 @@ def credit_specs(size: Size) -> list[dict[str, Any]]:
     for n in range(size.credits):
         customer = TARGET if n % size.every == 0 else others[n % len(others)]
         if n % 4 == 3:
-            spec = {"customer_id": customer, "name": f"Pack {n}", "type": "UNITS",
-                    "units": 1000 + n % 7, "item_id": "itm_api_calls"}
+            spec = {
+                "customer_id": customer,
+                "name": f"Pack {n}",
+                "type": "UNITS",
+                "units": 1000 + n % 7,
+                "item_id": "itm_api_calls",
+            }
         else:
-            spec = {"customer_id": customer, "name": f"Credit {n}", "type": "AMOUNT",
-                    "amount": {"currency": "USD", "value_in_cents": 500 + n % 1000},
-                    "expiration_date": "2099-12-31T00:00:00Z"}
+            spec = {
+                "customer_id": customer,
+                "name": f"Credit {n}",
+                "type": "AMOUNT",
+                "amount": {"currency": "USD", "value_in_cents": 500 + n % 1000},
+                "expiration_date": "2099-12-31T00:00:00Z",
+            }
         specs.append(spec)
     return specs
 
@@ -100,8 +110,12 @@ def summary_ms(seconds: Iterable[float]) -> dict[str, float]:
     """Median, p95 and max of durations, in milliseconds."""
     values = sorted(s * 1000 for s in seconds)
     p95 = statistics.quantiles(values, n=100, method="inclusive")[94]
-    return {"median_ms": round(statistics.median(values), 3), "p95_ms": round(p95, 3),
-            "max_ms": round(values[-1], 3), "requests": len(values)}
+    return {
+        "median_ms": round(statistics.median(values), 3),
+        "p95_ms": round(p95, 3),
+        "max_ms": round(values[-1], 3),
+        "requests": len(values),
+    }
 
 
 class Timed:
@@ -131,44 +145,67 @@ def load_and_page(size: Size, profile: bool) -> dict[str, Any]:
 
 
 def _load_and_page(box: Sandbox, size: Size, profile: bool) -> dict[str, Any]:
-    box.load_seed({"companies": [{
-        "id": box.company_id, "name": "Demo SaaS Inc.", "token": box.token,
-        "customers": [{"id": c, "identifier": c, "name": c, "email": f"{c}@bench.example"}
-                      for c in customer_ids(size)]}]})
+    box.load_seed(
+        {
+            "companies": [
+                {
+                    "id": box.company_id,
+                    "name": "Demo SaaS Inc.",
+                    "token": box.token,
+                    "customers": [
+                        {"id": c, "identifier": c, "name": c, "email": f"{c}@bench.example"}
+                        for c in customer_ids(size)
+                    ],
+                }
+            ]
+        }
+    )
     specs = credit_specs(size)
     timed = Timed(box.app)
-    control = ControlClient("http://sandbox", Secret(box.token), timeout=300,
-                            transport=httpx.WSGITransport(app=timed))
-    api = httpx.Client(transport=httpx.WSGITransport(app=timed),
-                       base_url=f"http://sandbox/api/v1/companies/{box.company_id}",
-                       headers={"Authorization": f"Bearer {box.token}"})
+    control = ControlClient(
+        "http://sandbox", Secret(box.token), timeout=300, transport=httpx.WSGITransport(app=timed)
+    )
+    api = httpx.Client(
+        transport=httpx.WSGITransport(app=timed),
+        base_url=f"http://sandbox/api/v1/companies/{box.company_id}",
+        headers={"Authorization": f"Bearer {box.token}"},
+    )
     with contextlib.closing(control), api:
         started = time.perf_counter()
         loaded = 0
         for first in range(0, len(specs), CHUNK):
-            answer = control.call("POST", "credits/bulk", {"credits": specs[first:first + CHUNK]})
+            answer = control.call("POST", "credits/bulk", {"credits": specs[first : first + CHUNK]})
             loaded += answer["loaded"]
         bulk_seconds = time.perf_counter() - started
         assert loaded == size.credits
-        bulk = {"credits": loaded, "requests": -(-size.credits // CHUNK),
-                "wall_s": round(bulk_seconds, 3),
-                "server_s": round(sum(timed.times), 3),
-                "credits_per_s": round(loaded / bulk_seconds),
-                "target_s": BULK_TARGET_S, "met": bulk_seconds < BULK_TARGET_S}
+        bulk = {
+            "credits": loaded,
+            "requests": -(-size.credits // CHUNK),
+            "wall_s": round(bulk_seconds, 3),
+            "server_s": round(sum(timed.times), 3),
+            "credits_per_s": round(loaded / bulk_seconds),
+            "target_s": BULK_TARGET_S,
+            "met": bulk_seconds < BULK_TARGET_S,
+        }
 
         query = {"customer_id": TARGET}
         first_page = {"pagination": {"limit": 100}, "query": query}
         cursor = None
         for _ in range(5):  # walk to the sixth page
-            page = api.post("/credits/find", json={"pagination": {"limit": 100, "from_key": cursor},
-                                                   "query": query}).json()
+            page = api.post(
+                "/credits/find",
+                json={"pagination": {"limit": 100, "from_key": cursor}, "query": query},
+            ).json()
             cursor = page["pagination"]["from_key"]
             assert cursor is not None
         later_page = {"pagination": {"limit": 100, "from_key": cursor}, "query": query}
         with_meta = {**first_page, "include_meta": True}
         pages: dict[str, Any] = {}
-        for name, body in (("first_page", first_page), ("sixth_page_from_key", later_page),
-                           ("first_page_include_meta", with_meta)):
+        for name, body in (
+            ("first_page", first_page),
+            ("sixth_page_from_key", later_page),
+            ("first_page_include_meta", with_meta),
+        ):
             for _ in range(5):  # warm: validators compiled, statements cached
                 api.post("/credits/find", json=body)
             timed.times.clear()
@@ -190,9 +227,14 @@ def _load_and_page(box: Sandbox, size: Size, profile: bool) -> dict[str, Any]:
     worst_p95 = max(p["p95_ms"] for p in pages.values())
     return {
         "bulk_load": bulk,
-        "page": {"credits_total": size.credits, "customer_credits": size.credits // size.every,
-                 "limit": 100, **pages, "target_ms": PAGE_TARGET_MS,
-                 "met": worst_p95 < PAGE_TARGET_MS},
+        "page": {
+            "credits_total": size.credits,
+            "customer_credits": size.credits // size.every,
+            "limit": 100,
+            **pages,
+            "target_ms": PAGE_TARGET_MS,
+            "met": worst_p95 < PAGE_TARGET_MS,
+        },
     }
 
 
@@ -200,47 +242,78 @@ def _load_and_page(box: Sandbox, size: Size, profile: bool) -> dict[str, Any]:
 
 
 def throughput(size: Size) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="maplectl-bench-serve-") as tmp, \
-            harness.sandbox_server(db=Path(tmp) / "sandbox.sqlite") as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="maplectl-bench-serve-") as tmp,
+        harness.sandbox_server(db=Path(tmp) / "sandbox.sqlite") as server,
+    ):
         server.warm_up()
         headers = {"Authorization": f"Bearer {server.token}"}
         base = f"{server.url}/companies/{server.company}"
         with httpx.Client(base_url=base, headers=headers) as setup:
-            credit = setup.post("/credits", json={
-                "customer_id": "cus_acme", "name": "Bench", "type": "AMOUNT",
-                "amount": {"currency": "USD", "value_in_cents": 100}})
+            credit = setup.post(
+                "/credits",
+                json={
+                    "customer_id": "cus_acme",
+                    "name": "Bench",
+                    "type": "AMOUNT",
+                    "amount": {"currency": "USD", "value_in_cents": 100},
+                },
+            )
             assert credit.status_code == 201, credit.text
             for n in range(20):
-                setup.post("/credits", json={
-                    "customer_id": "cus_globex", "name": f"Bench {n}", "type": "AMOUNT",
-                    "amount": {"currency": "USD", "value_in_cents": 100 + n}})
+                setup.post(
+                    "/credits",
+                    json={
+                        "customer_id": "cus_globex",
+                        "name": f"Bench {n}",
+                        "type": "AMOUNT",
+                        "amount": {"currency": "USD", "value_in_cents": 100 + n},
+                    },
+                )
         credit_id = credit.json()["id"]
         keys = itertools.count()
         calls: dict[str, Callable[[httpx.Client], httpx.Response]] = {
             "GET /customers/{id}": lambda c: c.get("/customers/cus_acme"),
             "GET /credits/{id}": lambda c: c.get(f"/credits/{credit_id}"),
-            "POST /credits/find (20)": lambda c: c.post("/credits/find", json={
-                "pagination": {"limit": 20}, "query": {"customer_id": "cus_globex"}}),
+            "POST /credits/find (20)": lambda c: c.post(
+                "/credits/find",
+                json={"pagination": {"limit": 20}, "query": {"customer_id": "cus_globex"}},
+            ),
             "POST /credits (keyed write)": lambda c: c.post(
-                "/credits", headers={"Idempotency-Key": f"bench-{next(keys)}"},
-                json={"customer_id": "cus_initech", "name": "Bench write", "type": "AMOUNT",
-                      "amount": {"currency": "USD", "value_in_cents": 100}}),
+                "/credits",
+                headers={"Idempotency-Key": f"bench-{next(keys)}"},
+                json={
+                    "customer_id": "cus_initech",
+                    "name": "Bench write",
+                    "type": "AMOUNT",
+                    "amount": {"currency": "USD", "value_in_cents": 100},
+                },
+            ),
         }
         results: dict[str, Any] = {}
         for name, call in calls.items():
             # The simple request at every thread count; the others at the widest only.
             counts = size.threads if name == "GET /customers/{id}" else size.threads[-1:]
-            results[name] = {str(n): _hammer(base, headers, call, n, size.seconds)
-                             for n in counts}
+            results[name] = {str(n): _hammer(base, headers, call, n, size.seconds) for n in counts}
     simple = results["GET /customers/{id}"]
     best = max(r["rps"] for r in simple.values())
-    return {"server": "maplectl sandbox serve (own process), database on disk",
-            "seconds_per_run": size.seconds, "by_request": results,
-            "simple_request_best_rps": best, "target_rps": RPS_TARGET, "met": best >= RPS_TARGET}
+    return {
+        "server": "maplectl sandbox serve (own process), database on disk",
+        "seconds_per_run": size.seconds,
+        "by_request": results,
+        "simple_request_best_rps": best,
+        "target_rps": RPS_TARGET,
+        "met": best >= RPS_TARGET,
+    }
 
 
-def _hammer(base: str, headers: dict[str, str], call: Callable[[httpx.Client], httpx.Response],
-            threads: int, seconds: float) -> dict[str, Any]:
+def _hammer(
+    base: str,
+    headers: dict[str, str],
+    call: Callable[[httpx.Client], httpx.Response],
+    threads: int,
+    seconds: float,
+) -> dict[str, Any]:
     """``threads`` keep-alive clients calling as fast as they can for ``seconds``."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors = [0] * threads
@@ -268,9 +341,13 @@ def _hammer(base: str, headers: dict[str, str], call: Callable[[httpx.Client], h
         worker.join()
     elapsed = time.perf_counter() - started
     done = [s for per in latencies for s in per]
-    return {"threads": threads, "requests": len(done), "errors": sum(errors),
-            "rps": round(len(done) / elapsed, 1), **{
-                k: v for k, v in summary_ms(done).items() if k != "requests"}}
+    return {
+        "threads": threads,
+        "requests": len(done),
+        "errors": sum(errors),
+        "rps": round(len(done) / elapsed, 1),
+        **{k: v for k, v in summary_ms(done).items() if k != "requests"},
+    }
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -278,8 +355,11 @@ def _hammer(base: str, headers: dict[str, str], call: Callable[[httpx.Client], h
 
 def run(size: Size, *, profile: bool = False) -> dict[str, Any]:
     """Run all three measures at ``size``; the result document (without the environment)."""
-    return {"size": {"credits": size.credits, "customers": size.customers},
-            **load_and_page(size, profile), "throughput": throughput(size)}
+    return {
+        "size": {"credits": size.credits, "customers": size.customers},
+        **load_and_page(size, profile),
+        "throughput": throughput(size),
+    }
 
 
 def doc_section(result: dict[str, Any]) -> str:
@@ -326,8 +406,9 @@ def doc_section(result: dict[str, Any]) -> str:
     rows = []
     for name, by_threads in rps["by_request"].items():
         for threads, measured in by_threads.items():
-            rows.append((f"{name}, {threads} thread{'s' if threads != '1' else ''}",
-                         measured["rps"]))
+            rows.append(
+                (f"{name}, {threads} thread{'s' if threads != '1' else ''}", measured["rps"])
+            )
     lines.append(harness.bar_chart(rows, unit="req/s"))
     return "\n".join(lines)
 
@@ -345,8 +426,7 @@ def main() -> int:
     if not args.quick:
         path = harness.write_results("sandbox", result)
         harness.update_doc_section("Sandbox", doc_section(result))
-        print(f"wrote {path} and the Sandbox section of {harness.PERFORMANCE_DOC}",
-              file=sys.stderr)
+        print(f"wrote {path} and the Sandbox section of {harness.PERFORMANCE_DOC}", file=sys.stderr)
     return 0
 
 

@@ -120,9 +120,15 @@ class SandboxServer:
         headers = {"Authorization": f"Bearer {self.token}"}
         for collection in ("credits", "one_times"):
             response = self._http.post(
-                f"{self.url}/companies/{self.company}/{collection}/find", headers=headers,
-                json={"pagination": {"from_key": None, "limit": 1}, "query": {},
-                      "sort_key": "createdAtAsc", "include_meta": True})
+                f"{self.url}/companies/{self.company}/{collection}/find",
+                headers=headers,
+                json={
+                    "pagination": {"from_key": None, "limit": 1},
+                    "query": {},
+                    "sort_key": "createdAtAsc",
+                    "include_meta": True,
+                },
+            )
             response.raise_for_status()
 
     def cpu_seconds(self) -> float | None:
@@ -342,8 +348,9 @@ def update_doc_section(title: str, body: str, *, path: Path = PERFORMANCE_DOC) -
     path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
 
 
-def median_run(runs: Sequence[dict[str, Any]], measure: Callable[[dict[str, Any]], float]
-               ) -> dict[str, Any]:
+def median_run(
+    runs: Sequence[dict[str, Any]], measure: Callable[[dict[str, Any]], float]
+) -> dict[str, Any]:
     """The run whose ``measure`` is the median of all runs, with every run's value attached.
 
     One run on a shared 2-core machine varies by about ±15 %; the median of several is what a
@@ -351,8 +358,11 @@ def median_run(runs: Sequence[dict[str, Any]], measure: Callable[[dict[str, Any]
     """
     ordered = sorted(runs, key=measure)
     chosen = dict(ordered[(len(ordered) - 1) // 2])
-    chosen["repeats"] = {"runs": len(runs), "values": [round(measure(r), 3) for r in runs],
-                         "chosen": "median"}
+    chosen["repeats"] = {
+        "runs": len(runs),
+        "values": [round(measure(r), 3) for r in runs],
+        "chosen": "median",
+    }
     return chosen
 
 
@@ -361,10 +371,18 @@ def bench_parser(description: str, quick_help: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--no-doc", action="store_true", help="leave docs/performance.md alone")
-    parser.add_argument("--latency-ms", type=int, default=None,
-                        help="override the injected latency (implies --no-doc)")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="runs to take the median of (default 3; 1 with --quick)")
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=None,
+        help="override the injected latency (implies --no-doc)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="runs to take the median of (default 3; 1 with --quick)",
+    )
     return parser
 
 
@@ -374,17 +392,26 @@ def result_name(base: str, args: argparse.Namespace) -> str:
     return name + (f"-{args.latency_ms}ms" if args.latency_ms is not None else "")
 
 
-def record_median(run_once: Callable[[], dict[str, Any]], *, name: str, repeat: int,
-                  phase: str, title: str, render: Callable[[dict[str, Any]], str],
-                  update_doc: bool) -> dict[str, Any]:
+def record_median(
+    run_once: Callable[[], dict[str, Any]],
+    *,
+    name: str,
+    repeat: int,
+    phase: str,
+    title: str,
+    render: Callable[[dict[str, Any]], str],
+    update_doc: bool,
+) -> dict[str, Any]:
     """Run ``repeat`` times, keep the median by ``phase``, write it and its doc section."""
     runs = [run_once() for _ in range(repeat)]
     result = median_run(runs, lambda r: float(r["phases_seconds"][phase]))
     write_results(name, result)
     values = ", ".join(f"{v} s" for v in result["repeats"]["values"])
     if update_doc:
-        update_doc_section(title, render(result) + (
-            f"\n\nThe run shown is the median of {repeat} ({phase}: {values})."))
+        update_doc_section(
+            title,
+            render(result) + (f"\n\nThe run shown is the median of {repeat} ({phase}: {values})."),
+        )
     print(f"{phase} over {repeat} runs: {values} (median reported)")
     return result
 

@@ -99,9 +99,12 @@ class ActionResult:
 
     def to_json(self) -> JSONDict:
         return {
-            "address": self.action.address, "outcome": self.outcome.value,
-            "remote_ids": list(self.remote_ids), "idempotency_key": self.key,
-            "generation": self.generation, "error": self.error,
+            "address": self.action.address,
+            "outcome": self.outcome.value,
+            "remote_ids": list(self.remote_ids),
+            "idempotency_key": self.key,
+            "generation": self.generation,
+            "error": self.error,
             "diagnostics": [d.to_json() for d in self.diagnostics],
             "money": [m.to_json() for m in self.action.money],
             "spent_keys": list(self.spent),
@@ -153,8 +156,10 @@ class ApplyResult:
             "company_id": self.plan.company_id,
             "results": [r.to_json() for r in self.results],
             "summary": {"counts": counts, "money": self.money_moved()},
-            "verification": {"ok": not self.verification_problems,
-                             "problems": list(self.verification_problems)},
+            "verification": {
+                "ok": not self.verification_problems,
+                "problems": list(self.verification_problems),
+            },
             "not_started": self.not_started,
             "stopped": self.stopped,
             "journal": self.journal_path,
@@ -178,8 +183,13 @@ class _RunJournal:
     a create that did happen is still reported as created when its outcome line fails.
     """
 
-    def __init__(self, journal: Journal, halt: Callable[[str], None],
-                 stopping: threading.Event, reason: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        halt: Callable[[str], None],
+        stopping: threading.Event,
+        reason: Callable[[], str],
+    ) -> None:
         self._journal = journal
         self._halt = halt
         self._stopping = stopping
@@ -195,8 +205,9 @@ class _RunJournal:
         except JournalError as exc:
             self._halt(exc.message)
             if intent:
-                raise _NotSent(fields.get("key"), int(fields.get("generation", 0)),
-                               exc.message) from exc
+                raise _NotSent(
+                    fields.get("key"), int(fields.get("generation", 0)), exc.message
+                ) from exc
 
 
 ProgressFn = Callable[[ActionResult], None]
@@ -225,8 +236,12 @@ class Applier:
         self.locator = locator
         self._stop_reason: str | None = None
         self._stopping = threading.Event()
-        self.journal = _RunJournal(journal or Journal.null(), self._halt, self._stopping,
-                                   lambda: self._stop_reason or "apply was interrupted")
+        self.journal = _RunJournal(
+            journal or Journal.null(),
+            self._halt,
+            self._stopping,
+            lambda: self._stop_reason or "apply was interrupted",
+        )
         self.parallelism = max(1, parallelism)
         self.consistency_wait = consistency_wait
         self.poll_interval = poll_interval
@@ -237,6 +252,7 @@ class Applier:
         self._lock = threading.Lock()
         self._owned: set[str] = set()  # remote ids claimed by the plan or created by this run
         self._seen: set[str] = set()  # remote ids the plan saw (claimed or unmanaged)
+        self._held: frozenset[str] = frozenset()
 
     def run(self, plan: Plan) -> ApplyResult:
         """Create every ``create`` action of ``plan``; then verify. Never raises for one failure.
@@ -252,9 +268,9 @@ class Applier:
 
     def _run(self, plan: Plan) -> ApplyResult:
         for action in plan.actions:
-            self._owned.update(action.remote_ids if action.action is not ActionType.CREATE
-                               else ())
+            self._owned.update(action.remote_ids if action.action is not ActionType.CREATE else ())
         self._owned.update(plan.held)
+        self._held = frozenset(self._owned)  # what other entries of the plan hold
         self._seen = set(self._owned) | {u.remote_id for u in plan.unmanaged}
         creates = plan.creates
         pool = ThreadPoolExecutor(max_workers=self.parallelism)
@@ -273,19 +289,26 @@ class Applier:
             pool.shutdown(wait=True)
         done = [f.result() for f in futures if f.done() and not f.cancelled()]
         results = [r for r in done if r is not None]
-        problems = self._verified(results) if any(r.ok for r in results) and not interrupted \
-            else []
+        problems = self._verified(results) if any(r.ok for r in results) and not interrupted else []
         if interrupted:
-            self.journal.write("interrupted", finished=len(results), not_sent=len(creates)
-                               - len(results))
+            self.journal.write(
+                "interrupted", finished=len(results), not_sent=len(creates) - len(results)
+            )
         elif self._stop_reason is not None:
-            self.journal.write("stopped", reason=self._stop_reason, finished=len(results),
-                               not_sent=len(creates) - len(results))
-        return ApplyResult(plan=plan, results=tuple(results),
-                           verification_problems=tuple(problems),
-                           journal_path=str(self.journal.path) if self.journal.path else None,
-                           not_started=len(creates) - len(results),
-                           stopped=None if interrupted else self._stop_reason)
+            self.journal.write(
+                "stopped",
+                reason=self._stop_reason,
+                finished=len(results),
+                not_sent=len(creates) - len(results),
+            )
+        return ApplyResult(
+            plan=plan,
+            results=tuple(results),
+            verification_problems=tuple(problems),
+            journal_path=str(self.journal.path) if self.journal.path else None,
+            not_started=len(creates) - len(results),
+            stopped=None if interrupted else self._stop_reason,
+        )
 
     def _halt(self, reason: str) -> None:
         """Send nothing new: creates in flight finish; the first reason is the one reported."""
@@ -303,9 +326,14 @@ class Applier:
         except _NotSent as exc:
             if exc.generation == 0:
                 return None
-            result = ActionResult(action, Outcome.FAILED, (), exc.key, exc.generation,
-                                  error=f"generation {exc.generation} was not sent: "
-                                        f"{exc.reason}")
+            result = ActionResult(
+                action,
+                Outcome.FAILED,
+                (),
+                exc.key,
+                exc.generation,
+                error=f"generation {exc.generation} was not sent: {exc.reason}",
+            )
         except Exception as exc:  # a run that sent creates ends in a summary
             # E.g. a read after a 500 that failed: whether this entry was created is unknown;
             # its key is unchanged, so running apply again settles it. An error that is not one
@@ -340,49 +368,89 @@ class Applier:
         base = str(action.idempotency_key)
         while True:
             key = base if generation == 0 else generation_key(base, generation)
-            self.journal.write("intent", address=action.address, key=key,
-                               generation=generation, customer_id=action.customer_id,
-                               money=[m.to_json() for m in action.money])
+            self.journal.write(
+                "intent",
+                address=action.address,
+                key=key,
+                generation=generation,
+                customer_id=action.customer_id,
+                money=[m.to_json() for m in action.money],
+            )
             try:
                 created = self.writer.create(action.kind, action.body, key)
             except ServerError as exc:
                 spent_at = _iso(self.wall())
                 spent.append(f"{key} at {spent_at}")
-                self.journal.write("outcome", address=action.address, key=key,
-                                   status="server_error", http_status=exc.status,
-                                   replayed=exc.replayed)
+                self.journal.write(
+                    "outcome",
+                    address=action.address,
+                    key=key,
+                    status="server_error",
+                    http_status=exc.status,
+                    replayed=exc.replayed,
+                )
                 found = self._find_after_500(action)
                 if found:
                     result = ActionResult(action, Outcome.ADOPTED, found, key, generation)
                     break
                 if self._stopping.is_set() or generation + 1 >= MAX_GENERATIONS:
-                    why = ("the run was interrupted before its absence was confirmed"
-                           if self._stopping.is_set() else
-                           f"that was the last of {MAX_GENERATIONS} key generations")
+                    why = (
+                        "the run was interrupted before its absence was confirmed"
+                        if self._stopping.is_set()
+                        else f"that was the last of {MAX_GENERATIONS} key generations"
+                    )
                     result = ActionResult(
-                        action, Outcome.UNKNOWN, (), key, generation,
+                        action,
+                        Outcome.UNKNOWN,
+                        (),
+                        key,
+                        generation,
                         error=f"outcome unknown: Maple answered {exc.status} at {spent_at} to key "
-                              f"{key}, which is now spent, and the object was not visible "
-                              f"{self.consistency_wait:g}s later; {why}. Search Maple for it "
-                              "(plan adopts it once it shows) before running apply again")
+                        f"{key}, which is now spent, and the object was not visible "
+                        f"{self.consistency_wait:g}s later; {why}. Search Maple for it "
+                        "(plan adopts it once it shows) before running apply again",
+                    )
                     self._record_failure(result)
                     break
                 generation += 1
                 continue
             except ApiValidationError as exc:
-                result = ActionResult(action, Outcome.FAILED, (), key, generation,
-                                      error=exc.message,
-                                      diagnostics=_map_fields(action, exc, self.locator))
+                result = ActionResult(
+                    action,
+                    Outcome.FAILED,
+                    (),
+                    key,
+                    generation,
+                    error=exc.message,
+                    diagnostics=_map_fields(action, exc, self.locator),
+                )
                 self._record_failure(result)
                 break
             except (ApiError, MaplectlError) as exc:
                 # No usable answer after every retry: the create may or may not have happened.
                 # Its key is unchanged, so running apply again is safe and settles it.
-                result = ActionResult(action, Outcome.FAILED, (), key, generation,
-                                      error=str(exc).splitlines()[0])
+                result = ActionResult(
+                    action, Outcome.FAILED, (), key, generation, error=str(exc).splitlines()[0]
+                )
                 self._record_failure(result)
                 break
             ids = tuple(str(o["id"]) for o in created.objects)
+            taken = [i for i in ids if i in self._held]
+            if created.replayed and taken:
+                # The key made these objects earlier (this entry, as it was), and another entry
+                # now holds them (a pin): Maple will not make a second one with this key.
+                result = ActionResult(
+                    action,
+                    Outcome.FAILED,
+                    (),
+                    key,
+                    generation,
+                    error=f"Maple replayed {', '.join(taken)} for this key, and another entry "
+                    "of the plan holds it; no second object was made. Give this entry "
+                    "another name (a new key) if a second one is wanted, or delete it",
+                )
+                self._record_failure(result)
+                break
             outcome = Outcome.REPLAYED if created.replayed else Outcome.CREATED
             result = ActionResult(action, outcome, ids, key, generation)
             break
@@ -391,15 +459,25 @@ class Applier:
         if result.ok:
             with self._lock:
                 self._owned.update(result.remote_ids)
-            self.journal.write("outcome", address=action.address, key=result.key,
-                               status=result.outcome.value, remote_ids=list(result.remote_ids),
-                               generation=result.generation)
+            self.journal.write(
+                "outcome",
+                address=action.address,
+                key=result.key,
+                status=result.outcome.value,
+                remote_ids=list(result.remote_ids),
+                generation=result.generation,
+            )
         self._tell(result)
         return result
 
     def _record_failure(self, result: ActionResult) -> None:
-        self.journal.write("outcome", address=result.action.address, key=result.key,
-                           status=result.outcome.value, error=result.error)
+        self.journal.write(
+            "outcome",
+            address=result.action.address,
+            key=result.key,
+            status=result.outcome.value,
+            error=result.error,
+        )
 
     def _find_after_500(self, action: Create) -> tuple[str, ...]:
         """Poll the customer's objects for up to ``consistency_wait``; ids if it now exists."""
@@ -425,8 +503,13 @@ class Applier:
     def _read(self, kind: Kind, customers: Sequence[str]) -> list[JSONDict]:
         collection = Collection.CREDITS if kind is Kind.CREDIT else Collection.ONE_TIMES
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-            rows, _ = read_collection(self.writer, collection, frozenset(customers), pool=pool,
-                                      counter=RequestCounter(None))
+            rows, _ = read_collection(
+                self.writer,
+                collection,
+                frozenset(customers),
+                pool=pool,
+                counter=RequestCounter(None),
+            )
         return rows
 
     # -- verification ------------------------------------------------------------------------------
@@ -458,13 +541,15 @@ class Applier:
         while True:
             problems, missing, doubled = self._check(done if patient else pending)
             if doubled or (not missing and not patient) or self.clock() >= deadline:
-                return problems + [f"{r.action.address}: {', '.join(r.remote_ids)} not visible "
-                                   f"in Maple after {self.consistency_wait:g}s" for r in missing]
+                return problems + [
+                    f"{r.action.address}: {', '.join(r.remote_ids)} not visible "
+                    f"in Maple after {self.consistency_wait:g}s"
+                    for r in missing
+                ]
             pending = missing
             self.sleep(min(self.poll_interval, max(0.0, deadline - self.clock())))
 
-    def _check(self, results: Sequence[ActionResult]
-               ) -> tuple[list[str], list[ActionResult], bool]:
+    def _check(self, results: Sequence[ActionResult]) -> tuple[list[str], list[ActionResult], bool]:
         """(problems, results whose objects are not yet visible, whether an identity is doubled)."""
         read: dict[Kind, dict[str, JSONDict]] = {}
         for kind in (Kind.CREDIT, Kind.ONE_TIME_CHARGE):
@@ -483,8 +568,11 @@ class Applier:
                 missing.append(r)
                 continue
             problems += _mismatches(r, [row for row in rows if row is not None])
-            newcomers = [row for i, row in by_id.items()
-                         if i not in owned and i not in self._seen and _same_identity(r, row)]
+            newcomers = [
+                row
+                for i, row in by_id.items()
+                if i not in owned and i not in self._seen and _same_identity(r, row)
+            ]
             if newcomers:
                 doubled = True
                 problems.append(
@@ -492,7 +580,8 @@ class Applier:
                     f"{', '.join(r.remote_ids)} (this run) and "
                     f"{', '.join(str(row['id']) for row in newcomers)} (appeared since the plan "
                     "was made: another apply of another version at the same time?); keep one "
-                    "and revoke the other in Maple")
+                    "and revoke the other in Maple"
+                )
         return problems, missing, doubled
 
 
@@ -504,7 +593,8 @@ def refuse_duplicates(plan: Plan) -> None:
             f"{len(dupes)} possible duplicate{'s' if len(dupes) != 1 else ''} "
             f"({', '.join(a.address for a in dupes)}); nothing was sent",
             hint="set metadata.remote_id to adopt the existing object, or "
-                 "metadata.allow_duplicate: true if a second one is intended")
+            "metadata.allow_duplicate: true if a second one is intended",
+        )
 
 
 def refuse_unchecked(plan: Plan) -> None:
@@ -514,7 +604,8 @@ def refuse_unchecked(plan: Plan) -> None:
             "this plan was read from a file and was not checked against its manifests and "
             "Maple; nothing was sent",
             hint="apply it with `maplectl apply plan.json` (in Python: "
-                 "maplectl.plan_for_apply(client, saved=plan, ...)), which makes it again first")
+            "maplectl.plan_for_apply(client, saved=plan, ...)), which makes it again first",
+        )
 
 
 def _match_free(action: Create, free: list[JSONDict]) -> tuple[str, ...]:
@@ -533,10 +624,17 @@ def _match_free(action: Create, free: list[JSONDict]) -> tuple[str, ...]:
     picked: list[str] = []
     for item in request.get("onetime_items") or []:
         sig = item_signature(item)
-        match = next((r for r in free if str(r["id"]) not in picked
-                      and r.get("type") == request.get("type")
-                      and in_window(r, action.meta.created_after)
-                      and item_signature(r) == sig), None)
+        match = next(
+            (
+                r
+                for r in free
+                if str(r["id"]) not in picked
+                and r.get("type") == request.get("type")
+                and in_window(r, action.meta.created_after)
+                and item_signature(r) == sig
+            ),
+            None,
+        )
         if match is None:
             return ()
         picked.append(str(match["id"]))
@@ -550,15 +648,21 @@ def _mismatches(result: ActionResult, rows: list[JSONDict]) -> list[str]:
     if result.action.kind is Kind.CREDIT:
         row = rows[0]
         if not credit_is(request, row):
-            return [f"{address}: {row.get('id')} does not match its manifest entry, so the next "
-                    "plan would not find it"]
+            return [
+                f"{address}: {row.get('id')} does not match its manifest entry, so the next "
+                "plan would not find it"
+            ]
         return []
     wanted = sorted((item_signature(i) for i in request.get("onetime_items") or []), key=repr)
     got = sorted((item_signature(r) for r in rows), key=repr)
-    if wanted != got or any(r.get("type") != request.get("type")
-                            or not in_window(r, result.action.meta.created_after) for r in rows):
-        return [f"{address}: billables {', '.join(result.remote_ids)} do not match its manifest "
-                "entry, so the next plan would not find them"]
+    if wanted != got or any(
+        r.get("type") != request.get("type") or not in_window(r, result.action.meta.created_after)
+        for r in rows
+    ):
+        return [
+            f"{address}: billables {', '.join(result.remote_ids)} do not match its manifest "
+            "entry, so the next plan would not find them"
+        ]
     return []
 
 
@@ -578,28 +682,38 @@ def _check_key(plan: Plan, action: Create) -> None:
     A key that is not (a plan built by hand, or a bug) would make a retry after a crash send
     another key, and so possibly a second object: such a plan is refused before anything is sent.
     """
-    expected = idempotency_key(company_id=plan.company_id, kind=action.kind,
-                               address=action.address, body=action.body)
+    expected = idempotency_key(
+        company_id=plan.company_id, kind=action.kind, address=action.address, body=action.body
+    )
     if action.idempotency_key != expected:
         raise StalePlanError(
             f"{action.address}: the plan's idempotency key is not the one its request gives; "
-            "nothing was sent", hint="make the plan again with `maplectl plan`")
+            "nothing was sent",
+            hint="make the plan again with `maplectl plan`",
+        )
 
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _map_fields(action: Create, exc: ApiValidationError,
-                locator: Locator | None) -> tuple[Diagnostic, ...]:
+def _map_fields(
+    action: Create, exc: ApiValidationError, locator: Locator | None
+) -> tuple[Diagnostic, ...]:
     """Maple's ``validation_errors`` as diagnostics at the manifest's file, line and field."""
     out = []
     for field_name, message in exc.validation_errors or (("", exc.api_message),):
         dotted = "spec." + re.sub(r"\[(\d+)\]", r".\1", field_name) if field_name else None
         where = (locator(action.address, dotted) if locator and dotted else None) or action.source
-        out.append(Diagnostic(file=where.file, line=where.line, column=where.column,
-                              address=action.address, field=dotted,
-                              message=f"Maple rejected it: {message}",
-                              hint="fix the manifest; nothing was created for this entry"))
+        out.append(
+            Diagnostic(
+                file=where.file,
+                line=where.line,
+                column=where.column,
+                address=action.address,
+                field=dotted,
+                message=f"Maple rejected it: {message}",
+                hint="fix the manifest; nothing was created for this entry",
+            )
+        )
     return tuple(out)
-

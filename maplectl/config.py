@@ -95,7 +95,8 @@ def clean_token(raw: str, source: str) -> Secret:
             raise UsageError(
                 f"the API token from {source} contains U+{ord(char):04X} ({name}) at position "
                 f"{index + 1}; a token is visible ASCII only, so nothing was sent",
-                hint="copy the token again, without the hidden character")
+                hint="copy the token again, without the hidden character",
+            )
     return Secret(value)
 
 
@@ -108,8 +109,10 @@ def token_file_warning(path: Path) -> str | None:
     except OSError:
         return None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return (f"warning: token file {path} is accessible by group or others "
-                f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`")
+        return (
+            f"warning: token file {path} is accessible by group or others "
+            f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`"
+        )
     return None
 
 
@@ -135,21 +138,27 @@ def check_api_url(url: str, source: str = "--api-url") -> str:
         parts = urllib.parse.urlsplit(url)
         host = parts.hostname or ""
     except ValueError as exc:
-        raise UsageError(f"API URL {url!r} ({source}) is not a URL: {exc}",
-                         hint="write e.g. https://api.maplebilling.com/api/v1") from exc
+        raise UsageError(
+            f"API URL {url!r} ({source}) is not a URL: {exc}",
+            hint="write e.g. https://api.maplebilling.com/api/v1",
+        ) from exc
     if "@" in parts.netloc:
         raise UsageError(
             f"the API URL ({source}) holds a user name or password before its host; it is not "
             "shown here, and nothing was sent",
-            hint="give the token in MAPLE_API_TOKEN or --token-file, never in the URL")
+            hint="give the token in MAPLE_API_TOKEN or --token-file, never in the URL",
+        )
     if parts.scheme not in ("http", "https") or not host:
-        raise UsageError(f"API URL {url!r} ({source}) is not an http(s) URL",
-                         hint="write e.g. https://api.maplebilling.com/api/v1")
+        raise UsageError(
+            f"API URL {url!r} ({source}) is not an http(s) URL",
+            hint="write e.g. https://api.maplebilling.com/api/v1",
+        )
     if parts.scheme == "http" and not is_loopback(host):
         raise UsageError(
             f"refusing to send the API token in clear to {url} ({source}): plain http:// is "
             "allowed only to this machine (localhost, 127.0.0.0/8, ::1); nothing was sent",
-            hint=f"use https://{parts.netloc}{parts.path}")
+            hint=f"use https://{parts.netloc}{parts.path}",
+        )
     return url
 
 
@@ -247,8 +256,9 @@ def resolve_settings(
     )
 
 
-def _api_url(flag: str | None, env: Mapping[str, str], config: Mapping[str, Any],
-             config_file: Path | None) -> tuple[str, ApiUrlSource]:
+def _api_url(
+    flag: str | None, env: Mapping[str, str], config: Mapping[str, Any], config_file: Path | None
+) -> tuple[str, ApiUrlSource]:
     """The API URL, where it came from, checked by :func:`check_api_url`."""
     url: str
     source: ApiUrlSource

@@ -30,8 +30,14 @@ from maplectl.redaction import redact
 class Journal:
     """Append-only, thread-safe JSON-lines writer. ``Journal.null()`` writes nowhere."""
 
-    def __init__(self, stream: IO[bytes] | None, *, path: Path | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC), run_id: str = "") -> None:
+    def __init__(
+        self,
+        stream: IO[bytes] | None,
+        *,
+        path: Path | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        run_id: str = "",
+    ) -> None:
         self._stream = stream
         self._lock = threading.Lock()
         self._now = now
@@ -53,8 +59,10 @@ class Journal:
             folder.mkdir(parents=True, exist_ok=True)
             stream = path.open("ab", buffering=0)  # unbuffered: a write is at the OS at once
         except OSError as exc:
-            raise JournalError(f"{path}: cannot open the apply journal: {exc}; nothing was sent",
-                               hint="make .maplectl/ in the current directory writable") from exc
+            raise JournalError(
+                f"{path}: cannot open the apply journal: {exc}; nothing was sent",
+                hint="make .maplectl/ in the current directory writable",
+            ) from exc
         return cls(stream, path=path, now=now, run_id=run_id)
 
     @classmethod
@@ -69,13 +77,19 @@ class Journal:
         """
         if self._stream is None:
             return
-        record = {"ts": self._now().isoformat().replace("+00:00", "Z"), "run": self.run_id,
-                  "event": event, **fields}
+        record = {
+            "ts": self._now().isoformat().replace("+00:00", "Z"),
+            "run": self.run_id,
+            "event": event,
+            **fields,
+        }
         data = (redact(json.dumps(record, sort_keys=True, default=str)) + "\n").encode("utf-8")
         with self._lock:
             if self._broken is not None:
-                raise JournalError(f"{self._where()}: the journal stopped at an earlier write "
-                                   f"failure: {self._broken}")
+                raise JournalError(
+                    f"{self._where()}: the journal stopped at an earlier write "
+                    f"failure: {self._broken}"
+                )
             start = os.fstat(self._fileno).st_size if self._fileno is not None else None
             try:
                 written = self._stream.write(data)
@@ -87,10 +101,11 @@ class Journal:
             except OSError as exc:
                 self._broken = str(exc)
                 self._cut_back(start)
-                raise JournalError(f"{self._where()}: cannot write the apply journal: {exc}",
-                                   hint="free disk space under .maplectl/journal/; every "
-                                        "create is keyed, so running apply again is safe"
-                                   ) from exc
+                raise JournalError(
+                    f"{self._where()}: cannot write the apply journal: {exc}",
+                    hint="free disk space under .maplectl/journal/; every "
+                    "create is keyed, so running apply again is safe",
+                ) from exc
 
     def _cut_back(self, size: int | None) -> None:
         """Remove a partly written line, so the journal never ends mid-line."""

@@ -50,19 +50,34 @@ def paint(text: str, code: str, color: bool) -> str:
 
 
 def _api_url_warning(plan: Plan, api_url_from: str) -> str:
-    return (f"warning: the API URL {plan.api_url} is not Maple's own and comes from "
-            f"{api_url_from}; the token is sent there")
+    return (
+        f"warning: the API URL {plan.api_url} is not Maple's own and comes from "
+        f"{api_url_from}; the token is sent there"
+    )
 
 
 # -- text ------------------------------------------------------------------------------------------
 
-def plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = False,
-              now: datetime | None = None, api_url_from: str | None = None) -> str:
+
+def plan_text(
+    plan: Plan,
+    *,
+    color: bool = False,
+    show_unmanaged: bool = False,
+    now: datetime | None = None,
+    api_url_from: str | None = None,
+) -> str:
     """One aligned line per action, field diffs under drift, notes, then the summary line."""
     lines: list[str] = []
     if now is not None and now > plan.expires_at:
-        lines.append(paint(f"warning: this plan expired at {_iso(plan.expires_at)}; "
-                           "make a new one before applying", "33", color))
+        lines.append(
+            paint(
+                f"warning: this plan expired at {_iso(plan.expires_at)}; "
+                "make a new one before applying",
+                "33",
+                color,
+            )
+        )
     url = plan.api_url
     if api_url_from:
         lines.append(paint(_api_url_warning(plan, api_url_from), "1;33", color))
@@ -74,8 +89,11 @@ def plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = False,
         marker = MARKERS[action.action]
         cells = [row[i].ljust(widths[i]) for i in range(4)]
         line = f"  {marker} " + "  ".join(cells).rstrip()
-        lines.append(paint(line, _COLORS[action.action], color)
-                     if action.action is not ActionType.UNCHANGED else paint(line, "2", color))
+        lines.append(
+            paint(line, _COLORS[action.action], color)
+            if action.action is not ActionType.UNCHANGED
+            else paint(line, "2", color)
+        )
         for d in action.diff:
             lines.append(f"      {d.field}: manifest {_show(d.expected)}, Maple {_show(d.actual)}")
         for note in notes(action):
@@ -84,8 +102,10 @@ def plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = False,
         lines.append("")
         lines.append("Unmanaged (in Maple, in no manifest):")
         for u in plan.unmanaged:
-            lines.append(f"  - {u.kind.value} {u.remote_id}  {u.customer_id}  {u.description}"
-                         + (f"  {u.state}" if u.state else ""))
+            lines.append(
+                f"  - {u.kind.value} {u.remote_id}  {u.customer_id}  {u.description}"
+                + (f"  {u.state}" if u.state else "")
+            )
     lines.append("")
     lines.append(summary_line(plan))
     return "\n".join(lines) + "\n"
@@ -95,8 +115,11 @@ def summary_line(plan: Plan) -> str:
     """``Plan: 3 to create, 12 unchanged, 1 drifted. New credits: USD 150.00. ...``"""
     counts = plan.counts()
     parts = [f"{counts['create']} to create", f"{counts['unchanged']} unchanged"]
-    for key, word in (("drift", "drifted"), ("ambiguous", "ambiguous"),
-                      ("possible_duplicate", "possible duplicate")):
+    for key, word in (
+        ("drift", "drifted"),
+        ("ambiguous", "ambiguous"),
+        ("possible_duplicate", "possible duplicate"),
+    ):
         if counts[key]:
             plural = "s" if key == "possible_duplicate" and counts[key] != 1 else ""
             parts.append(f"{counts[key]} {word}{plural}")
@@ -134,6 +157,7 @@ def _row(action: Action) -> tuple[str, str, str, str]:
 
 # -- why, in words -------------------------------------------------------------------------------
 
+
 def notes(action: Action) -> list[str]:
     """The sentences under an action: every one made here, from the action's structured facts."""
     out: list[str] = []
@@ -142,30 +166,41 @@ def notes(action: Action) -> list[str]:
             out.append(f"pinned to {action.remote_ids[0]}")
         if action.missing:
             total = len(action.remote_ids) + len(action.missing)
-            out.append(f"only {len(action.remote_ids)} of {total} items found in Maple; missing "
-                       f"{', '.join(action.missing)}. Maple cannot edit a charge: fix it in "
-                       "Maple or pin it with metadata.remote_id")
+            out.append(
+                f"only {len(action.remote_ids)} of {total} items found in Maple; missing "
+                f"{', '.join(action.missing)}. Maple cannot edit a charge: fix it in "
+                "Maple or pin it with metadata.remote_id"
+            )
         return out
     if action.request is not None:
-        out += [f"{c.product_pricing_id} x{c.aggregate} at the catalog price"
-                for c in action.request.catalog]
+        out += [
+            f"{c.product_pricing_id} x{c.aggregate} at the catalog price"
+            for c in action.request.catalog
+        ]
         if action.request.discounted:
             out.append("discounts apply on Maple's invoice; totals here are before discounts")
     if isinstance(action, Create):
         if action.like:
-            out.append(f"like {_candidates(action.like, action.kind)}; allowed by "
-                       "metadata.allow_duplicate")
+            out.append(
+                f"like {_candidates(action.like, action.kind)}; allowed by metadata.allow_duplicate"
+            )
         return out
     ids = ", ".join(action.remote_ids)
     if action.reason is Reason.SEVERAL:
-        out.append(f"{len(action.candidates)} credits named {action.candidates[0].name!r}: "
-                   f"{ids}; pin one with metadata.remote_id")
+        out.append(
+            f"{len(action.candidates)} credits named {action.candidates[0].name!r}: "
+            f"{ids}; pin one with metadata.remote_id"
+        )
         return out
     what = "credit" if action.kind is Kind.CREDIT else "charge"
-    out.append(f"possible duplicate of {_candidates(action.candidates, action.kind)}: it could "
-               f"be this {what}, so creating another could bill or grant twice")
-    out.append(f"the same {what}: set metadata.remote_id: {action.candidates[0].remote_id}; "
-               f"another {what} on purpose: set metadata.allow_duplicate: true")
+    out.append(
+        f"possible duplicate of {_candidates(action.candidates, action.kind)}: it could "
+        f"be this {what}, so creating another could bill or grant twice"
+    )
+    out.append(
+        f"the same {what}: set metadata.remote_id: {action.candidates[0].remote_id}; "
+        f"another {what} on purpose: set metadata.allow_duplicate: true"
+    )
     return out
 
 
@@ -192,6 +227,7 @@ def _show(value: Any) -> str:
 
 # -- JSON ------------------------------------------------------------------------------------------
 
+
 def plan_json(plan: Plan) -> str:
     """The versioned plan document (``format_version`` 1), stable key order."""
     return json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n"
@@ -199,8 +235,10 @@ def plan_json(plan: Plan) -> str:
 
 # -- Markdown --------------------------------------------------------------------------------------
 
-def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT,
-                  api_url_from: str | None = None) -> str:
+
+def plan_markdown(
+    plan: Plan, *, limit: int = MARKDOWN_LIMIT, api_url_from: str | None = None
+) -> str:
     """A PR comment: summary table first, details in collapsible blocks, under ``limit`` chars."""
     counts = plan.counts()
     head = [
@@ -208,8 +246,11 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT,
         "",
     ]
     if api_url_from:
-        head += [f"> **Warning:** the API URL `{plan.api_url}` is not Maple's own and comes "
-                 f"from `{api_url_from}`; the token is sent there.", ""]
+        head += [
+            f"> **Warning:** the API URL `{plan.api_url}` is not Maple's own and comes "
+            f"from `{api_url_from}`; the token is sent there.",
+            "",
+        ]
     head += [
         f"Company `{plan.company_id}` · {summary_line(plan)}",
         "",
@@ -220,21 +261,31 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT,
     money = plan.money()
     if money:
         head += ["", "| currency | new credits | new charges |", "|---|---:|---:|"]
-        head += [f"| {cur} | {format_minor(cur, v['credits'])} | "
-                 f"{format_minor(cur, v['charges'])} |" for cur, v in money.items()]
+        head += [
+            f"| {cur} | {format_minor(cur, v['credits'])} | {format_minor(cur, v['charges'])} |"
+            for cur, v in money.items()
+        ]
     blocks = []
     for kind in ActionType:
         acts = plan.of(kind)
         if not acts:
             continue
-        body = [f"<details><summary>{MARKERS[kind]} {_WORDS[kind]} ({len(acts)})</summary>", "",
-                "| address | customer | amount | remote | source |", "|---|---|---|---|---|"]
+        body = [
+            f"<details><summary>{MARKERS[kind]} {_WORDS[kind]} ({len(acts)})</summary>",
+            "",
+            "| address | customer | amount | remote | source |",
+            "|---|---|---|---|---|",
+        ]
         for a in acts:
-            body.append(f"| `{a.address}` | `{a.customer_id}` | "
-                        f"{', '.join(str(m) for m in a.money) or '-'} | "
-                        f"{', '.join(a.remote_ids) or '-'} | {a.source.file}:{a.source.line} |")
-            body += [f"| | ↳ `{d.field}` | manifest {_show(d.expected)} | Maple "
-                     f"{_show(d.actual)} | |" for d in a.diff]
+            body.append(
+                f"| `{a.address}` | `{a.customer_id}` | "
+                f"{', '.join(str(m) for m in a.money) or '-'} | "
+                f"{', '.join(a.remote_ids) or '-'} | {a.source.file}:{a.source.line} |"
+            )
+            body += [
+                f"| | ↳ `{d.field}` | manifest {_show(d.expected)} | Maple {_show(d.actual)} | |"
+                for d in a.diff
+            ]
             body += [f"| | ↳ {_escape(n)} | | | |" for n in notes(a)]
         body += ["", "</details>"]
         blocks.append("\n".join(body))
@@ -249,12 +300,14 @@ def _escape(text: str) -> str:
 def _cut_middle(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
-    note = ("\n\n> **Note:** {n:,} characters cut from the middle to fit a comment; "
-            "run `maplectl plan` or read the JSON plan for everything.\n\n")
+    note = (
+        "\n\n> **Note:** {n:,} characters cut from the middle to fit a comment; "
+        "run `maplectl plan` or read the JSON plan for everything.\n\n"
+    )
     keep = limit - len(note.format(n=len(text))) - 20
-    head, tail = text[: keep // 2], text[-keep // 2:]
+    head, tail = text[: keep // 2], text[-keep // 2 :]
     head = head[: head.rfind("\n") + 1]
-    tail = tail[tail.find("\n") + 1:]
+    tail = tail[tail.find("\n") + 1 :]
     return head + note.format(n=len(text) - len(head) - len(tail)) + tail
 
 
@@ -262,12 +315,15 @@ def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-
-
 # -- apply results ---------------------------------------------------------------------------------
 
-_OUTCOME_MARK = {"created": ("+", "32"), "replayed": ("=", "2"), "adopted": ("=", "2"),
-                 "failed": ("x", "31"), "unknown": ("?", "31")}
+_OUTCOME_MARK = {
+    "created": ("+", "32"),
+    "replayed": ("=", "2"),
+    "adopted": ("=", "2"),
+    "failed": ("x", "31"),
+    "unknown": ("?", "31"),
+}
 
 
 def apply_line(result: ActionResult, done: int, total: int, *, color: bool = False) -> str:
@@ -277,8 +333,10 @@ def apply_line(result: ActionResult, done: int, total: int, *, color: bool = Fal
     if result.error:
         tail += f": {result.error}"
     counter = f"[{done}/{total}]"
-    return paint(f"  {mark} {result.action.address} {result.outcome.value}{tail}", code,
-                 color) + f"  {counter}"
+    return (
+        paint(f"  {mark} {result.action.address} {result.outcome.value}{tail}", code, color)
+        + f"  {counter}"
+    )
 
 
 def progress_bar(done: int, total: int, width: int = 30) -> str:
@@ -297,8 +355,9 @@ def apply_summary(result: ApplyResult) -> str:
         parts.append(f"{result.not_started} not sent")
     text = "Apply: " + ", ".join(parts) + "."
     for bucket, title in (("credits", "New credits"), ("charges", "New charges")):
-        amounts = [format_minor(cur, v[bucket]) for cur, v in result.money_moved().items()
-                   if v[bucket]]
+        amounts = [
+            format_minor(cur, v[bucket]) for cur, v in result.money_moved().items() if v[bucket]
+        ]
         if amounts:
             text += f" {title}: {', '.join(amounts)}."
     lines = [text]

@@ -38,5 +38,3 @@ def parse_timestamp(text: str) -> dt.datetime | None:
         return dt.datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
     except ValueError:
         return None
-
-

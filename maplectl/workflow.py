@@ -34,8 +34,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def load_scope(paths: Sequence[str | Path], targets: Sequence[str] = (),
-               customers: Sequence[str] = ()) -> list[Desired]:
+def load_scope(
+    paths: Sequence[str | Path], targets: Sequence[str] = (), customers: Sequence[str] = ()
+) -> list[Desired]:
     """Manifests as desired entries, narrowed by ``--target`` addresses and ``--customer`` ids.
 
     All manifests of the in-scope customers take part in matching (so what they claim is neither
@@ -47,13 +48,17 @@ def load_scope(paths: Sequence[str | Path], targets: Sequence[str] = (),
     known = {r.address for r in resources}
     unknown = [t for t in targets if t not in known]
     if unknown:
-        raise UsageError(f"--target {', '.join(unknown)}: no such manifest",
-                         hint="addresses look like Credit/acme-goodwill; "
-                              "`maplectl validate` lists what was loaded")
+        raise UsageError(
+            f"--target {', '.join(unknown)}: no such manifest",
+            hint="addresses look like Credit/acme-goodwill; "
+            "`maplectl validate` lists what was loaded",
+        )
     strangers = sorted(set(customers) - {r.customer_id for r in resources})
     if strangers:
-        raise UsageError(f"--customer {', '.join(strangers)}: no manifest names this customer",
-                         hint="use the spec.customer_id of a manifest under PATH")
+        raise UsageError(
+            f"--customer {', '.join(strangers)}: no manifest names this customer",
+            hint="use the spec.customer_id of a manifest under PATH",
+        )
     scope = set(customers) or {r.customer_id for r in resources}
     if targets:
         scope &= {r.customer_id for r in resources if r.address in targets}
@@ -71,25 +76,50 @@ def locator(desired: Sequence[Desired]) -> Locator:
     return locate
 
 
-def make_plan(reader: StateReader, desired: Sequence[Desired], *, company_id: str, api_url: str,
-              parallelism: int = 8, ttl: timedelta = DEFAULT_TTL, targets: Sequence[str] = (),
-              paths: Sequence[str | Path] = (), customers: Sequence[str] = (),
-              progress: ReadProgressFn | None = None, now: Clock = _now) -> Plan:
+def make_plan(
+    reader: StateReader,
+    desired: Sequence[Desired],
+    *,
+    company_id: str,
+    api_url: str,
+    parallelism: int = 8,
+    ttl: timedelta = DEFAULT_TTL,
+    targets: Sequence[str] = (),
+    paths: Sequence[str | Path] = (),
+    customers: Sequence[str] = (),
+    progress: ReadProgressFn | None = None,
+    now: Clock = _now,
+) -> Plan:
     """The plan of ``desired`` against Maple now. Reads only.
 
     It records the manifest ``paths`` and ``customers`` filter it was made from, so that a saved
     copy can be made again (:func:`check_saved_plan`).
     """
-    observed = read_observed(reader, {d.customer_id for d in desired},
-                             parallelism=parallelism, progress=progress)
-    made = build_plan(desired, observed, company_id=company_id, api_url=api_url, now=now(),
-                      ttl=ttl, targets=targets)
+    observed = read_observed(
+        reader, {d.customer_id for d in desired}, parallelism=parallelism, progress=progress
+    )
+    made = build_plan(
+        desired,
+        observed,
+        company_id=company_id,
+        api_url=api_url,
+        now=now(),
+        ttl=ttl,
+        targets=targets,
+    )
     return replace(made, paths=tuple(str(p) for p in paths), customer_filter=tuple(customers))
 
 
-def check_saved_plan(saved: Plan, reader: StateReader, *, company_id: str, api_url: str,
-                     ttl: timedelta = DEFAULT_TTL, parallelism: int = 8,
-                     now: Clock = _now) -> tuple[Plan, list[Desired]]:
+def check_saved_plan(
+    saved: Plan,
+    reader: StateReader,
+    *,
+    company_id: str,
+    api_url: str,
+    ttl: timedelta = DEFAULT_TTL,
+    parallelism: int = 8,
+    now: Clock = _now,
+) -> tuple[Plan, list[Desired]]:
     """A saved plan applies only as made: same target, not expired, the world unchanged, and
     exactly what the manifests it was made from ask for.
 
@@ -103,17 +133,20 @@ def check_saved_plan(saved: Plan, reader: StateReader, *, company_id: str, api_u
         raise StalePlanError(
             f"the plan was made for {saved.company_id} at {saved.api_url}, not for "
             f"{company_id} at {api_url}; nothing was sent",
-            hint="apply it with the same --company/--api-url/--sandbox it was made with")
+            hint="apply it with the same --company/--api-url/--sandbox it was made with",
+        )
     at = now()
     if at > saved.expires_at or at > saved.created_at + ttl:
         raise StalePlanError(
             f"the plan made at {saved.created_at.isoformat()} has expired; nothing was sent",
-            hint="make a new plan with `maplectl plan --out` and have it approved again")
+            hint="make a new plan with `maplectl plan --out` and have it approved again",
+        )
     if not saved.paths:
         raise PlanFileError(
             "the plan records no manifest paths to make it again from (it was not saved by "
             "`maplectl plan --out`); nothing was sent",
-            hint="make the plan with `maplectl plan PATH... --out plan.json`")
+            hint="make the plan with `maplectl plan PATH... --out plan.json`",
+        )
     here = Path.cwd().resolve()
     outside = [p for p in saved.paths if not _inside(Path(p), here)]
     if outside:
@@ -122,46 +155,67 @@ def check_saved_plan(saved: Plan, reader: StateReader, *, company_id: str, api_u
             f"not under {here}); a saved plan applies only the manifests of the checkout it is "
             "applied in; nothing was sent",
             hint="make the plan from the checkout's root with relative paths, review it, and "
-                 "apply it from there")
+            "apply it from there",
+        )
     missing = [p for p in saved.paths if not Path(p).exists()]
     if missing:
         raise PlanFileError(
             f"the plan was made from the manifests at {', '.join(saved.paths)}, and "
             f"{', '.join(missing)} cannot be found from {Path.cwd()}; nothing was sent",
             hint="apply a saved plan from the directory `maplectl plan --out` ran in (in CI: "
-                 "the checkout's root), with the manifests it was made from")
+            "the checkout's root), with the manifests it was made from",
+        )
     stale_hint = "make a new plan with `maplectl plan --out`, review it, and apply that"
     try:
         desired = load_scope(saved.paths, saved.targets, saved.customer_filter)
     except UsageError as exc:
-        raise StalePlanError(f"the manifests changed since the plan was made: {exc.message}; "
-                             "nothing was sent", hint=stale_hint) from exc
+        raise StalePlanError(
+            f"the manifests changed since the plan was made: {exc.message}; nothing was sent",
+            hint=stale_hint,
+        ) from exc
     strays = sorted({d.source.file for d in desired if not _inside(Path(d.source.file), here)})
     if strays:
         raise StalePlanError(
             f"{', '.join(strays)} lead outside {here} (a symbolic link?); a saved plan applies "
             "only the manifests of the checkout it is applied in; nothing was sent",
-            hint="replace the link with the manifest itself")
-    again = make_plan(reader, desired, company_id=company_id, api_url=api_url,
-                      parallelism=parallelism, ttl=ttl, targets=saved.targets,
-                      paths=saved.paths, customers=saved.customer_filter, now=now)
+            hint="replace the link with the manifest itself",
+        )
+    again = make_plan(
+        reader,
+        desired,
+        company_id=company_id,
+        api_url=api_url,
+        parallelism=parallelism,
+        ttl=ttl,
+        targets=saved.targets,
+        paths=saved.paths,
+        customers=saved.customer_filter,
+        now=now,
+    )
     if again.customers != saved.customers:
         raise StalePlanError(
             f"the manifests at {', '.join(saved.paths)} now name other customers than the plan "
             f"covered ({', '.join(again.customers)}, not {', '.join(saved.customers)}); "
-            "nothing was sent", hint=stale_hint)
+            "nothing was sent",
+            hint=stale_hint,
+        )
     if again.observation_digest != saved.observation_digest:
         raise StalePlanError(
             "Maple changed since the plan was made (the observation digest differs); "
-            "nothing was sent", hint=stale_hint)
+            "nothing was sent",
+            hint=stale_hint,
+        )
     differences = plan_differences(saved, again)
     if differences:
-        shown = differences[:10] + ([f"... and {len(differences) - 10} more"]
-                                    if len(differences) > 10 else [])
+        shown = differences[:10] + (
+            [f"... and {len(differences) - 10} more"] if len(differences) > 10 else []
+        )
         raise StalePlanError(
             f"the saved plan is not what the manifests at {', '.join(saved.paths)} ask for (they "
             "changed since the plan was made, or the file was edited); nothing was sent:\n  "
-            + "\n  ".join(shown), hint=stale_hint)
+            + "\n  ".join(shown),
+            hint=stale_hint,
+        )
     return replace(again, created_at=saved.created_at, expires_at=saved.expires_at), desired
 
 
@@ -170,31 +224,69 @@ def _inside(path: Path, root: Path) -> bool:
     return not path.is_absolute() and path.resolve().is_relative_to(root)
 
 
-def plan_for_apply(writer: StateReader, *, company_id: str, api_url: str,
-                   desired: Sequence[Desired] = (), saved: Plan | None = None,
-                   ttl: timedelta = DEFAULT_TTL, parallelism: int = 8,
-                   targets: Sequence[str] = (), paths: Sequence[str | Path] = (),
-                   customers: Sequence[str] = (), progress: ReadProgressFn | None = None,
-                   now: Clock = _now) -> tuple[Plan, list[Desired]]:
+def plan_for_apply(
+    writer: StateReader,
+    *,
+    company_id: str,
+    api_url: str,
+    desired: Sequence[Desired] = (),
+    saved: Plan | None = None,
+    ttl: timedelta = DEFAULT_TTL,
+    parallelism: int = 8,
+    targets: Sequence[str] = (),
+    paths: Sequence[str | Path] = (),
+    customers: Sequence[str] = (),
+    progress: ReadProgressFn | None = None,
+    now: Clock = _now,
+) -> tuple[Plan, list[Desired]]:
     """The plan apply will run and the entries it was made from: a checked saved plan, or a plan
     made now of ``desired``. Show it; :func:`apply_plan` refuses it if it holds a possible
     duplicate (:func:`maplectl.apply.refuse_duplicates` says so before asking for approval)."""
     if saved is not None:
-        plan, entries = check_saved_plan(saved, writer, company_id=company_id, api_url=api_url,
-                                         ttl=ttl, parallelism=parallelism, now=now)
+        plan, entries = check_saved_plan(
+            saved,
+            writer,
+            company_id=company_id,
+            api_url=api_url,
+            ttl=ttl,
+            parallelism=parallelism,
+            now=now,
+        )
     else:
         entries = list(desired)
-        plan = make_plan(writer, entries, company_id=company_id, api_url=api_url,
-                         parallelism=parallelism, ttl=ttl, targets=targets, paths=paths,
-                         customers=customers, progress=progress, now=now)
+        plan = make_plan(
+            writer,
+            entries,
+            company_id=company_id,
+            api_url=api_url,
+            parallelism=parallelism,
+            ttl=ttl,
+            targets=targets,
+            paths=paths,
+            customers=customers,
+            progress=progress,
+            now=now,
+        )
     return plan, entries
 
 
-def apply_plan(writer: StateWriter, plan: Plan, *, desired: Sequence[Desired] = (),
-               journal: Journal | None = None, parallelism: int = 4,
-               consistency_wait: float = 30.0, progress: ProgressFn | None = None) -> ApplyResult:
+def apply_plan(
+    writer: StateWriter,
+    plan: Plan,
+    *,
+    desired: Sequence[Desired] = (),
+    journal: Journal | None = None,
+    parallelism: int = 4,
+    consistency_wait: float = 30.0,
+    progress: ProgressFn | None = None,
+) -> ApplyResult:
     """Create every ``create`` of ``plan``, each once; never a possible duplicate, never an
     unchecked saved plan. Failures of single creates are in the result, not raised."""
-    return Applier(writer, journal=journal, parallelism=parallelism,
-                   consistency_wait=consistency_wait, progress=progress,
-                   locator=locator(desired)).run(plan)
+    return Applier(
+        writer,
+        journal=journal,
+        parallelism=parallelism,
+        consistency_wait=consistency_wait,
+        progress=progress,
+        locator=locator(desired),
+    ).run(plan)

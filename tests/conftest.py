@@ -25,7 +25,8 @@ def sigint_raises() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _subprocesses_only_in_e2e(request: pytest.FixtureRequest,
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def _subprocesses_only_in_e2e(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if request.node.get_closest_marker("e2e") is None:
         forbid_subprocesses(monkeypatch, request.node.nodeid)

@@ -36,7 +36,8 @@ def test_the_check_sees_the_e2e_runner_and_the_marker() -> None:
     runner = ast.parse("def test_x():\n    from helpers.cli import maplectl\n")
     assert starts_processes(runner) == ["helpers.cli"]
     assert starts_processes(ast.parse("import helpers.clock\nimport bench_plan\n")) == [
-        "bench_plan"]
+        "bench_plan"
+    ]
     assert marked_e2e(ast.parse("import pytest\npytestmark = pytest.mark.e2e\n"))
     assert marked_e2e(ast.parse("pytestmark = [pytest.mark.slow, pytest.mark.e2e]\n"))
     assert not marked_e2e(ast.parse("pytestmark = pytest.mark.slow\n"))

@@ -95,8 +95,13 @@ class Group(click.Group):
     ``make_context``; those of a subcommand (parsed when the group invokes it) in ``invoke``.
     """
 
-    def make_context(self, info_name: str | None, args: list[str],
-                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
@@ -116,8 +121,9 @@ def _exit_1(exc: click.UsageError) -> None:
     setattr(exc, "exit_code", UsageError.exit_code)  # noqa: B010 (a class variable in click)
 
 
-@click.group(cls=Group,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="maplectl")
 def cli() -> None:
     """Declarative credits and one-time charges for Maple Billing.
@@ -127,36 +133,66 @@ def cli() -> None:
     """
 
 
-
 # -- connection options ----------------------------------------------------------------------------
+
 
 def connection_options(func: F) -> F:
     """Options every command that talks to Maple takes."""
     options = [
-        click.option("--api-url", envvar="MAPLE_API_URL", default=None,
-                     help="Maple API base URL [env MAPLE_API_URL; default "
-                          "https://api.maplebilling.com/api/v1]."),
-        click.option("--company", envvar="MAPLE_COMPANY_ID", default=None,
-                     help="Company id, cmp_... [env MAPLE_COMPANY_ID]."),
-        click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
-                     default=None,
-                     help="File holding the API token (else env MAPLE_API_TOKEN; there is no "
-                          "token flag)."),
-        click.option("--sandbox", "use_sandbox", is_flag=True,
-                     help="Use the embedded sandbox (state in .maplectl/sandbox.sqlite)."),
-        click.option("--sandbox-db", type=click.Path(dir_okay=False, path_type=Path),
-                     envvar="MAPLECTL_SANDBOX_DB", default=None,
-                     help="Embedded sandbox database [env MAPLECTL_SANDBOX_DB]."),
-        click.option("--parallelism", type=click.IntRange(1, 64), default=None,
-                     help="Requests in flight at once [maplectl.yaml parallelism; default "
-                          "plan 8, apply 4]."),
-        click.option("--connect-timeout", type=click.FloatRange(0.1, 600), default=10.0,
-                     show_default=True, help="Seconds to wait for a connection."),
-        click.option("--read-timeout", type=click.FloatRange(0.1, 600), default=None,
-                     help="Seconds to wait for a response [maplectl.yaml timeout_seconds; "
-                          "default 30]."),
-        click.option("--debug", is_flag=True,
-                     help="Tracebacks and a log line per request (token redacted)."),
+        click.option(
+            "--api-url",
+            envvar="MAPLE_API_URL",
+            default=None,
+            help="Maple API base URL [env MAPLE_API_URL; default "
+            "https://api.maplebilling.com/api/v1].",
+        ),
+        click.option(
+            "--company",
+            envvar="MAPLE_COMPANY_ID",
+            default=None,
+            help="Company id, cmp_... [env MAPLE_COMPANY_ID].",
+        ),
+        click.option(
+            "--token-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="File holding the API token (else env MAPLE_API_TOKEN; there is no token flag).",
+        ),
+        click.option(
+            "--sandbox",
+            "use_sandbox",
+            is_flag=True,
+            help="Use the embedded sandbox (state in .maplectl/sandbox.sqlite).",
+        ),
+        click.option(
+            "--sandbox-db",
+            type=click.Path(dir_okay=False, path_type=Path),
+            envvar="MAPLECTL_SANDBOX_DB",
+            default=None,
+            help="Embedded sandbox database [env MAPLECTL_SANDBOX_DB].",
+        ),
+        click.option(
+            "--parallelism",
+            type=click.IntRange(1, 64),
+            default=None,
+            help="Requests in flight at once [maplectl.yaml parallelism; default plan 8, apply 4].",
+        ),
+        click.option(
+            "--connect-timeout",
+            type=click.FloatRange(0.1, 600),
+            default=10.0,
+            show_default=True,
+            help="Seconds to wait for a connection.",
+        ),
+        click.option(
+            "--read-timeout",
+            type=click.FloatRange(0.1, 600),
+            default=None,
+            help="Seconds to wait for a response [maplectl.yaml timeout_seconds; default 30].",
+        ),
+        click.option(
+            "--debug", is_flag=True, help="Tracebacks and a log line per request (token redacted)."
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -186,9 +222,15 @@ def settings_for(opts: ConnOpts, paths: Sequence[str]) -> Settings:
 
         sandbox_company = DEMO_SEED_COMPANY
     settings = resolve_settings(
-        config=config, config_file=config_file, env=os.environ, api_url=opts.api_url,
-        company=opts.company, token_file=opts.token_file, sandbox=opts.use_sandbox,
-        sandbox_db=opts.sandbox_db, sandbox_company=sandbox_company,
+        config=config,
+        config_file=config_file,
+        env=os.environ,
+        api_url=opts.api_url,
+        company=opts.company,
+        token_file=opts.token_file,
+        sandbox=opts.use_sandbox,
+        sandbox_db=opts.sandbox_db,
+        sandbox_company=sandbox_company,
     )
     if opts.token_file is not None and not settings.sandbox:
         warning = token_file_warning(opts.token_file)
@@ -198,27 +240,43 @@ def settings_for(opts: ConnOpts, paths: Sequence[str]) -> Settings:
 
 
 @contextmanager
-def connect(settings: Settings, opts: ConnOpts, *, deadline: float | None = None,
-            max_rps: float | None = None, pool_size: int = 16) -> Iterator[MapleClient]:
+def connect(
+    settings: Settings,
+    opts: ConnOpts,
+    *,
+    deadline: float | None = None,
+    max_rps: float | None = None,
+    pool_size: int = 16,
+) -> Iterator[MapleClient]:
     """A client for the settings: the embedded sandbox in-process, or Maple over HTTP."""
     log = (lambda line: echo(f"debug: {line}", err=True)) if opts.debug else None
-    common: dict[str, Any] = dict(log=log, deadline=deadline, max_rps=max_rps,
-                                  pool_size=pool_size, retry=RetryPolicy(),
-                                  timeouts=Timeouts(connect=opts.connect_timeout,
-                                                    read=opts.read_timeout
-                                                    or settings.read_timeout or 30.0))
+    common: dict[str, Any] = dict(
+        log=log,
+        deadline=deadline,
+        max_rps=max_rps,
+        pool_size=pool_size,
+        retry=RetryPolicy(),
+        timeouts=Timeouts(
+            connect=opts.connect_timeout, read=opts.read_timeout or settings.read_timeout or 30.0
+        ),
+    )
     if settings.sandbox:
         from maplectl.sandbox import Sandbox
 
         settings.sandbox_db.parent.mkdir(parents=True, exist_ok=True)
         box = Sandbox.open(settings.sandbox_db)
         token = box.token_for(settings.company_id)
-        client = MapleClient(api_url="http://sandbox.local/api/v1",
-                             company_id=settings.company_id, token=Secret(token),
-                             transport=wsgi_transport(box.app), **common)
+        client = MapleClient(
+            api_url="http://sandbox.local/api/v1",
+            company_id=settings.company_id,
+            token=Secret(token),
+            transport=wsgi_transport(box.app),
+            **common,
+        )
     else:
-        client = MapleClient(api_url=settings.api_url, company_id=settings.company_id,
-                             token=settings.token, **common)
+        client = MapleClient(
+            api_url=settings.api_url, company_id=settings.company_id, token=settings.token, **common
+        )
     try:
         yield client
     finally:

@@ -55,7 +55,11 @@ from maplectl.render import (
 # -- validate / schema ---------------------------------------------------------------------------
 
 format_option = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="Output for people (text) or machines (json).",
 )
 
@@ -71,8 +75,12 @@ def validate(paths: tuple[str, ...], fmt: str, debug: bool) -> None:
 
     resources, problems = validate_paths(paths)
     if fmt == "json":
-        doc = {"format_version": 1, "ok": not problems, "documents": len(resources),
-               "problems": [p.to_json() for p in problems]}
+        doc = {
+            "format_version": 1,
+            "ok": not problems,
+            "documents": len(resources),
+            "problems": [p.to_json() for p in problems],
+        }
         echo(json.dumps(doc, indent=2, sort_keys=True))
     else:
         for problem in problems:
@@ -96,6 +104,7 @@ def schema(kind: str) -> None:
 
 # -- plan ------------------------------------------------------------------------------------------
 
+
 def _read_progress() -> Callable[[int, int | None], None] | None:
     """Reading progress on a terminal's stderr, else nothing."""
     if not sys.stderr.isatty():
@@ -113,8 +122,14 @@ def _clear_progress(progress: Callable[[int, int | None], None] | None) -> None:
         echo("\r\033[K", err=True, nl=False)
 
 
-def render(plan: Plan, fmt: str, *, show_unmanaged: bool, err: bool = False,
-           api_url_from: Path | None = None) -> None:
+def render(
+    plan: Plan,
+    fmt: str,
+    *,
+    show_unmanaged: bool,
+    err: bool = False,
+    api_url_from: Path | None = None,
+) -> None:
     """Print the plan; ``api_url_from``: the file its (not Maple's own) API URL was read from."""
     source = str(api_url_from) if api_url_from else None
     if fmt == "json":
@@ -123,8 +138,17 @@ def render(plan: Plan, fmt: str, *, show_unmanaged: bool, err: bool = False,
         echo(plan_markdown(plan, api_url_from=source), nl=False, err=err)
     else:
         stream = sys.stderr if err else sys.stdout
-        echo(plan_text(plan, color=use_color(stream), show_unmanaged=show_unmanaged,
-                       now=datetime.now(UTC), api_url_from=source), nl=False, err=err)
+        echo(
+            plan_text(
+                plan,
+                color=use_color(stream),
+                show_unmanaged=show_unmanaged,
+                now=datetime.now(UTC),
+                api_url_from=source,
+            ),
+            nl=False,
+            err=err,
+        )
 
 
 def save_plan(the_plan: Plan, out: Path) -> None:
@@ -141,52 +165,100 @@ def run_deadline(total_timeout: float | None) -> float | None:
 
 
 timeout_option = click.option(
-    "--timeout", "total_timeout", type=click.FloatRange(1, 86400), default=None,
-    help="Deadline for the whole run, in seconds (waits and slow responses included).")
+    "--timeout",
+    "total_timeout",
+    type=click.FloatRange(1, 86400),
+    default=None,
+    help="Deadline for the whole run, in seconds (waits and slow responses included).",
+)
 
 
 def scope_options(verb: str, ttl_help: str) -> Callable[[F], F]:
     """--target, --customer and --plan-ttl, shared by plan and apply."""
+
     def decorate(func: F) -> F:
         func = click.option("--plan-ttl", default="12h", show_default=True, help=ttl_help)(func)
-        func = click.option("--customer", "customers", multiple=True, metavar="ID",
-                            help=f"{verb} only this customer's manifests; repeatable.")(func)
-        return click.option("--target", "targets", multiple=True, metavar="ADDRESS",
-                            help=f"{verb} only this address (e.g. Credit/acme-goodwill); "
-                                 "repeatable.")(func)
+        func = click.option(
+            "--customer",
+            "customers",
+            multiple=True,
+            metavar="ID",
+            help=f"{verb} only this customer's manifests; repeatable.",
+        )(func)
+        return click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            metavar="ADDRESS",
+            help=f"{verb} only this address (e.g. Credit/acme-goodwill); repeatable.",
+        )(func)
+
     return decorate
 
 
 plan_format_option = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-    show_default=True, help="text for a terminal, json for machines, markdown for a PR comment.")
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal, json for machines, markdown for a PR comment.",
+)
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @connection_options
 @plan_format_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also save the JSON plan here, for `maplectl apply FILE`.")
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 2 when creates or possible duplicates are pending, 0 when not.")
-@click.option("--fail-on-drift", is_flag=True,
-              help="With --detailed-exitcode, drift and ambiguity also exit 2.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also save the JSON plan here, for `maplectl apply FILE`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when creates or possible duplicates are pending, 0 when not.",
+)
+@click.option(
+    "--fail-on-drift",
+    is_flag=True,
+    help="With --detailed-exitcode, drift and ambiguity also exit 2.",
+)
 @scope_options("Plan", "How long a saved plan stays valid (e.g. 30m, 12h).")
-@click.option("--show-unmanaged", is_flag=True,
-              help="List objects of in-scope customers that no manifest claims.")
+@click.option(
+    "--show-unmanaged",
+    is_flag=True,
+    help="List objects of in-scope customers that no manifest claims.",
+)
 @timeout_option
 @handle_errors
-def plan(paths: tuple[str, ...], api_url: str | None, company: str | None,
-         token_file: Path | None, use_sandbox: bool, sandbox_db: Path | None,
-         parallelism: int | None, connect_timeout: float, read_timeout: float | None,
-         debug: bool,
-         fmt: str, out: Path | None, detailed_exitcode: bool, fail_on_drift: bool,
-         targets: tuple[str, ...], customers: tuple[str, ...], show_unmanaged: bool,
-         plan_ttl: str, total_timeout: float | None) -> None:
+def plan(
+    paths: tuple[str, ...],
+    api_url: str | None,
+    company: str | None,
+    token_file: Path | None,
+    use_sandbox: bool,
+    sandbox_db: Path | None,
+    parallelism: int | None,
+    connect_timeout: float,
+    read_timeout: float | None,
+    debug: bool,
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    fail_on_drift: bool,
+    targets: tuple[str, ...],
+    customers: tuple[str, ...],
+    show_unmanaged: bool,
+    plan_ttl: str,
+    total_timeout: float | None,
+) -> None:
     """Show what apply would create, what is in place and what drifted. Never writes."""
-    opts = ConnOpts(api_url, company, token_file, use_sandbox, sandbox_db, debug,
-                    connect_timeout, read_timeout)
+    opts = ConnOpts(
+        api_url, company, token_file, use_sandbox, sandbox_db, debug, connect_timeout, read_timeout
+    )
     ttl = parse_duration(plan_ttl)
     deadline = run_deadline(total_timeout)
     desired = workflow.load_scope(paths, targets, customers)
@@ -194,14 +266,21 @@ def plan(paths: tuple[str, ...], api_url: str | None, company: str | None,
     progress = _read_progress()
     with connect(settings, opts, deadline=deadline) as client:
         the_plan = workflow.make_plan(
-            client, desired, company_id=settings.company_id, api_url=settings.api_url,
-            parallelism=parallelism or settings.parallelism or 8, ttl=ttl, targets=targets,
-            paths=paths, customers=customers, progress=progress)
+            client,
+            desired,
+            company_id=settings.company_id,
+            api_url=settings.api_url,
+            parallelism=parallelism or settings.parallelism or 8,
+            ttl=ttl,
+            targets=targets,
+            paths=paths,
+            customers=customers,
+            progress=progress,
+        )
     _clear_progress(progress)
     if out is not None:
         save_plan(the_plan, out)
-    render(the_plan, fmt, show_unmanaged=show_unmanaged,
-           api_url_from=settings.api_url_from_file)
+    render(the_plan, fmt, show_unmanaged=show_unmanaged, api_url_from=settings.api_url_from_file)
     if out is not None and fmt == "text":
         echo(f"Saved the plan to {out}; apply it with `maplectl apply {out}`.")
     if detailed_exitcode:
@@ -223,8 +302,9 @@ def show(plan_file: Path, fmt: str, show_unmanaged: bool, debug: bool) -> None:
     if datetime.now(UTC) > the_plan.expires_at and fmt != "text":
         echo(f"warning: this plan expired at {the_plan.expires_at.isoformat()}", err=True)
     foreign = the_plan.api_url != DEFAULT_API_URL and not the_plan.api_url.startswith("sandbox:")
-    render(the_plan, fmt, show_unmanaged=show_unmanaged,
-           api_url_from=plan_file if foreign else None)
+    render(
+        the_plan, fmt, show_unmanaged=show_unmanaged, api_url_from=plan_file if foreign else None
+    )
 
 
 def read_plan_file(path: Path) -> Plan:
@@ -237,6 +317,7 @@ def read_plan_file(path: Path) -> Plan:
 
 # -- apply -----------------------------------------------------------------------------------------
 
+
 def is_saved_plan(paths: Sequence[str]) -> bool:
     return len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file()
 
@@ -244,55 +325,101 @@ def is_saved_plan(paths: Sequence[str]) -> bool:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @connection_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Result for people (text) or machines (json).")
-@click.option("--auto-approve", is_flag=True,
-              help="Do not ask; for CI after the plan was reviewed.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Result for people (text) or machines (json).",
+)
+@click.option(
+    "--auto-approve", is_flag=True, help="Do not ask; for CI after the plan was reviewed."
+)
 @scope_options("Apply", "A saved plan older than this is refused (exit 4).")
-@click.option("--consistency-wait", type=click.FloatRange(0, 600), default=30.0,
-              show_default=True,
-              help="Seconds to wait for search to show a write after a 500 before the next key.")
+@click.option(
+    "--consistency-wait",
+    type=click.FloatRange(0, 600),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for search to show a write after a 500 before the next key.",
+)
 @timeout_option
-@click.option("--max-rps", type=click.FloatRange(0.1, 10000), default=None,
-              help="Client-side request rate limit (off by default).")
+@click.option(
+    "--max-rps",
+    type=click.FloatRange(0.1, 10000),
+    default=None,
+    help="Client-side request rate limit (off by default).",
+)
 @handle_errors
-def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
-          token_file: Path | None, use_sandbox: bool, sandbox_db: Path | None,
-          parallelism: int | None, connect_timeout: float, read_timeout: float | None,
-          debug: bool,
-          fmt: str, auto_approve: bool,
-          targets: tuple[str, ...], customers: tuple[str, ...], plan_ttl: str,
-          consistency_wait: float, total_timeout: float | None, max_rps: float | None) -> None:
+def apply(
+    paths: tuple[str, ...],
+    api_url: str | None,
+    company: str | None,
+    token_file: Path | None,
+    use_sandbox: bool,
+    sandbox_db: Path | None,
+    parallelism: int | None,
+    connect_timeout: float,
+    read_timeout: float | None,
+    debug: bool,
+    fmt: str,
+    auto_approve: bool,
+    targets: tuple[str, ...],
+    customers: tuple[str, ...],
+    plan_ttl: str,
+    consistency_wait: float,
+    total_timeout: float | None,
+    max_rps: float | None,
+) -> None:
     """Create exactly what the plan says is missing, each create once, whatever fails.
 
     PATHS are manifests (plan, show, ask, apply) or one saved plan file (apply it as approved,
     after checking the world has not moved since).
     """
-    opts = ConnOpts(api_url, company, token_file, use_sandbox, sandbox_db, debug,
-                    connect_timeout, read_timeout)
+    opts = ConnOpts(
+        api_url, company, token_file, use_sandbox, sandbox_db, debug, connect_timeout, read_timeout
+    )
     ttl = parse_duration(plan_ttl)
     deadline = run_deadline(total_timeout)
     saved = read_plan_file(Path(paths[0])) if is_saved_plan(paths) else None
     if saved is not None and (targets or customers):
-        raise UsageError("--target and --customer narrow manifests, not a saved plan",
-                         hint="make the plan with --target/--customer, review it, apply it")
+        raise UsageError(
+            "--target and --customer narrow manifests, not a saved plan",
+            hint="make the plan with --target/--customer, review it, apply it",
+        )
     desired = [] if saved else workflow.load_scope(paths, targets, customers)
     if saved is not None and not company and not use_sandbox:
         # The reviewed plan names its company; maplectl.yaml lives beside the manifests.
         opts = replace(opts, company=os.environ.get("MAPLE_COMPANY_ID") or saved.company_id)
     settings = settings_for(opts, [] if saved else paths)
     workers = parallelism or settings.parallelism or 4
-    with connect(settings, opts, deadline=deadline, max_rps=max_rps,
-                 pool_size=max(16, workers * 2)) as client:
+    with connect(
+        settings, opts, deadline=deadline, max_rps=max_rps, pool_size=max(16, workers * 2)
+    ) as client:
         progress = _read_progress()
         the_plan, desired = workflow.plan_for_apply(
-            client, company_id=settings.company_id, api_url=settings.api_url, desired=desired,
-            saved=saved, ttl=ttl, parallelism=max(workers, 8), targets=targets, paths=paths,
-            customers=customers, progress=progress)
+            client,
+            company_id=settings.company_id,
+            api_url=settings.api_url,
+            desired=desired,
+            saved=saved,
+            ttl=ttl,
+            parallelism=max(workers, 8),
+            targets=targets,
+            paths=paths,
+            customers=customers,
+            progress=progress,
+        )
         _clear_progress(progress)
         human_out = fmt == "text"
-        render(the_plan, "text", show_unmanaged=False, err=not human_out,
-               api_url_from=settings.api_url_from_file)
+        render(
+            the_plan,
+            "text",
+            show_unmanaged=False,
+            err=not human_out,
+            api_url_from=settings.api_url_from_file,
+        )
         refuse_duplicates(the_plan)
         if not the_plan.creates:
             if fmt == "json":
@@ -305,9 +432,14 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
         journal = Journal.open(STATE_DIR / "journal")
         try:
             result = workflow.apply_plan(
-                client, the_plan, desired=desired, journal=journal, parallelism=workers,
+                client,
+                the_plan,
+                desired=desired,
+                journal=journal,
+                parallelism=workers,
                 consistency_wait=consistency_wait,
-                progress=ApplyProgress(len(the_plan.creates), human_out))
+                progress=ApplyProgress(len(the_plan.creates), human_out),
+            )
             report(result, fmt)
         except MaplectlError:
             raise
@@ -316,7 +448,8 @@ def apply(paths: tuple[str, ...], api_url: str | None, company: str | None,
             raise PartialApplyError(
                 f"apply stopped after creates may have been sent: {type(exc).__name__}: {exc}",
                 hint=f"the journal ({journal.path}) lists every create sent; run plan to see "
-                     "what Maple holds, then apply again (every create is keyed)") from exc
+                "what Maple holds, then apply again (every create is keyed)",
+            ) from exc
         finally:
             journal.close()
 
@@ -325,7 +458,8 @@ def ask_approval(the_plan: Plan) -> None:
     if not sys.stdin.isatty():
         raise ApprovalRequired(
             "apply needs approval and there is no terminal to ask; nothing was sent",
-            hint="pass --auto-approve in CI after the plan was reviewed, or apply a saved plan")
+            hint="pass --auto-approve in CI after the plan was reviewed, or apply a saved plan",
+        )
     echo("")
     echo("Do you want to create these? Only 'yes' will be accepted.")
     answer = click.prompt("Enter a value", default="", show_default=False)
@@ -366,28 +500,38 @@ def report(result: ApplyResult, fmt: str) -> None:
             for d in r.diagnostics:
                 echo(str(d), err=True)
     if result.unknown:
-        stopped = (f"{result.stopped or 'interrupted'}: {result.not_started} creates were not "
-                   "sent; " if result.interrupted or result.stopped else "")
+        stopped = (
+            f"{result.stopped or 'interrupted'}: {result.not_started} creates were not sent; "
+            if result.interrupted or result.stopped
+            else ""
+        )
         raise PartialApplyError(
             f"{stopped}{len(result.unknown)} of {len(result.results)} creates have an unknown "
             "outcome: Maple answered 500 and their objects never showed "
             f"({', '.join(r.action.address for r in result.unknown)})"
-            + (f"; {len(result.failed) - len(result.unknown)} more failed"
-               if len(result.failed) > len(result.unknown) else ""),
+            + (
+                f"; {len(result.failed) - len(result.unknown)} more failed"
+                if len(result.failed) > len(result.unknown)
+                else ""
+            ),
             hint="their keys are spent: search Maple for these objects (or wait and run plan, "
-                 "which adopts them once search shows them) before running apply again")
+            "which adopts them once search shows them) before running apply again",
+        )
     if result.interrupted or result.stopped:
         raise PartialApplyError(
             f"{result.stopped or 'interrupted'}: {len(result.results)} creates finished, "
             f"{result.not_started} were not sent",
             hint="every create is keyed, so running the same apply again is safe and finishes "
-                 "the rest")
+            "the rest",
+        )
     if result.failed:
         raise PartialApplyError(
             f"{len(result.failed)} of {len(result.results)} creates failed",
-            hint="every create is keyed, so running the same apply again is safe")
+            hint="every create is keyed, so running the same apply again is safe",
+        )
     if result.verification_problems:
         raise VerificationError(
             "applied, but the check after apply failed:\n  "
             + "\n  ".join(result.verification_problems),
-            hint="look at these objects in Maple; running plan again shows their state")
+            hint="look at these objects in Maple; running plan again shows their state",
+        )

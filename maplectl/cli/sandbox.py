@@ -24,16 +24,23 @@ def sandbox() -> None:
 def _sandbox_url(func: F) -> F:
     """--url and --token-file: which running sandbox, and its token (the control API needs it)."""
     func = click.option(
-        "--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-        help="File holding the sandbox's token (else env MAPLE_API_TOKEN).")(func)
+        "--token-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="File holding the sandbox's token (else env MAPLE_API_TOKEN).",
+    )(func)
     return click.option(
-        "--url", envvar="MAPLECTL_SANDBOX_URL", required=True, metavar="URL",
-        help="The running sandbox (as printed by `sandbox serve`) "
-             "[env MAPLECTL_SANDBOX_URL].")(func)
+        "--url",
+        envvar="MAPLECTL_SANDBOX_URL",
+        required=True,
+        metavar="URL",
+        help="The running sandbox (as printed by `sandbox serve`) [env MAPLECTL_SANDBOX_URL].",
+    )(func)
 
 
-def _sandbox_call(url: str, token_file: Path | None, method: str, path: str,
-                  body: Any = None) -> None:
+def _sandbox_call(
+    url: str, token_file: Path | None, method: str, path: str, body: Any = None
+) -> None:
     """One control request; prints the JSON answer."""
     from maplectl.config import check_api_url, clean_token, read_token_file
     from maplectl.errors import UsageError
@@ -44,9 +51,10 @@ def _sandbox_call(url: str, token_file: Path | None, method: str, path: str,
     elif os.environ.get("MAPLE_API_TOKEN"):
         token = clean_token(os.environ["MAPLE_API_TOKEN"], "MAPLE_API_TOKEN")
     else:
-        raise UsageError("the sandbox's control API needs its token",
-                         hint="set MAPLE_API_TOKEN or pass --token-file with the token "
-                              "`sandbox serve` printed")
+        raise UsageError(
+            "the sandbox's control API needs its token",
+            hint="set MAPLE_API_TOKEN or pass --token-file with the token `sandbox serve` printed",
+        )
     check_api_url(url, "--url")  # the token goes in clear over http: to this machine only
     client = ControlClient(url, token)
     try:
@@ -58,23 +66,35 @@ def _sandbox_call(url: str, token_file: Path | None, method: str, path: str,
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=0, show_default=True, type=int, help="0 picks a free port.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite file (kept between runs); default: a temporary one.")
-@click.option("--seed", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Seed YAML for a new database; default: the demo seed.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file (kept between runs); default: a temporary one.",
+)
+@click.option(
+    "--seed",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Seed YAML for a new database; default: the demo seed.",
+)
 @click.option("--token", default=None, help="API token of the first company; default: random.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @handle_errors
-def sandbox_serve(host: str, port: int, db: Path | None, seed: Path | None, token: str | None,
-                  debug: bool) -> None:
+def sandbox_serve(
+    host: str, port: int, db: Path | None, seed: Path | None, token: str | None, debug: bool
+) -> None:
     """Serve the sandbox until SIGINT/SIGTERM. First line: listening URL company=ID token=T."""
     from maplectl.config import is_loopback
     from maplectl.sandbox import run_server
 
     if not is_loopback(host):
-        echo(f"warning: --host {host} makes the sandbox reachable from other machines; anyone "
-             "who can reach it and has its token can change or reset it, and its traffic is "
-             "plain http", err=True)
+        echo(
+            f"warning: --host {host} makes the sandbox reachable from other machines; anyone "
+            "who can reach it and has its token can change or reset it, and its traffic is "
+            "plain http",
+            err=True,
+        )
 
     sys.exit(run_server(host=host, port=port, db=db, seed=seed, token=token))
 
@@ -98,8 +118,13 @@ def sandbox_clock() -> None:
 @handle_errors
 def sandbox_clock_advance(url: str, token_file: Path | None, duration: str) -> None:
     """Move the sandbox clock forward by DURATION (90s, 30m, 12h, 2d)."""
-    _sandbox_call(url, token_file, "POST", "clock/advance",
-                  {"seconds": parse_duration(duration).total_seconds()})
+    _sandbox_call(
+        url,
+        token_file,
+        "POST",
+        "clock/advance",
+        {"seconds": parse_duration(duration).total_seconds()},
+    )
 
 
 @sandbox_clock.command("show")
@@ -117,9 +142,21 @@ def sandbox_fault() -> None:
 
 @sandbox_fault.command("add")
 @_sandbox_url
-@click.option("--kind", required=True, type=click.Choice(
-    ["latency", "rate_limit", "error_before_commit", "error_after_commit", "drop_after_commit",
-     "slow_commit", "find_lag"]))
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(
+        [
+            "latency",
+            "rate_limit",
+            "error_before_commit",
+            "error_after_commit",
+            "drop_after_commit",
+            "slow_commit",
+            "find_lag",
+        ]
+    ),
+)
 @click.option("--route", default="*", show_default=True, help='e.g. "POST /credits".')
 @click.option("--count", type=int, default=None, help="Only the next N matching requests.")
 @click.option("--probability", type=float, default=None, help="Each request with this chance.")
@@ -128,14 +165,32 @@ def sandbox_fault() -> None:
 @click.option("--retry-after", type=int, default=None, help="Seconds sent with rate_limit.")
 @click.option("--seconds", type=float, default=None, help="Lag of find_lag.")
 @handle_errors
-def sandbox_fault_add(url: str, token_file: Path | None, kind: str, route: str,
-                      count: int | None, probability: float | None, seed: int | None,
-                      ms: int | None, retry_after: int | None, seconds: float | None) -> None:
+def sandbox_fault_add(
+    url: str,
+    token_file: Path | None,
+    kind: str,
+    route: str,
+    count: int | None,
+    probability: float | None,
+    seed: int | None,
+    ms: int | None,
+    retry_after: int | None,
+    seconds: float | None,
+) -> None:
     """Arm one fault on a running sandbox."""
-    body = {"kind": kind, "route": route, "count": count, "probability": probability,
-            "seed": seed, "ms": ms, "retry_after": retry_after, "seconds": seconds}
-    _sandbox_call(url, token_file, "POST", "faults",
-                  {k: v for k, v in body.items() if v is not None})
+    body = {
+        "kind": kind,
+        "route": route,
+        "count": count,
+        "probability": probability,
+        "seed": seed,
+        "ms": ms,
+        "retry_after": retry_after,
+        "seconds": seconds,
+    }
+    _sandbox_call(
+        url, token_file, "POST", "faults", {k: v for k, v in body.items() if v is not None}
+    )
 
 
 @sandbox_fault.command("clear")

@@ -207,10 +207,14 @@ def _entry(doc: LocatedDocument) -> Entry | None:
     after = meta.get("created_after")
     if not isinstance(customer, str):
         return None
-    return Entry(kind=Kind(value["kind"]), customer_id=customer, spec=spec,
-                 remote_id=remote_id if isinstance(remote_id, str) else None,
-                 allow_duplicate=meta.get("allow_duplicate") is True,
-                 created_after=after if isinstance(after, str) else None)
+    return Entry(
+        kind=Kind(value["kind"]),
+        customer_id=customer,
+        spec=spec,
+        remote_id=remote_id if isinstance(remote_id, str) else None,
+        allow_duplicate=meta.get("allow_duplicate") is True,
+        created_after=after if isinstance(after, str) else None,
+    )
 
 
 def _lookalikes(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocument, Diagnostic]]:
@@ -220,12 +224,22 @@ def _lookalikes(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
         if clash.exact and clash.field == "spec.name":
             continue  # _uniqueness says so already, in its own words
         doc, other = located[clash.later][0], located[clash.earlier][0]
-        hint = ("an object belongs to one manifest: remove one of the pins" if clash.exact
-                else "if both are wanted, set metadata.allow_duplicate: true on one; else "
-                     "delete or rename one")
-        yield doc, doc.diagnostic(Problem(
-            clash.field, f"{clash.reason}: {other.address()} at {_where(other, clash.field)}",
-            hint))
+        hint = (
+            "an object belongs to one manifest: remove one of the pins"
+            if clash.exact
+            else "if both are wanted, set metadata.allow_duplicate: true on one; else "
+            "delete or rename one"
+        )
+        yield (
+            doc,
+            doc.diagnostic(
+                Problem(
+                    clash.field,
+                    f"{clash.reason}: {other.address()} at {_where(other, clash.field)}",
+                    hint,
+                )
+            ),
+        )
 
 
 def check_documents(

@@ -111,4 +111,3 @@ def document_problems(kind: str, document: Mapping[str, Any]) -> list[Problem]:
                 )
             )
     return problems
-

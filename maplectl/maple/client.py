@@ -163,8 +163,11 @@ class MapleClient:
         self._retries_used = 0
         self.throttle = Throttle(clock=clock, sleeper=sleeper, max_rps=max_rps)
         # identity: a compressed body could inflate far past the size limit before it is counted
-        headers = {"User-Agent": f"maplectl/{__version__}", "Accept": "application/json",
-                   "Accept-Encoding": "identity"}
+        headers = {
+            "User-Agent": f"maplectl/{__version__}",
+            "Accept": "application/json",
+            "Accept-Encoding": "identity",
+        }
         if token:
             token = clean_token(token.reveal(), "the token given to MapleClient")
             headers["Authorization"] = f"Bearer {token.reveal()}"
@@ -219,8 +222,10 @@ class MapleClient:
         results = data.get("results") or []
         pagination = data.get("pagination") or {}
         if not isinstance(results, list) or not isinstance(pagination, dict):
-            raise TransportError(f"unexpected /{collection.value}/find response: results is not "
-                                 "a list or pagination not an object")
+            raise TransportError(
+                f"unexpected /{collection.value}/find response: results is not "
+                "a list or pagination not an object"
+            )
         total = pagination.get("total")
         return Page(
             results=[parse_row(collection.value, row) for row in results],
@@ -278,9 +283,11 @@ class MapleClient:
     def _wait_to_send(self, method: str, path: str) -> None:
         """Wait for the shared throttle, unless that would pass the run's deadline."""
         if not self.throttle.wait(self._deadline):
-            raise TransportError(f"{method} {path}: the run's deadline (--timeout) comes before "
-                                 "Maple's rate-limit pause ends; not sent",
-                                 hint="run again later, or give a longer --timeout")
+            raise TransportError(
+                f"{method} {path}: the run's deadline (--timeout) comes before "
+                "Maple's rate-limit pause ends; not sent",
+                hint="run again later, or give a longer --timeout",
+            )
         self._check_deadline(0.0, None)
 
     def _once(self, method: str, path: str, body: Any, key: str | None) -> tuple[Any, bool]:
@@ -291,11 +298,13 @@ class MapleClient:
         if self._deadline is not None:
             deadline = min(deadline, self._deadline)
         left = max(0.001, deadline - started)
-        timeout = httpx.Timeout(min(self._timeouts.read, left),
-                                connect=min(self._timeouts.connect, left))
+        timeout = httpx.Timeout(
+            min(self._timeouts.read, left), connect=min(self._timeouts.connect, left)
+        )
         try:
-            with self._http.stream(method, url, json=body, headers=headers,
-                                   timeout=timeout) as response:
+            with self._http.stream(
+                method, url, json=body, headers=headers, timeout=timeout
+            ) as response:
                 raw = self._read_body(response, method, path, deadline)
         except httpx.TimeoutException as exc:
             self._trace(method, path, key, "timeout", started)
@@ -318,8 +327,9 @@ class MapleClient:
             raise self._error(method, path, response, data, replayed)
         return data, replayed
 
-    def _read_body(self, response: httpx.Response, method: str, path: str,
-                   deadline: float) -> bytes:
+    def _read_body(
+        self, response: httpx.Response, method: str, path: str, deadline: float
+    ) -> bytes:
         """The body, read as a stream: refused beyond ``max_body_bytes`` (never held whole) and
         abandoned once the request's deadline has passed, however slowly it trickles."""
         limit = self._max_body
@@ -328,8 +338,9 @@ class MapleClient:
             raise ResponseTooLarge(
                 f"{method} {path}: the response is compressed ({encoding}) although maplectl "
                 "asked for none; refused, since a small compressed body can inflate without "
-                "bound", hint="check --api-url / MAPLE_API_URL / api_url: this is not what "
-                              "Maple answers")
+                "bound",
+                hint="check --api-url / MAPLE_API_URL / api_url: this is not what Maple answers",
+            )
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             raise self._too_large(method, path, response.status_code, f"{int(declared):,}")
@@ -344,14 +355,16 @@ class MapleClient:
                 raise TransportError(
                     f"{method} {path}: timed out reading the response (HTTP "
                     f"{response.status_code}, {size:,} bytes so far): it took longer than the "
-                    "request's deadline (--read-timeout, or what --timeout left)")
+                    "request's deadline (--read-timeout, or what --timeout left)"
+                )
         return b"".join(chunks)
 
     def _too_large(self, method: str, path: str, status: int, size: str) -> ResponseTooLarge:
         return ResponseTooLarge(
             f"{method} {path}: the response body (HTTP {status}, {size} bytes) is larger than "
             f"the {self._max_body // (1024 * 1024)} MiB maplectl accepts; refused",
-            hint="check --api-url / MAPLE_API_URL / api_url: this is not what Maple answers")
+            hint="check --api-url / MAPLE_API_URL / api_url: this is not what Maple answers",
+        )
 
     def _error(
         self, method: str, path: str, response: httpx.Response, data: Any, replayed: bool
@@ -366,8 +379,12 @@ class MapleClient:
             if isinstance(v, dict)
         ]
         kwargs: dict[str, Any] = dict(
-            status=status, error_type=error_type, method=method, path=path,
-            validation_errors=fields, replayed=replayed,
+            status=status,
+            error_type=error_type,
+            method=method,
+            path=path,
+            validation_errors=fields,
+            replayed=replayed,
         )
         if status in (401, 403):
             return AuthError(
@@ -409,9 +426,14 @@ class MapleClient:
                 f"{exc.api_message}; Maple asked to wait {wait:g}s (Retry-After), longer than "
                 f"the {max(0.0, left):.1f}s left before the run's deadline (--timeout), so "
                 "maplectl stopped without waiting",
-                status=exc.status, error_type=exc.error_type, method=exc.method, path=exc.path,
-                validation_errors=exc.validation_errors, replayed=exc.replayed,
-                hint="run again later, or give a longer --timeout")
+                status=exc.status,
+                error_type=exc.error_type,
+                method=exc.method,
+                path=exc.path,
+                validation_errors=exc.validation_errors,
+                replayed=exc.replayed,
+                hint="run again later, or give a longer --timeout",
+            )
             err.retry_after = exc.retry_after
             raise err from exc
 
@@ -422,7 +444,12 @@ class MapleClient:
             raise TransportError("the run's deadline (--timeout) passed before the request")
 
     def _trace(
-        self, method: str, path: str, key: str | None, outcome: str, started: float,
+        self,
+        method: str,
+        path: str,
+        key: str | None,
+        outcome: str,
+        started: float,
         replayed: bool = False,
     ) -> None:
         if self._log is None:
@@ -456,7 +483,6 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if seconds != seconds or seconds < 0 or seconds > 3600:  # NaN, negative, absurd
         return None
     return seconds
-
 
 
 def wsgi_transport(app: Any) -> httpx.BaseTransport:

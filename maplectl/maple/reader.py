@@ -102,11 +102,24 @@ class Observed:
 
 
 CREDIT_IDENTITY_FIELDS = (
-    "id", "customer_id", "name", "type", "issued_amount", "issued_units", "item_id",
-    "subscription_id", "expiration_date",
+    "id",
+    "customer_id",
+    "name",
+    "type",
+    "issued_amount",
+    "issued_units",
+    "item_id",
+    "subscription_id",
+    "expiration_date",
 )
 CHARGE_IDENTITY_FIELDS = (
-    "id", "customer_id", "type", "product_pricing_id", "custom_price", "aggregate", "created_at",
+    "id",
+    "customer_id",
+    "type",
+    "product_pricing_id",
+    "custom_price",
+    "aggregate",
+    "created_at",
 )
 
 
@@ -142,7 +155,10 @@ class RequestCounter:
 
 
 def _follow(
-    reader: StateReader, collection: Collection, query: Mapping[str, Any], first: Page,
+    reader: StateReader,
+    collection: Collection,
+    query: Mapping[str, Any],
+    first: Page,
     counter: RequestCounter,
 ) -> list[JSONDict]:
     """All results from ``first`` to the last page (robust to a last cursor that is not null)."""
@@ -187,8 +203,9 @@ def read_collection(
     # which we already have one. Near-ties go to per-customer reading when, running in
     # parallel, it needs fewer rounds than the sequential rest of the scan.
     scan_more, width = scan_pages - 1, max(1, parallelism)
-    near_tie = len(customers) - scan_more <= parallelism and \
-        math.ceil(len(customers) / width) < scan_more
+    near_tie = (
+        len(customers) - scan_more <= parallelism and math.ceil(len(customers) / width) < scan_more
+    )
     if scan_more < len(customers) and not near_tie:
         rows = _follow(reader, collection, {}, first, counter)
         return [r for r in rows if r.get("customer_id") in customers], "scan"
@@ -225,15 +242,31 @@ def read_observed(
             raise
 
 
-def _read_all(reader: StateReader, scope: frozenset[str], pool: ThreadPoolExecutor,
-              top: ThreadPoolExecutor, counter: RequestCounter, parallelism: int) -> Observed:
+def _read_all(
+    reader: StateReader,
+    scope: frozenset[str],
+    pool: ThreadPoolExecutor,
+    top: ThreadPoolExecutor,
+    counter: RequestCounter,
+    parallelism: int,
+) -> Observed:
     """Both collections, then existence checks for customers that showed nothing."""
     credits_f = top.submit(
-        read_collection, reader, Collection.CREDITS, scope, pool=pool, counter=counter,
+        read_collection,
+        reader,
+        Collection.CREDITS,
+        scope,
+        pool=pool,
+        counter=counter,
         parallelism=parallelism,
     )
     charges_f = top.submit(
-        read_collection, reader, Collection.ONE_TIMES, scope, pool=pool, counter=counter,
+        read_collection,
+        reader,
+        Collection.ONE_TIMES,
+        scope,
+        pool=pool,
+        counter=counter,
         parallelism=parallelism,
     )
     credits, credit_strategy = wait_for(credits_f)
@@ -253,20 +286,25 @@ def _read_all(reader: StateReader, scope: frozenset[str], pool: ThreadPoolExecut
     )
 
 
-def _customer_problem(reader: StateReader, customer_id: str,
-                      counter: RequestCounter) -> tuple[str, str] | None:
+def _customer_problem(
+    reader: StateReader, customer_id: str, counter: RequestCounter
+) -> tuple[str, str] | None:
     """Why nothing can be created for ``customer_id``, and what to do; None if it can."""
     try:
         customer = reader.get_customer(customer_id)
     except NotFoundError:
-        return (f"no customer {customer_id} in this company",
-                "check the id; Maple customer ids look like cus_...")
+        return (
+            f"no customer {customer_id} in this company",
+            "check the id; Maple customer ids look like cus_...",
+        )
     finally:
         counter.tick()
     real = str(customer.get("id", customer_id))
     if real != customer_id:
-        return (f"{customer_id} is the identifier of customer {real}, not its Maple id",
-                f"write customer_id: {real}")
+        return (
+            f"{customer_id} is the identifier of customer {real}, not its Maple id",
+            f"write customer_id: {real}",
+        )
     return None
 
 

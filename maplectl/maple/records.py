@@ -15,9 +15,18 @@ from maplectl.errors import TransportError
 
 _MONEY_FIELDS = {"credits": ("amount", "issued_amount"), "one_times": ()}
 _NUMBER_FIELDS = {"credits": ("units", "issued_units"), "one_times": ("aggregate",)}
-_TEXT_FIELDS = {"credits": ("name", "type", "state", "item_id", "subscription_id",
-                            "expiration_date", "created_at"),
-                "one_times": ("name", "type", "state", "product_pricing_id", "created_at")}
+_TEXT_FIELDS = {
+    "credits": (
+        "name",
+        "type",
+        "state",
+        "item_id",
+        "subscription_id",
+        "expiration_date",
+        "created_at",
+    ),
+    "one_times": ("name", "type", "state", "product_pricing_id", "created_at"),
+}
 
 
 def parse_row(collection: str, raw: Any) -> dict[str, Any]:
@@ -28,8 +37,9 @@ def parse_row(collection: str, raw: Any) -> dict[str, Any]:
             raise TransportError(f"Maple sent a {collection} row that is not an object")
         return raw
     if not isinstance(raw, dict):
-        raise TransportError(f"Maple sent a {collection} row that is not an object: "
-                             f"{type(raw).__name__}")
+        raise TransportError(
+            f"Maple sent a {collection} row that is not an object: {type(raw).__name__}"
+        )
     where = f"{collection} row {raw.get('id')!r}"
     for name in ("id", "customer_id"):
         if not isinstance(raw.get(name), str) or not raw[name]:
@@ -55,7 +65,12 @@ def _check_money(where: str, name: str, value: Any) -> None:
     if value is None:
         return
     cents = value.get("value_in_cents") if isinstance(value, dict) else None
-    if (not isinstance(value, dict) or not isinstance(value.get("currency"), str)
-            or isinstance(cents, bool) or not isinstance(cents, int)):
-        raise TransportError(f"Maple sent a {where} whose {name} is not money in integer "
-                             "minor units")
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("currency"), str)
+        or isinstance(cents, bool)
+        or not isinstance(cents, int)
+    ):
+        raise TransportError(
+            f"Maple sent a {where} whose {name} is not money in integer minor units"
+        )

@@ -62,18 +62,30 @@ class Candidate:
     pinned_by: str | None = None  # the address whose metadata.remote_id holds it
 
     def to_json(self) -> JSONDict:
-        return {"remote_id": self.remote_id, "name": self.name,
-                "grant": self.grant.to_json() if self.grant else None, "units": self.units,
-                "item_id": self.item_id, "aggregate": self.aggregate, "state": self.state,
-                "pinned_by": self.pinned_by}
+        return {
+            "remote_id": self.remote_id,
+            "name": self.name,
+            "grant": self.grant.to_json() if self.grant else None,
+            "units": self.units,
+            "item_id": self.item_id,
+            "aggregate": self.aggregate,
+            "state": self.state,
+            "pinned_by": self.pinned_by,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Candidate:
         grant = data.get("grant")
-        return cls(remote_id=str(data["remote_id"]), name=data.get("name"),
-                   grant=Money.from_json(grant) if grant else None, units=data.get("units"),
-                   item_id=data.get("item_id"), aggregate=data.get("aggregate"),
-                   state=data.get("state"), pinned_by=data.get("pinned_by"))
+        return cls(
+            remote_id=str(data["remote_id"]),
+            name=data.get("name"),
+            grant=Money.from_json(grant) if grant else None,
+            units=data.get("units"),
+            item_id=data.get("item_id"),
+            aggregate=data.get("aggregate"),
+            state=data.get("state"),
+            pinned_by=data.get("pinned_by"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +112,26 @@ class Request:
     """The charge carries discounts (applied on Maple's invoice; totals are before them)."""
 
     def to_json(self) -> JSONDict:
-        return {"body": self.body, "idempotency_key": self.idempotency_key,
-                "money": [m.to_json() for m in self.money],
-                "catalog": [c.to_json() for c in self.catalog], "discounted": self.discounted}
+        return {
+            "body": self.body,
+            "idempotency_key": self.idempotency_key,
+            "money": [m.to_json() for m in self.money],
+            "catalog": [c.to_json() for c in self.catalog],
+            "discounted": self.discounted,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Request:
-        return cls(body=dict(data["body"]), idempotency_key=str(data["idempotency_key"]),
-                   money=tuple(Money.from_json(m) for m in data.get("money") or ()),
-                   catalog=tuple(CatalogItem(str(c["product_pricing_id"]), c["aggregate"])
-                                 for c in data.get("catalog") or ()),
-                   discounted=bool(data.get("discounted", False)))
+        return cls(
+            body=dict(data["body"]),
+            idempotency_key=str(data["idempotency_key"]),
+            money=tuple(Money.from_json(m) for m in data.get("money") or ()),
+            catalog=tuple(
+                CatalogItem(str(c["product_pricing_id"]), c["aggregate"])
+                for c in data.get("catalog") or ()
+            ),
+            discounted=bool(data.get("discounted", False)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,15 +143,20 @@ class EntryMeta:
     created_after: str | None = None
 
     def to_json(self) -> JSONDict:
-        return {"remote_id": self.remote_id, "allow_duplicate": self.allow_duplicate,
-                "created_after": self.created_after}
+        return {
+            "remote_id": self.remote_id,
+            "allow_duplicate": self.allow_duplicate,
+            "created_after": self.created_after,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> EntryMeta:
         data = data or {}
-        return cls(remote_id=data.get("remote_id"),
-                   allow_duplicate=bool(data.get("allow_duplicate", False)),
-                   created_after=data.get("created_after"))
+        return cls(
+            remote_id=data.get("remote_id"),
+            allow_duplicate=bool(data.get("allow_duplicate", False)),
+            created_after=data.get("created_after"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +264,9 @@ class Conflict:
 
     @property
     def action(self) -> ActionType:
-        return (ActionType.AMBIGUOUS if self.reason is Reason.SEVERAL
-                else ActionType.POSSIBLE_DUPLICATE)
+        return (
+            ActionType.AMBIGUOUS if self.reason is Reason.SEVERAL else ActionType.POSSIBLE_DUPLICATE
+        )
 
     @property
     def remote_ids(self) -> tuple[str, ...]:
@@ -273,18 +300,29 @@ def action_to_json(action: Action) -> JSONDict:
         "source": action.source.to_json(),
         "request": request.to_json() if request else None,
         "remote_ids": list(action.remote_ids),
-        "candidates": [c.to_json() for c in
-                       (action.candidates if isinstance(action, Conflict)
-                        else action.like if isinstance(action, Create) else ())],
+        "candidates": [
+            c.to_json()
+            for c in (
+                action.candidates
+                if isinstance(action, Conflict)
+                else action.like
+                if isinstance(action, Create)
+                else ()
+            )
+        ],
         "diff": [d.to_json() for d in action.diff],
         "missing": list(action.missing) if isinstance(action, Existing) else [],
         "state": action.state if isinstance(action, Existing) else None,
         "grant": [m.to_json() for m in action.grant] if isinstance(action, Existing) else [],
-        "balance": (action.balance.to_json() if isinstance(action, Existing) and action.balance
-                    else None),
+        "balance": (
+            action.balance.to_json() if isinstance(action, Existing) and action.balance else None
+        ),
         "balance_units": action.balance_units if isinstance(action, Existing) else None,
-        "metadata": (action.meta.to_json() if isinstance(action, Create | Conflict)
-                     else EntryMeta().to_json()),
+        "metadata": (
+            action.meta.to_json()
+            if isinstance(action, Create | Conflict)
+            else EntryMeta().to_json()
+        ),
     }
 
 
@@ -292,10 +330,12 @@ def action_from_json(data: Mapping[str, Any]) -> Action:
     """The inverse of :func:`action_to_json`; raises KeyError/TypeError/ValueError if malformed."""
     kind = ActionType(data["action"])
     common: dict[str, Any] = {
-        "address": str(data["address"]), "kind": Kind(data["kind"]),
+        "address": str(data["address"]),
+        "kind": Kind(data["kind"]),
         "customer_id": str(data["customer_id"]),
-        "source": SourceLocation(file=str(data["source"]["file"]),
-                                 line=int(data["source"]["line"])),
+        "source": SourceLocation(
+            file=str(data["source"]["file"]), line=int(data["source"]["line"])
+        ),
     }
     request = Request.from_json(data["request"]) if data.get("request") else None
     candidates = tuple(Candidate.from_json(c) for c in data.get("candidates") or ())
@@ -307,12 +347,22 @@ def action_from_json(data: Mapping[str, Any]) -> Action:
         return Create(**common, request=request, meta=meta, like=candidates)
     if kind in (ActionType.UNCHANGED, ActionType.DRIFT):
         balance = data.get("balance")
-        return Existing(**common, remote_ids=tuple(str(i) for i in data["remote_ids"]),
-                        diff=diff, missing=tuple(data.get("missing") or ()),
-                        pinned=data.get("reason") == Reason.PINNED.value,
-                        state=data.get("state"),
-                        grant=tuple(Money.from_json(m) for m in data.get("grant") or ()),
-                        balance=Money.from_json(balance) if balance else None,
-                        balance_units=data.get("balance_units"))
-    return Conflict(**common, reason=Reason(data["reason"]), candidates=candidates, diff=diff,
-                    request=request, meta=meta)
+        return Existing(
+            **common,
+            remote_ids=tuple(str(i) for i in data["remote_ids"]),
+            diff=diff,
+            missing=tuple(data.get("missing") or ()),
+            pinned=data.get("reason") == Reason.PINNED.value,
+            state=data.get("state"),
+            grant=tuple(Money.from_json(m) for m in data.get("grant") or ()),
+            balance=Money.from_json(balance) if balance else None,
+            balance_units=data.get("balance_units"),
+        )
+    return Conflict(
+        **common,
+        reason=Reason(data["reason"]),
+        candidates=candidates,
+        diff=diff,
+        request=request,
+        meta=meta,
+    )

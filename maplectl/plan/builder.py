@@ -93,8 +93,7 @@ def build_plan(
         # the others hold are recorded so that apply never adopts or mistakes one of them.
         wanted = set(targets)
         actions = [a for a in actions if a.address in wanted]
-        held = tuple(sorted(i for i, address in matcher.claimed.items()
-                            if address not in wanted))
+        held = tuple(sorted(i for i, address in matcher.claimed.items() if address not in wanted))
     return Plan(
         company_id=company_id,
         api_url=api_url,
@@ -113,15 +112,23 @@ def build_plan(
 
 def manifest_digest(desired: Iterable[Desired]) -> str:
     """Digest of every entry's address, request and metadata (not of file names or lines)."""
-    return digest(sorted(
-        [d.address, d.body, d.remote_id, d.allow_duplicate, d.created_after] for d in desired
-    ))
+    return digest(
+        sorted(
+            [d.address, d.body, d.remote_id, d.allow_duplicate, d.created_after] for d in desired
+        )
+    )
 
 
 def entry_of(d: Desired) -> Entry:
     """What :func:`maplectl.plan.identity.clashes` compares of a desired entry."""
-    return Entry(kind=d.kind, customer_id=d.customer_id, spec=d.body, remote_id=d.remote_id,
-                 allow_duplicate=d.allow_duplicate, created_after=d.created_after)
+    return Entry(
+        kind=d.kind,
+        customer_id=d.customer_id,
+        spec=d.body,
+        remote_id=d.remote_id,
+        allow_duplicate=d.allow_duplicate,
+        created_after=d.created_after,
+    )
 
 
 def _sorted(desired: Sequence[Desired], kind: Kind) -> list[Desired]:
@@ -148,8 +155,7 @@ class _Matcher:
             for key in remote_credit_keys(c):
                 self.credit_near[customer, key].append(c)
         self.billables: dict[tuple[str, Any, tuple[Any, ...]], list[JSONDict]] = defaultdict(list)
-        self.billable_traits: dict[tuple[str, tuple[Any, ...]], list[JSONDict]] = defaultdict(
-            list)
+        self.billable_traits: dict[tuple[str, tuple[Any, ...]], list[JSONDict]] = defaultdict(list)
         for b in _oldest_first(observed.charges):
             customer = str(b.get("customer_id"))
             self.billables[customer, b.get("type"), item_key(b)].append(b)
@@ -163,35 +169,49 @@ class _Matcher:
         for clash in clashes([entry_of(d) for d in desired]):
             d, other = desired[clash.later], desired[clash.earlier]
             where = other.location_of(clash.field)
-            self._problem(d, clash.field, f"{clash.reason}: {other.address} at "
-                          f"{where.file}:{where.line}",
-                          "an object belongs to one manifest: remove or rename one" if clash.exact
-                          else "if both are wanted, set metadata.allow_duplicate: true on one; "
-                          "else delete or rename one")
+            self._problem(
+                d,
+                clash.field,
+                f"{clash.reason}: {other.address} at {where.file}:{where.line}",
+                "an object belongs to one manifest: remove or rename one"
+                if clash.exact
+                else "if both are wanted, set metadata.allow_duplicate: true on one; "
+                "else delete or rename one",
+            )
         for d in desired:
             bound = instant(d.created_after)
             if bound is not None and bound > self.now:
                 now = self.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                self._problem(d, "metadata.created_after",
-                              f"{d.created_after} is later than now ({now}): the billable apply "
-                              "would create now is older than that, so no plan would ever find "
-                              "it and every run would bill it again",
-                              "merge this manifest after that time, or set created_after to "
-                              "a time in the past, such as the start of this billing period")
+                self._problem(
+                    d,
+                    "metadata.created_after",
+                    f"{d.created_after} is later than now ({now}): the billable apply "
+                    "would create now is older than that, so no plan would ever find "
+                    "it and every run would bill it again",
+                    "merge this manifest after that time, or set created_after to "
+                    "a time in the past, such as the start of this billing period",
+                )
 
     def pin(self, d: Desired) -> JSONDict | None:
         """Claim the object ``metadata.remote_id`` names; a problem if it is not the customer's."""
         assert d.remote_id is not None
-        pool, what = ((self.credits, "credit") if d.kind is Kind.CREDIT
-                      else (self.charges, "one-time charge"))
+        pool, what = (
+            (self.credits, "credit") if d.kind is Kind.CREDIT else (self.charges, "one-time charge")
+        )
         found = pool.get(d.remote_id)
         if found is None or found.get("customer_id") != d.customer_id:
-            owner = f"; it belongs to customer {found.get('customer_id')}" if found else (
-                " (unknown id, or an object of a customer no manifest in this plan names)")
-            self._problem(d, "metadata.remote_id",
-                          f"{d.remote_id} is not a {what} of customer {d.customer_id}{owner}",
-                          "check the id, or remove remote_id to match by "
-                          + ("name" if d.kind is Kind.CREDIT else "content"))
+            owner = (
+                f"; it belongs to customer {found.get('customer_id')}"
+                if found
+                else (" (unknown id, or an object of a customer no manifest in this plan names)")
+            )
+            self._problem(
+                d,
+                "metadata.remote_id",
+                f"{d.remote_id} is not a {what} of customer {d.customer_id}{owner}",
+                "check the id, or remove remote_id to match by "
+                + ("name" if d.kind is Kind.CREDIT else "content"),
+            )
             return None
         self._claim(d.remote_id, d.address)
         self.pins[d.remote_id] = d.address
@@ -205,8 +225,11 @@ class _Matcher:
     def credit(self, d: Desired, pinned: JSONDict | None) -> Action:
         if pinned is not None:
             return self._existing(d, [dict(pinned)], pinned=True)
-        free = [c for c in self.credit_names.get((d.customer_id, d.body.get("name")), [])
-                if str(c["id"]) not in self.claimed]
+        free = [
+            c
+            for c in self.credit_names.get((d.customer_id, d.body.get("name")), [])
+            if str(c["id"]) not in self.claimed
+        ]
         if free:
             return self._existing(d, free)
         return self._create(d)
@@ -216,16 +239,26 @@ class _Matcher:
         for remote_id in ids:
             self._claim(remote_id, d.address)
         if len(found) > 1:
-            return Conflict(address=d.address, kind=d.kind, customer_id=d.customer_id,
-                            source=d.source, reason=Reason.SEVERAL,
-                            candidates=tuple(self._candidate(c, d.kind) for c in found))
+            return Conflict(
+                address=d.address,
+                kind=d.kind,
+                customer_id=d.customer_id,
+                source=d.source,
+                reason=Reason.SEVERAL,
+                candidates=tuple(self._candidate(c, d.kind) for c in found),
+            )
         credit = found[0]
         issued, balance = credit.get("issued_amount"), credit.get("amount")
         amount = credit.get("type") == "AMOUNT"
         return Existing(
-            address=d.address, kind=d.kind, customer_id=d.customer_id, source=d.source,
-            remote_ids=ids, diff=_diff(credit_view(d.body), credit_view_remote(credit)),
-            pinned=pinned, state=credit.get("state"),
+            address=d.address,
+            kind=d.kind,
+            customer_id=d.customer_id,
+            source=d.source,
+            remote_ids=ids,
+            diff=_diff(credit_view(d.body), credit_view_remote(credit)),
+            pinned=pinned,
+            state=credit.get("state"),
             grant=(Money.from_json(issued),) if amount and isinstance(issued, Mapping) else (),
             balance=Money.from_json(balance) if amount and isinstance(balance, Mapping) else None,
             balance_units=None if amount else number(credit.get("units")),
@@ -245,34 +278,58 @@ class _Matcher:
             found = [c for key in keys for c in self.credit_near.get(key, [])]
         else:
             keys = [(d.customer_id, trait) for trait in charge_traits(d.body)]
-            found = [b for key in keys for b in self.billable_traits.get(key, [])
-                     if in_window(b, d.created_after)]
-        twins = _oldest_first({str(o["id"]): o for o in found
-                               if self._open_to(str(o["id"]), d.address)}.values())
+            found = [
+                b
+                for key in keys
+                for b in self.billable_traits.get(key, [])
+                if in_window(b, d.created_after)
+            ]
+        twins = _oldest_first(
+            {str(o["id"]): o for o in found if self._open_to(str(o["id"]), d.address)}.values()
+        )
         if not twins:
             return action
         candidates = tuple(self._candidate(o, d.kind) for o in twins)
         if d.allow_duplicate:
             return replace(action, like=candidates)
-        return Conflict(address=d.address, kind=d.kind, customer_id=d.customer_id,
-                        source=d.source, reason=Reason.NEAR_MATCH, candidates=candidates,
-                        diff=_candidate_diff(d, twins[0]), request=action.request,
-                        meta=action.meta)
+        return Conflict(
+            address=d.address,
+            kind=d.kind,
+            customer_id=d.customer_id,
+            source=d.source,
+            reason=Reason.NEAR_MATCH,
+            candidates=candidates,
+            diff=_candidate_diff(d, twins[0]),
+            request=action.request,
+            meta=action.meta,
+        )
 
     def _candidate(self, obj: Mapping[str, Any], kind: Kind) -> Candidate:
         remote_id = str(obj["id"])
         pinned_by = self.pins.get(remote_id)
         if kind is Kind.ONE_TIME_CHARGE:
-            return Candidate(remote_id=remote_id, name=obj.get("name"),
-                             aggregate=number(obj.get("aggregate")), state=obj.get("state"),
-                             pinned_by=pinned_by)
+            return Candidate(
+                remote_id=remote_id,
+                name=obj.get("name"),
+                aggregate=number(obj.get("aggregate")),
+                state=obj.get("state"),
+                pinned_by=pinned_by,
+            )
         issued = obj.get("issued_amount")
-        grant = (Money.from_json(issued) if obj.get("type") == "AMOUNT"
-                 and isinstance(issued, Mapping) else None)
-        return Candidate(remote_id=remote_id, name=obj.get("name"), grant=grant,
-                         units=None if grant else number(obj.get("issued_units")),
-                         item_id=obj.get("item_id"), state=obj.get("state"),
-                         pinned_by=pinned_by)
+        grant = (
+            Money.from_json(issued)
+            if obj.get("type") == "AMOUNT" and isinstance(issued, Mapping)
+            else None
+        )
+        return Candidate(
+            remote_id=remote_id,
+            name=obj.get("name"),
+            grant=grant,
+            units=None if grant else number(obj.get("issued_units")),
+            item_id=obj.get("item_id"),
+            state=obj.get("state"),
+            pinned_by=pinned_by,
+        )
 
     def _open_to(self, remote_id: str, address: str) -> bool:
         """No entry holds the object, or another entry holds it only by its pin."""
@@ -289,9 +346,16 @@ class _Matcher:
                 taken.append(str(pinned["id"]))
                 continue
             pool = self.billables.get((d.customer_id, d.body.get("type"), item_key(item)), [])
-            match = next((b for b in pool if str(b["id"]) not in taken
-                          and str(b["id"]) not in self.claimed
-                          and in_window(b, d.created_after)), None)
+            match = next(
+                (
+                    b
+                    for b in pool
+                    if str(b["id"]) not in taken
+                    and str(b["id"]) not in self.claimed
+                    and in_window(b, d.created_after)
+                ),
+                None,
+            )
             taken.append(str(match["id"]) if match else None)
         found = [t for t in taken if t]
         if not found:
@@ -302,59 +366,100 @@ class _Matcher:
         if isinstance(pinned, Mapping):
             pinned_diff = _diff(item_signature(items[0]), item_signature(pinned))
         return Existing(
-            address=d.address, kind=d.kind, customer_id=d.customer_id, source=d.source,
-            remote_ids=tuple(found), diff=pinned_diff,
+            address=d.address,
+            kind=d.kind,
+            customer_id=d.customer_id,
+            source=d.source,
+            remote_ids=tuple(found),
+            diff=pinned_diff,
             missing=tuple(f"onetime_items.{i}" for i, t in enumerate(taken) if t is None),
-            pinned=pinned is not None, state=self.charges[found[0]].get("state"))
+            pinned=pinned is not None,
+            state=self.charges[found[0]].get("state"),
+        )
 
     # -- shared ------------------------------------------------------------------------------------
 
     def _create(self, d: Desired) -> Action:
         if d.kind is Kind.CREDIT:
             self._check_expiry(d)
-        key = idempotency_key(company_id=self.company_id, kind=d.kind, address=d.address,
-                              body=d.body)
+        key = idempotency_key(
+            company_id=self.company_id, kind=d.kind, address=d.address, body=d.body
+        )
         items = d.body.get("onetime_items") or []
         request = Request(
-            body=d.body, idempotency_key=key, money=money_of(d.kind, d.body),
-            catalog=tuple(CatalogItem(str(i["product_pricing_id"]), number(i.get("aggregate")))
-                          for i in items if i.get("product_pricing_id")),
-            discounted=bool(d.body.get("discounts")))
-        return Create(address=d.address, kind=d.kind, customer_id=d.customer_id,
-                      source=d.source, request=request,
-                      meta=EntryMeta(remote_id=d.remote_id, allow_duplicate=d.allow_duplicate,
-                                     created_after=d.created_after))
+            body=d.body,
+            idempotency_key=key,
+            money=money_of(d.kind, d.body),
+            catalog=tuple(
+                CatalogItem(str(i["product_pricing_id"]), number(i.get("aggregate")))
+                for i in items
+                if i.get("product_pricing_id")
+            ),
+            discounted=bool(d.body.get("discounts")),
+        )
+        return Create(
+            address=d.address,
+            kind=d.kind,
+            customer_id=d.customer_id,
+            source=d.source,
+            request=request,
+            meta=EntryMeta(
+                remote_id=d.remote_id,
+                allow_duplicate=d.allow_duplicate,
+                created_after=d.created_after,
+            ),
+        )
 
     def _check_expiry(self, d: Desired) -> None:
         expiry = instant(d.body.get("expiration_date"))
         if expiry is not None and expiry <= self.now:
             now = self.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            self._problem(d, "spec.expiration_date",
-                          f"{d.body['expiration_date']} is not in the future (now is {now}), "
-                          "so the credit cannot be created",
-                          "set a later expiration_date, or delete this manifest if the credit "
-                          "is not wanted")
+            self._problem(
+                d,
+                "spec.expiration_date",
+                f"{d.body['expiration_date']} is not in the future (now is {now}), "
+                "so the credit cannot be created",
+                "set a later expiration_date, or delete this manifest if the credit is not wanted",
+            )
 
     def _problem(self, d: Desired, field: str, message: str, hint: str) -> None:
         where = d.location_of(field)
-        self.problems.append(Diagnostic(
-            file=where.file, line=where.line, column=where.column, address=d.address,
-            field=field, message=message, hint=hint))
+        self.problems.append(
+            Diagnostic(
+                file=where.file,
+                line=where.line,
+                column=where.column,
+                address=d.address,
+                field=field,
+                message=message,
+                hint=hint,
+            )
+        )
 
     def unmanaged(self) -> list[Unmanaged]:
         out = []
         for c in self.credits.values():
             if str(c["id"]) not in self.claimed:
-                out.append(Unmanaged(remote_id=str(c["id"]), kind=Kind.CREDIT,
-                                     customer_id=str(c.get("customer_id")),
-                                     description=f"{c.get('name')!r} {_grant_text(c)}",
-                                     state=c.get("state")))
+                out.append(
+                    Unmanaged(
+                        remote_id=str(c["id"]),
+                        kind=Kind.CREDIT,
+                        customer_id=str(c.get("customer_id")),
+                        description=f"{c.get('name')!r} {_grant_text(c)}",
+                        state=c.get("state"),
+                    )
+                )
         for b in self.charges.values():
             if str(b["id"]) not in self.claimed:
-                out.append(Unmanaged(remote_id=str(b["id"]), kind=Kind.ONE_TIME_CHARGE,
-                                     customer_id=str(b.get("customer_id")),
-                                     description=f"{b.get('name')!r} x{b.get('aggregate')}",
-                                     state=b.get("state")))
+                out.append(
+                    Unmanaged(
+                        remote_id=str(b["id"]),
+                        kind=Kind.ONE_TIME_CHARGE,
+                        customer_id=str(b.get("customer_id")),
+                        description=f"{b.get('name')!r} x{b.get('aggregate')}",
+                        state=b.get("state"),
+                    )
+                )
         return sorted(out, key=lambda u: (u.kind.value, u.customer_id, u.remote_id))
 
 
@@ -390,7 +495,8 @@ def money_of(kind: Kind, body: Mapping[str, Any]) -> tuple[Money, ...]:
             if isinstance(custom, Mapping) and isinstance(custom.get("amount"), Mapping):
                 amount = custom["amount"]
                 totals[str(amount["currency"])] += int(amount["value_in_cents"]) * int(
-                    item.get("aggregate", 1))
+                    item.get("aggregate", 1)
+                )
     return tuple(Money(c, v) for c, v in sorted(totals.items()))
 
 
@@ -418,7 +524,8 @@ def _identical(a: Any, b: Any) -> bool:
         for key, value in a.items():
             other = b[key]
             if type(value) is not type(other) or (
-                    isinstance(value, dict | list | tuple) and not _identical(value, other)):
+                isinstance(value, dict | list | tuple) and not _identical(value, other)
+            ):
                 return False
     elif isinstance(a, list | tuple):
         return all(_identical(x, y) for x, y in zip(a, b, strict=True))

@@ -25,8 +25,9 @@ class FieldDiff:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FieldDiff:
-        return cls(field=str(data["field"]), expected=data.get("expected"),
-                   actual=data.get("actual"))
+        return cls(
+            field=str(data["field"]), expected=data.get("expected"), actual=data.get("actual")
+        )
 
 
 def field_diffs(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
@@ -36,8 +37,9 @@ def field_diffs(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> tuple
     for levels in tree.values():
         for level in levels:
             path = ".".join(str(p) for p in level.path(output_format="list"))
-            out.append(FieldDiff(field=path, expected=_present(level.t1),
-                                 actual=_present(level.t2)))
+            out.append(
+                FieldDiff(field=path, expected=_present(level.t1), actual=_present(level.t2))
+            )
     return tuple(sorted(out, key=lambda d: d.field))
 
 

@@ -38,9 +38,17 @@ from maplectl.timestamps import parse_timestamp
 # category Cf: characters that render as nothing (Hangul fillers, the combining grapheme joiner,
 # variation selectors, ...). Cf characters are caught by their category.
 _IGNORABLE = (
-    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
-    (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
 )
 
 
@@ -108,7 +116,8 @@ def grant_key(view: Mapping[str, Any]) -> tuple[Any, ...]:
 def credit_is(body: Mapping[str, Any], credit: Mapping[str, Any]) -> bool:
     """The remote credit is exactly this entry: same name, and the grant as requested."""
     return credit.get("name") == body.get("name") and credit_view_remote(credit) == credit_view(
-        body)
+        body
+    )
 
 
 def credit_keys(body: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -119,8 +128,10 @@ def credit_keys(body: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 def remote_credit_keys(credit: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     """:func:`credit_keys` of a credit read from Maple (its issued grant)."""
-    return (("name", name_key(credit.get("name"))),
-            ("grant", grant_key(credit_view_remote(credit))))
+    return (
+        ("name", name_key(credit.get("name"))),
+        ("grant", grant_key(credit_view_remote(credit))),
+    )
 
 
 def credit_could_be(body: Mapping[str, Any], credit: Mapping[str, Any]) -> bool:
@@ -135,11 +146,17 @@ def item_signature(item: Mapping[str, Any]) -> JSONDict:
     """What identifies one item of a charge, on a request item and on a billable alike."""
     custom = item.get("custom_price")
     if isinstance(custom, Mapping):
-        return {"custom_price": {"amount": money_view(custom.get("amount")),
-                                 "description": custom.get("description")},
-                "aggregate": number(item.get("aggregate"))}
-    return {"product_pricing_id": item.get("product_pricing_id"),
-            "aggregate": number(item.get("aggregate"))}
+        return {
+            "custom_price": {
+                "amount": money_view(custom.get("amount")),
+                "description": custom.get("description"),
+            },
+            "aggregate": number(item.get("aggregate")),
+        }
+    return {
+        "product_pricing_id": item.get("product_pricing_id"),
+        "aggregate": number(item.get("aggregate")),
+    }
 
 
 def item_key(item: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -148,8 +165,13 @@ def item_key(item: Mapping[str, Any]) -> tuple[Any, ...]:
     custom = signature.get("custom_price")
     if custom is not None:
         amount = custom["amount"] or {}
-        return ("custom", amount.get("currency"), amount.get("value_in_cents"),
-                custom.get("description"), signature["aggregate"])
+        return (
+            "custom",
+            amount.get("currency"),
+            amount.get("value_in_cents"),
+            custom.get("description"),
+            signature["aggregate"],
+        )
     return ("pricing", signature.get("product_pricing_id"), signature["aggregate"])
 
 
@@ -186,16 +208,19 @@ def in_window(billable: Mapping[str, Any], created_after: str | None) -> bool:
     return limit is None or created is None or created >= limit
 
 
-def billable_could_be(body: Mapping[str, Any], created_after: str | None,
-                      billable: Mapping[str, Any]) -> bool:
+def billable_could_be(
+    body: Mapping[str, Any], created_after: str | None, billable: Mapping[str, Any]
+) -> bool:
     """A near match: same customer, in the window, sharing a trait with an item.
 
     The charge's ``type`` is left out on purpose: changing ``NEXT_INVOICE`` to ``IMMEDIATE`` on a
     billed charge is an edit of that charge, not a new one.
     """
-    return (billable.get("customer_id") == body.get("customer_id")
-            and in_window(billable, created_after)
-            and bool(item_traits(billable) & charge_traits(body)))
+    return (
+        billable.get("customer_id") == body.get("customer_id")
+        and in_window(billable, created_after)
+        and bool(item_traits(billable) & charge_traits(body))
+    )
 
 
 # -- two entries of one plan ---------------------------------------------------------------------
@@ -243,8 +268,13 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
         if entry.remote_id is not None:
             first = pins.setdefault((entry.kind, entry.remote_id), index)
             if first != index:
-                yield Clash(index, first, "metadata.remote_id",
-                            f"pins {entry.remote_id}, which another entry pins too", exact=True)
+                yield Clash(
+                    index,
+                    first,
+                    "metadata.remote_id",
+                    f"pins {entry.remote_id}, which another entry pins too",
+                    exact=True,
+                )
                 continue
         if entry.kind is Kind.CREDIT:
             key = name_key(entry.spec.get("name"))
@@ -253,13 +283,21 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
             if first == index:
                 continue
             if other.spec.get("name") == entry.spec.get("name"):
-                yield Clash(index, first, "spec.name",
-                            f"{entry.customer_id} already has a credit named "
-                            f"{entry.spec.get('name')!r}", exact=True)
+                yield Clash(
+                    index,
+                    first,
+                    "spec.name",
+                    f"{entry.customer_id} already has a credit named {entry.spec.get('name')!r}",
+                    exact=True,
+                )
             elif not (entry.allow_duplicate or other.allow_duplicate):
-                yield Clash(index, first, "spec.name",
-                            f"{entry.spec.get('name')!r} looks like {other.spec.get('name')!r}, "
-                            "another credit of the same customer")
+                yield Clash(
+                    index,
+                    first,
+                    "spec.name",
+                    f"{entry.spec.get('name')!r} looks like {other.spec.get('name')!r}, "
+                    "another credit of the same customer",
+                )
             continue
         if entry.allow_duplicate:
             continue
@@ -269,9 +307,13 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
         for trait in sorted(shared, key=repr):
             first = traits.setdefault((*group, trait), index)
             if first != index and found is None:
-                found = Clash(index, first, "spec.onetime_items",
-                              f"shares {_trait_text(trait)} with another charge of the same "
-                              "customer and type")
+                found = Clash(
+                    index,
+                    first,
+                    "spec.onetime_items",
+                    f"shares {_trait_text(trait)} with another charge of the same "
+                    "customer and type",
+                )
         if found is not None:
             yield found
 

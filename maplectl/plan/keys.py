@@ -34,8 +34,9 @@ _KIND_LETTER = {Kind.CREDIT: "c", Kind.ONE_TIME_CHARGE: "o"}
 
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys, no insignificant whitespace and UTF-8 kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def digest(value: Any) -> str:

@@ -27,8 +27,16 @@ from maplectl.plan.actions import (
 )
 from maplectl.plan.keys import digest
 
-__all__ = ["ACTION_ORDER", "Action", "ActionType", "Create", "Desired", "Plan", "Unmanaged",
-           "plan_differences"]
+__all__ = [
+    "ACTION_ORDER",
+    "Action",
+    "ActionType",
+    "Create",
+    "Desired",
+    "Plan",
+    "Unmanaged",
+    "plan_differences",
+]
 
 FORMAT_VERSION = 2
 """2: ``paths`` and ``customer_filter`` (what apply re-derives a saved plan from), ``held``, and
@@ -84,15 +92,23 @@ class Unmanaged:
     state: str | None = None
 
     def to_json(self) -> JSONDict:
-        return {"remote_id": self.remote_id, "kind": self.kind.value,
-                "customer_id": self.customer_id, "description": self.description,
-                "state": self.state}
+        return {
+            "remote_id": self.remote_id,
+            "kind": self.kind.value,
+            "customer_id": self.customer_id,
+            "description": self.description,
+            "state": self.state,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Unmanaged:
-        return cls(remote_id=str(data["remote_id"]), kind=Kind(data["kind"]),
-                   customer_id=str(data["customer_id"]),
-                   description=str(data.get("description", "")), state=data.get("state"))
+        return cls(
+            remote_id=str(data["remote_id"]),
+            kind=Kind(data["kind"]),
+            customer_id=str(data["customer_id"]),
+            description=str(data.get("description", "")),
+            state=data.get("state"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,19 +253,26 @@ def plan_differences(saved: Plan, derived: Plan) -> list[str]:
         if new is None:
             problems.append(f"{address}: in the saved plan, but the manifests do not ask for it")
         elif old is None:
-            problems.append(f"{address}: the manifests ask for it ({new.action.value}), but "
-                            "the saved plan does not have it")
+            problems.append(
+                f"{address}: the manifests ask for it ({new.action.value}), but "
+                "the saved plan does not have it"
+            )
         elif old.action is not new.action:
-            problems.append(f"{address}: the saved plan says {old.action.value}, the manifests "
-                            f"and Maple now say {new.action.value}")
+            problems.append(
+                f"{address}: the saved plan says {old.action.value}, the manifests "
+                f"and Maple now say {new.action.value}"
+            )
         else:
             if _canonical(old.request.body if old.request else None) != _canonical(
-                    new.request.body if new.request else None):
-                problems.append(f"{address}: the saved plan's request is not the one the "
-                                "manifest asks for")
+                new.request.body if new.request else None
+            ):
+                problems.append(
+                    f"{address}: the saved plan's request is not the one the manifest asks for"
+                )
             if old.idempotency_key != new.idempotency_key:
-                problems.append(f"{address}: the saved plan's idempotency key is not the one "
-                                "the manifest gives")
+                problems.append(
+                    f"{address}: the saved plan's idempotency key is not the one the manifest gives"
+                )
     return problems
 
 

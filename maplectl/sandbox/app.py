@@ -56,10 +56,20 @@ from maplectl.sandbox.wire import encode, parse_json
 KEY_FORMAT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized",
-            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-            415: "Unsupported Media Type", 421: "Misdirected Request",
-            429: "Too Many Requests", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    415: "Unsupported Media Type",
+    421: "Misdirected Request",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
 
 def own_host(host: str, environ: dict[str, Any]) -> bool:
@@ -113,8 +123,11 @@ class Response:
     def send(self, start_response: StartResponse) -> Iterable[bytes]:
         if self.drop:
             raise DropConnection()
-        headers = [("Content-Type", "application/json"),
-                   ("Content-Length", str(len(self.body))), *self.headers]
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(self.body))),
+            *self.headers,
+        ]
         start_response(f"{self.status} {_REASONS.get(self.status, 'Status')}", headers)
         return [self.body]
 
@@ -126,8 +139,15 @@ class SandboxApp:
     ``controls`` (the ``Sandbox`` that holds all of them).
     """
 
-    def __init__(self, store: Store, faults: FaultBook, counters: Counters,
-                 controls: ControlTarget, *, check_responses: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        faults: FaultBook,
+        counters: Counters,
+        controls: ControlTarget,
+        *,
+        check_responses: bool = False,
+    ) -> None:
         self.store = store
         self.faults = faults
         self.counters = counters
@@ -138,8 +158,9 @@ class SandboxApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"].upper()
         path = environ.get("PATH_INFO") or "/"
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
-                   if k.startswith("HTTP_")}
+        headers = {
+            k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length > 0 else b""
         if routes.is_control(path):
@@ -162,37 +183,50 @@ class SandboxApp:
 
     # -- the control API ---------------------------------------------------------------------
 
-    def control(self, method: str, path: str, raw: bytes, headers: dict[str, str],
-                environ: dict[str, Any]) -> Response:
+    def control(
+        self, method: str, path: str, raw: bytes, headers: dict[str, str], environ: dict[str, Any]
+    ) -> Response:
         """Answer one control request: the gate, then its route (see the module docstring)."""
         matched = routes.match_control(method, path)
-        self._admit_control(method, path, headers, environ,
-                            open_route=matched is not None and matched.route.open)
+        self._admit_control(
+            method, path, headers, environ, open_route=matched is not None and matched.route.open
+        )
         if matched is None:
             raise NotFound(f"no control route for {method} {path}")
-        status, payload = matched.route.handler(self.controls,
-                                                ControlRequest(matched.params, raw))
+        status, payload = matched.route.handler(self.controls, ControlRequest(matched.params, raw))
         return Response.json(status, payload)
 
-    def _admit_control(self, method: str, path: str, headers: dict[str, str],
-                       environ: dict[str, Any], *, open_route: bool) -> None:
+    def _admit_control(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        environ: dict[str, Any],
+        *,
+        open_route: bool,
+    ) -> None:
         """Host, token and content type of a control request (see the module docstring)."""
         host = headers.get("host", "")
         if not own_host(host, environ):
             raise MisdirectedRequest(
                 f"Host {host!r} is not this sandbox's address; control requests must name it "
-                "(its host:port, localhost:port or an IP address with its port)")
+                "(its host:port, localhost:port or an IP address with its port)"
+            )
         if not open_route:
             scheme, _, token = headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthorized("the control API needs the sandbox's token in an "
-                                   "Authorization: Bearer header (as printed by `sandbox serve`)")
+                raise Unauthorized(
+                    "the control API needs the sandbox's token in an "
+                    "Authorization: Bearer header (as printed by `sandbox serve`)"
+                )
             companies = self.store.companies()
             if not companies or not hmac.compare_digest(token.strip(), companies[0][1]):
                 # Only the first company's token, the one `sandbox serve` prints (random unless
                 # --token): other seeded tokens may be published, as the demo seed's are.
-                raise Unauthorized("the control API takes only the token `sandbox serve` "
-                                   "printed (the first company's)")
+                raise Unauthorized(
+                    "the control API takes only the token `sandbox serve` "
+                    "printed (the first company's)"
+                )
         if method in ("POST", "PUT", "PATCH"):
             content_type = str(environ.get("CONTENT_TYPE") or headers.get("content-type", ""))
             media = content_type.split(";")[0].strip().lower()
@@ -200,7 +234,8 @@ class SandboxApp:
             if media not in allowed:
                 raise UnsupportedMediaType(
                     f"a control {method} needs Content-Type: {' or '.join(sorted(allowed))}, "
-                    f"not {media or 'none'!r}")
+                    f"not {media or 'none'!r}"
+                )
 
     # -- the API pipeline --------------------------------------------------------------------
 
@@ -216,8 +251,9 @@ class SandboxApp:
         if effects.latency_ms:
             self.store.clock.sleep(effects.latency_ms / 1000)
         if effects.rate_limit is not None:
-            raise TooManyRequests("rate limit exceeded; retry later",
-                                  retry_after=effects.rate_limit)
+            raise TooManyRequests(
+                "rate limit exceeded; retry later", retry_after=effects.rate_limit
+            )
         key = headers.get("idempotency-key") if route.keyed else None
         if key is not None and not KEY_FORMAT.match(key):
             raise ValidationFailed.on("Idempotency-Key", "1 to 64 characters from [A-Za-z0-9_.:-]")
@@ -239,8 +275,14 @@ class SandboxApp:
         if owner != company_id:
             raise Forbidden(f"the API token does not give access to company {company_id}")
 
-    def _request(self, route: routes.Route, company_id: str, params: dict[str, str],
-                 raw: bytes, effects: Effects) -> Request:
+    def _request(
+        self,
+        route: routes.Route,
+        company_id: str,
+        params: dict[str, str],
+        raw: bytes,
+        effects: Effects,
+    ) -> Request:
         body: Any = None
         if route.method == "POST":
             body = parse_json(raw)
@@ -257,8 +299,14 @@ class SandboxApp:
         with opener() as session:
             return route.handler(self.store, session, request)
 
-    def _plain(self, route: routes.Route, company_id: str, params: dict[str, str], raw: bytes,
-               effects: Effects) -> Response:
+    def _plain(
+        self,
+        route: routes.Route,
+        company_id: str,
+        params: dict[str, str],
+        raw: bytes,
+        effects: Effects,
+    ) -> Response:
         if effects.slow_commit_ms:
             self.store.clock.sleep(effects.slow_commit_ms / 1000)
         if effects.error_before_commit:
@@ -269,14 +317,23 @@ class SandboxApp:
             raise InternalError("internal error (injected after commit)")
         return Response(status, encode(payload), drop=effects.drop_after_commit)
 
-    def _keyed(self, route: routes.Route, company_id: str, path: str, params: dict[str, str],
-               raw: bytes, key: str, effects: Effects) -> Response:
+    def _keyed(
+        self,
+        route: routes.Route,
+        company_id: str,
+        path: str,
+        params: dict[str, str],
+        raw: bytes,
+        key: str,
+        effects: Effects,
+    ) -> Response:
         scope = (company_id, route.method, path)
         echo = [("Idempotency-Key", key)]
         try:
             with self.store.write() as session:
-                stored = self.store.idempotency.claim(session, scope, key, fingerprint(raw),
-                                                      self.store.clock.now())
+                stored = self.store.idempotency.claim(
+                    session, scope, key, fingerprint(raw), self.store.clock.now()
+                )
         except KeyConflict as exc:
             return Response(exc.status, encode(exc.envelope()), echo)
         if stored is not None:
@@ -293,9 +350,16 @@ class SandboxApp:
         # With error_after_commit the stored answer (and so this one) is the 500.
         return Response(answer.status, answer.body, echo, drop=effects.drop_after_commit)
 
-    def _keyed_answer(self, route: routes.Route, company_id: str, params: dict[str, str],
-                      raw: bytes, scope: tuple[str, str, str], key: str,
-                      effects: Effects) -> StoredResponse:
+    def _keyed_answer(
+        self,
+        route: routes.Route,
+        company_id: str,
+        params: dict[str, str],
+        raw: bytes,
+        scope: tuple[str, str, str],
+        key: str,
+        effects: Effects,
+    ) -> StoredResponse:
         """Run the handler and store its answer under the key, in one transaction."""
         if effects.error_before_commit:
             error = InternalError("internal error (injected before commit)")
@@ -327,8 +391,9 @@ class SandboxApp:
             error = InternalError("internal error in the sandbox")
             return self._store_answer(scope, key, 500, encode(error.envelope()))
 
-    def _store_answer(self, scope: tuple[str, str, str], key: str, status: int,
-                      body: bytes) -> StoredResponse:
+    def _store_answer(
+        self, scope: tuple[str, str, str], key: str, status: int, body: bytes
+    ) -> StoredResponse:
         with self.store.write() as session:
             self.store.idempotency.complete(session, scope, key, status, body)
         return StoredResponse(status, body)
@@ -336,5 +401,6 @@ class SandboxApp:
     def _check(self, route: routes.Route, response: Response) -> None:
         problems = response_errors(route.operation_id, response.status, json.loads(response.body))
         if problems:
-            raise AssertionError(f"{route.key} -> {response.status} breaks the OpenAPI "
-                                 f"document: {problems}")
+            raise AssertionError(
+                f"{route.key} -> {response.status} breaks the OpenAPI document: {problems}"
+            )

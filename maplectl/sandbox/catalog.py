@@ -14,8 +14,10 @@ class Catalog:
 
     def has_item(self, s: Session, company_id: str, item_id: str) -> bool:
         """True if the company has this billable item."""
-        return s.one("SELECT 1 FROM items WHERE id = ? AND company_id = ?", item_id,
-                     company_id) is not None
+        return (
+            s.one("SELECT 1 FROM items WHERE id = ? AND company_id = ?", item_id, company_id)
+            is not None
+        )
 
     def item_json(self, s: Session, company_id: str, item_id: str | None) -> dict[str, Any] | None:
         """The billable item embedded in credits, or None."""
@@ -24,25 +26,31 @@ class Catalog:
         row = s.one("SELECT * FROM items WHERE id = ? AND company_id = ?", item_id, company_id)
         if row is None:
             return None
-        return {"id": row["id"], "company_id": company_id, "name": row["name"],
-                "type": row["type"]}
+        return {"id": row["id"], "company_id": company_id, "name": row["name"], "type": row["type"]}
 
-    def subscription_owner(self, s: Session, company_id: str,
-                           subscription_id: str) -> str | None:
+    def subscription_owner(self, s: Session, company_id: str, subscription_id: str) -> str | None:
         """The customer a subscription belongs to; None if the company has no such one."""
-        row = s.one("SELECT customer_id FROM subscriptions WHERE id = ? AND company_id = ?",
-                    subscription_id, company_id)
+        row = s.one(
+            "SELECT customer_id FROM subscriptions WHERE id = ? AND company_id = ?",
+            subscription_id,
+            company_id,
+        )
         return None if row is None else str(row["customer_id"])
 
     def has_product(self, s: Session, company_id: str, product_id: str) -> bool:
         """True if the company has this product."""
-        return s.one("SELECT 1 FROM products WHERE id = ? AND company_id = ?", product_id,
-                     company_id) is not None
+        return (
+            s.one("SELECT 1 FROM products WHERE id = ? AND company_id = ?", product_id, company_id)
+            is not None
+        )
 
     def pricing_name(self, s: Session, company_id: str, pricing_id: str) -> str | None:
         """The name of one of the company's product pricings; None if it has no such one."""
-        row = s.one("SELECT name FROM product_pricings WHERE id = ? AND company_id = ?",
-                    pricing_id, company_id)
+        row = s.one(
+            "SELECT name FROM product_pricings WHERE id = ? AND company_id = ?",
+            pricing_id,
+            company_id,
+        )
         return None if row is None else str(row["name"])
 
     def pricing_json(self, s: Session, pricing_id: str) -> dict[str, Any] | None:
@@ -50,5 +58,9 @@ class Catalog:
         row: sqlite3.Row | None = s.one("SELECT * FROM product_pricings WHERE id = ?", pricing_id)
         if row is None:
             return None
-        return {"id": row["id"], "product_id": row["product_id"], "name": row["name"],
-                "price": {"currency": row["currency"], "value_in_cents": row["value_in_cents"]}}
+        return {
+            "id": row["id"],
+            "product_id": row["product_id"],
+            "name": row["name"],
+            "price": {"currency": row["currency"], "value_in_cents": row["value_in_cents"]},
+        }

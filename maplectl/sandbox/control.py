@@ -110,8 +110,11 @@ def bulk_credits(box: ControlTarget, r: ControlRequest) -> tuple[int, Any]:
     store = box.store
     with store.write() as s:
         loaded = store.seeder.bulk_credits(s, company_id, specs)
-    return 200, {"loaded": loaded, "company_id": company_id,
-                 "seconds": round(time.perf_counter() - started, 3)}
+    return 200, {
+        "loaded": loaded,
+        "company_id": company_id,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
 
 
 def consume(box: ControlTarget, r: ControlRequest) -> tuple[int, Any]:
@@ -129,14 +132,17 @@ def consume(box: ControlTarget, r: ControlRequest) -> tuple[int, Any]:
         amount = units_to_micro(body.get("units"), "units")
     store.expire_due(store.now())
     with store.write() as s:
-        credit = store.credits.consume_one(s, credit_id, amount, note=body.get("note"),
-                                           invoice_id=body.get("invoice_id"))
+        credit = store.credits.consume_one(
+            s, credit_id, amount, note=body.get("note"), invoice_id=body.get("invoice_id")
+        )
     return 200, credit
 
 
 def _clock_json(store: Store) -> dict[str, Any]:
-    return {"now": render_ts(format_ts(store.now())),
-            "offset_seconds": store.offset().total_seconds()}
+    return {
+        "now": render_ts(format_ts(store.now())),
+        "offset_seconds": store.offset().total_seconds(),
+    }
 
 
 def clock(box: ControlTarget, r: ControlRequest) -> tuple[int, Any]:

@@ -21,12 +21,19 @@ class ControlClient:
     PUT always sends a JSON body (``{}`` when there is nothing to say), as the sandbox requires.
     """
 
-    def __init__(self, url: str, token: Secret, *, timeout: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: Secret,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         base = url.rstrip("/").removesuffix("/api/v1")
         headers = {"Authorization": f"Bearer {token.reveal()}"} if token else {}
-        self._http = httpx.Client(base_url=base, timeout=timeout, transport=transport,
-                                  headers=headers)
+        self._http = httpx.Client(
+            base_url=base, timeout=timeout, transport=transport, headers=headers
+        )
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         """One control request; its JSON answer, or ``ControlError``."""
@@ -35,8 +42,10 @@ class ControlClient:
         try:
             response = self._http.request(method, f"/_sandbox/{path.lstrip('/')}", json=body)
         except httpx.HTTPError as exc:
-            raise ControlError(f"cannot reach the sandbox at {self._http.base_url}: {exc}",
-                               hint="is `maplectl sandbox serve` running there?") from exc
+            raise ControlError(
+                f"cannot reach the sandbox at {self._http.base_url}: {exc}",
+                hint="is `maplectl sandbox serve` running there?",
+            ) from exc
         try:
             payload = response.json()
         except ValueError as exc:
@@ -45,10 +54,14 @@ class ControlClient:
             message = payload.get("error_message", "") if isinstance(payload, dict) else ""
             hint = None
             if response.status_code == 401:
-                hint = ("set MAPLE_API_TOKEN or pass --token-file with the token `sandbox serve` "
-                        "printed")
-            raise ControlError(f"sandbox refused {method} /_sandbox/{path}: "
-                               f"{response.status_code} {message}", hint=hint)
+                hint = (
+                    "set MAPLE_API_TOKEN or pass --token-file with the token `sandbox serve` "
+                    "printed"
+                )
+            raise ControlError(
+                f"sandbox refused {method} /_sandbox/{path}: {response.status_code} {message}",
+                hint=hint,
+            )
         return payload
 
     def close(self) -> None:

@@ -40,7 +40,9 @@ def log_json(row: sqlite3.Row) -> dict[str, Any]:
     else:
         out["units_applied"] = micro_to_units(row["applied"])
     out.update(
-        invoice_id=row["invoice_id"], item_id=row["item_id"], note=row["note"],
+        invoice_id=row["invoice_id"],
+        item_id=row["item_id"],
+        note=row["note"],
         created_at=render_ts(row["created_at"]),
     )
     return out
@@ -67,8 +69,10 @@ class Credits:
         }
         if row["type"] == "AMOUNT":
             out["amount"] = {"currency": row["currency"], "value_in_cents": row["amount"]}
-            out["issued_amount"] = {"currency": row["currency"],
-                                    "value_in_cents": row["issued_amount"]}
+            out["issued_amount"] = {
+                "currency": row["currency"],
+                "value_in_cents": row["issued_amount"],
+            }
         else:
             out["units"] = micro_to_units(row["amount"])
             out["issued_units"] = micro_to_units(row["issued_amount"])
@@ -89,19 +93,46 @@ class Credits:
     # -- ledger ------------------------------------------------------------------------------
 
     @staticmethod
-    def _log(s: Session, credit: sqlite3.Row, action: str, applied: int, at: str, *,
-             note: str | None = None, invoice_id: str | None = None) -> None:
+    def _log(
+        s: Session,
+        credit: sqlite3.Row,
+        action: str,
+        applied: int,
+        at: str,
+        *,
+        note: str | None = None,
+        invoice_id: str | None = None,
+    ) -> None:
         s.conn.execute(
             "INSERT INTO credit_logs (id, company_id, credit_id, customer_id, credit_name,"
             " action_type, type, currency, applied, item_id, invoice_id, note, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (new_id("clog"), credit["company_id"], credit["id"], credit["customer_id"],
-             credit["name"], action, credit["type"], credit["currency"], applied,
-             credit["item_id"], invoice_id, note, at),
+            (
+                new_id("clog"),
+                credit["company_id"],
+                credit["id"],
+                credit["customer_id"],
+                credit["name"],
+                action,
+                credit["type"],
+                credit["currency"],
+                applied,
+                credit["item_id"],
+                invoice_id,
+                note,
+                at,
+            ),
         )
 
-    def _take(self, s: Session, credit: sqlite3.Row, amount: int, *, note: str | None,
-              invoice_id: str | None = None) -> None:
+    def _take(
+        self,
+        s: Session,
+        credit: sqlite3.Row,
+        amount: int,
+        *,
+        note: str | None,
+        invoice_id: str | None = None,
+    ) -> None:
         """Take ``amount`` (cents or micro-units) from one ACTIVE credit, logging it."""
         left, at = credit["amount"] - amount, s.stamp()
         s.conn.execute(
@@ -164,27 +195,62 @@ class Credits:
                     problems.append(("expiration_date", "must be in the future"))
                 expires_at = format_ts(moment)
         if problems:
-            raise ValidationFailed("the credit cannot be issued: " + "; ".join(
-                f"{f}: {m}" for f, m in problems), fields=problems)
+            raise ValidationFailed(
+                "the credit cannot be issued: " + "; ".join(f"{f}: {m}" for f, m in problems),
+                fields=problems,
+            )
         credit_id = self.insert(
-            s, company_id=company_id, customer_id=customer_id, name=body["name"],
-            credit_type=body["type"], currency=currency, granted=granted, item_id=item_id,
-            subscription_id=subscription_id, expires_at=expires_at, created_at=s.stamp(),
+            s,
+            company_id=company_id,
+            customer_id=customer_id,
+            name=body["name"],
+            credit_type=body["type"],
+            currency=currency,
+            granted=granted,
+            item_id=item_id,
+            subscription_id=subscription_id,
+            expires_at=expires_at,
+            created_at=s.stamp(),
         )
         return self.get(s, company_id, credit_id)
 
-    def insert(self, s: Session, *, company_id: str, customer_id: str, name: str, credit_type: str,
-                      currency: str | None, granted: int, item_id: str | None,
-                      subscription_id: str | None, expires_at: str | None, created_at: str,
-                      credit_id: str | None = None) -> str:
+    def insert(
+        self,
+        s: Session,
+        *,
+        company_id: str,
+        customer_id: str,
+        name: str,
+        credit_type: str,
+        currency: str | None,
+        granted: int,
+        item_id: str | None,
+        subscription_id: str | None,
+        expires_at: str | None,
+        created_at: str,
+        credit_id: str | None = None,
+    ) -> str:
         """Write a new ACTIVE credit and its ISSUED log row; no rule checks (callers do them)."""
         credit_id = credit_id or new_id("crd")
         s.conn.execute(
             "INSERT INTO credits (id, company_id, customer_id, name, type, state, currency,"
             " amount, issued_amount, item_id, subscription_id, expires_at, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, 'ACTIVE', ?, ?, ?, ?, ?, ?, ?, ?)",
-            (credit_id, company_id, customer_id, name, credit_type, currency, granted, granted,
-             item_id, subscription_id, expires_at, created_at, created_at),
+            (
+                credit_id,
+                company_id,
+                customer_id,
+                name,
+                credit_type,
+                currency,
+                granted,
+                granted,
+                item_id,
+                subscription_id,
+                expires_at,
+                created_at,
+                created_at,
+            ),
         )
         row = s.one("SELECT * FROM credits WHERE id = ?", credit_id)
         assert row is not None
@@ -195,8 +261,7 @@ class Credits:
 
     @staticmethod
     def _row(s: Session, company_id: str, credit_id: str) -> sqlite3.Row:
-        row = s.one("SELECT * FROM credits WHERE id = ? AND company_id = ?", credit_id,
-                       company_id)
+        row = s.one("SELECT * FROM credits WHERE id = ? AND company_id = ?", credit_id, company_id)
         if row is None:
             raise NotFound(f"credit {credit_id} not found")
         return row
@@ -212,13 +277,23 @@ class Credits:
             raise NotFound(f"credit {credit_id} not found")
         return str(row["type"])
 
-    def find(self, s: Session, company_id: str, body: Mapping[str, Any], *,
-                     visible_before: str | None = None) -> dict[str, Any]:
+    def find(
+        self,
+        s: Session,
+        company_id: str,
+        body: Mapping[str, Any],
+        *,
+        visible_before: str | None = None,
+    ) -> dict[str, Any]:
         """A page of credits matching the query (``visible_before`` hides newer rows: find_lag)."""
         query = body.get("query") or {}
         where, params = query_filter(
-            company_id, query, exact=("customer_id", "subscription_id", "type", "currency"),
-            search_column="name", visible_before=visible_before)
+            company_id,
+            query,
+            exact=("customer_id", "subscription_id", "type", "currency"),
+            search_column="name",
+            visible_before=visible_before,
+        )
         if query.get("status") is not None:
             where.append("state = ?")
             params.append(query["status"])
@@ -226,20 +301,40 @@ class Credits:
             statuses = sorted(set(query["statuses"]))  # the enum bounds this to four values
             where.append(f"state IN ({', '.join('?' * len(statuses))})")
             params.extend(statuses)
-        return run_page(s.conn, table="credits", where=where, params=params,
-                        page=page_request("credits", body),
-                        render=lambda row: self.credit_json(s, row))
+        return run_page(
+            s.conn,
+            table="credits",
+            where=where,
+            params=params,
+            page=page_request("credits", body),
+            render=lambda row: self.credit_json(s, row),
+        )
 
-    def find_logs(self, s: Session, company_id: str, body: Mapping[str, Any], *,
-                         visible_before: str | None = None) -> dict[str, Any]:
+    def find_logs(
+        self,
+        s: Session,
+        company_id: str,
+        body: Mapping[str, Any],
+        *,
+        visible_before: str | None = None,
+    ) -> dict[str, Any]:
         """A page of ledger rows matching the query."""
         where, params = query_filter(
-            company_id, body.get("query") or {},
+            company_id,
+            body.get("query") or {},
             exact=("action_type", "credit_id", "customer_id", "invoice_id", "note", "type"),
-            search_column="credit_name", visible_before=visible_before)
-        return run_page(s.conn, table="credit_logs", where=where, params=params,
-                        page=page_request("credit_logs", body), render=log_json,
-                        has_updated_at=False)
+            search_column="credit_name",
+            visible_before=visible_before,
+        )
+        return run_page(
+            s.conn,
+            table="credit_logs",
+            where=where,
+            params=params,
+            page=page_request("credit_logs", body),
+            render=log_json,
+            has_updated_at=False,
+        )
 
     # -- change ------------------------------------------------------------------------------
 
@@ -267,16 +362,22 @@ class Credits:
             field, currency = "units", None
             wanted = units_to_micro(body["units"], "units")
         if body.get("credit_id") is not None:
-            row = s.one("SELECT * FROM credits WHERE id = ? AND company_id = ?"
-                           " AND customer_id = ?", body["credit_id"], company_id, customer_id)
+            row = s.one(
+                "SELECT * FROM credits WHERE id = ? AND company_id = ? AND customer_id = ?",
+                body["credit_id"],
+                company_id,
+                customer_id,
+            )
             if row is None:
                 raise ValidationFailed.on("credit_id", "no such credit for this customer")
             if row["type"] != credit_type:
                 raise ValidationFailed.on("type", f"credit {row['id']} is {row['type']}")
             candidates = [row] if row["state"] == "ACTIVE" else []
         else:
-            sql = ("SELECT * FROM credits WHERE company_id = ? AND customer_id = ?"
-                   " AND state = 'ACTIVE' AND type = ?")
+            sql = (
+                "SELECT * FROM credits WHERE company_id = ? AND customer_id = ?"
+                " AND state = 'ACTIVE' AND type = ?"
+            )
             params: list[Any] = [company_id, customer_id, credit_type]
             if credit_type == "AMOUNT":
                 sql += " AND currency = ?"
@@ -303,8 +404,15 @@ class Credits:
             wanted -= taken
         return self.balance(s, company_id, customer_id)
 
-    def consume_one(self, s: Session, credit_id: str, amount: int, *, note: str | None = None,
-                    invoice_id: str | None = None) -> dict[str, Any]:
+    def consume_one(
+        self,
+        s: Session,
+        credit_id: str,
+        amount: int,
+        *,
+        note: str | None = None,
+        invoice_id: str | None = None,
+    ) -> dict[str, Any]:
         """Control API: take ``amount`` (cents, or micro-units) from one ACTIVE credit."""
         row = s.one("SELECT * FROM credits WHERE id = ?", credit_id)
         if row is None:
@@ -319,8 +427,12 @@ class Credits:
     def balance(self, s: Session, company_id: str, customer_ref: str) -> dict[str, Any]:
         """Totals over the customer's ACTIVE credits: money by currency, units by item."""
         customer = self.customers.require_path(s, company_id, customer_ref)
-        totals: dict[str, Any] = {"customer_id": customer["id"], "total_amount": {},
-                                  "total_units": {}, "total_units_with_meta": {}}
+        totals: dict[str, Any] = {
+            "customer_id": customer["id"],
+            "total_amount": {},
+            "total_units": {},
+            "total_units_with_meta": {},
+        }
         rows = s.conn.execute(
             "SELECT c.type, c.currency, c.item_id, SUM(c.amount) AS left, i.name AS item_name"
             " FROM credits c LEFT JOIN items i ON i.id = c.item_id"
@@ -331,11 +443,15 @@ class Credits:
         for row in rows:
             if row["type"] == "AMOUNT":
                 totals["total_amount"][row["currency"]] = {
-                    "currency": row["currency"], "value_in_cents": row["left"]}
+                    "currency": row["currency"],
+                    "value_in_cents": row["left"],
+                }
             else:
                 units = micro_to_units(row["left"])
                 totals["total_units"][row["item_id"]] = units
                 totals["total_units_with_meta"][row["item_id"]] = {
-                    "item_id": row["item_id"], "item_name": row["item_name"] or "",
-                    "units": units}
+                    "item_id": row["item_id"],
+                    "item_name": row["item_name"] or "",
+                    "units": units,
+                }
         return totals

@@ -37,8 +37,12 @@ class Customers:
 
     def exists(self, s: Session, company_id: str, customer_id: str) -> bool:
         """True if the company has a customer with this Maple id."""
-        return s.one("SELECT 1 FROM customers WHERE id = ? AND company_id = ?", customer_id,
-                     company_id) is not None
+        return (
+            s.one(
+                "SELECT 1 FROM customers WHERE id = ? AND company_id = ?", customer_id, company_id
+            )
+            is not None
+        )
 
     def row(self, s: Session, company_id: str, ref: str) -> sqlite3.Row | None:
         """A customer by Maple id, or else by its own identifier."""
@@ -46,7 +50,8 @@ class Customers:
         if row is None:
             row = s.one(
                 "SELECT * FROM customers WHERE company_id = ? AND identifier = ? ORDER BY id",
-                company_id, ref,
+                company_id,
+                ref,
             )
         return row
 
@@ -57,8 +62,9 @@ class Customers:
             raise NotFound(f"customer {ref} not found")
         return row
 
-    def require_field(self, s: Session, company_id: str, customer_id: str,
-                      field: str) -> sqlite3.Row:
+    def require_field(
+        self, s: Session, company_id: str, customer_id: str, field: str
+    ) -> sqlite3.Row:
         """A customer named by id in a body field; 400 on that field if there is none."""
         row = s.one(
             "SELECT * FROM customers WHERE id = ? AND company_id = ?", customer_id, company_id
@@ -71,11 +77,27 @@ class Customers:
         """A customer by Maple id or identifier; 404 if neither matches."""
         return customer_json(self.require_path(s, company_id, ref))
 
-    def find(self, s: Session, company_id: str, body: Mapping[str, Any], *,
-             visible_before: str | None = None) -> dict[str, Any]:
+    def find(
+        self,
+        s: Session,
+        company_id: str,
+        body: Mapping[str, Any],
+        *,
+        visible_before: str | None = None,
+    ) -> dict[str, Any]:
         """A page of customers matching the query."""
         where, params = query_filter(
-            company_id, body.get("query") or {}, exact=("identifier", "email", "name", "status"),
-            search_column="name", visible_before=visible_before)
-        return run_page(s.conn, table="customers", where=where, params=params,
-                        page=page_request("customers", body), render=customer_json)
+            company_id,
+            body.get("query") or {},
+            exact=("identifier", "email", "name", "status"),
+            search_column="name",
+            visible_before=visible_before,
+        )
+        return run_page(
+            s.conn,
+            table="customers",
+            where=where,
+            params=params,
+            page=page_request("customers", body),
+            render=customer_json,
+        )

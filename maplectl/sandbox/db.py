@@ -70,8 +70,17 @@ CREATE TABLE IF NOT EXISTS idempotency (
 
 # Tables emptied by a reset, children first.
 DATA_TABLES = (
-    "idempotency", "billables", "credit_logs", "credits", "product_pricings", "products",
-    "subscriptions", "items", "customers", "companies", "meta",
+    "idempotency",
+    "billables",
+    "credit_logs",
+    "credits",
+    "product_pricings",
+    "products",
+    "subscriptions",
+    "items",
+    "customers",
+    "companies",
+    "meta",
 )
 
 

@@ -16,8 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = (
-    "latency", "rate_limit", "error_before_commit", "error_after_commit", "drop_after_commit",
-    "slow_commit", "find_lag",
+    "latency",
+    "rate_limit",
+    "error_before_commit",
+    "error_after_commit",
+    "drop_after_commit",
+    "slow_commit",
+    "find_lag",
 )
 _KNOWN_FIELDS = {"kind", "route", "count", "probability", "seed", "ms", "retry_after", "seconds"}
 
@@ -66,7 +71,8 @@ class FaultSpec:
             raise FaultSpecError("count", "an integer >= 1")
         probability = data.get("probability")
         if probability is not None and (
-            isinstance(probability, bool) or not isinstance(probability, int | float)
+            isinstance(probability, bool)
+            or not isinstance(probability, int | float)
             or not 0 <= probability <= 1
         ):
             raise FaultSpecError("probability", "a number from 0 to 1")
@@ -78,18 +84,28 @@ class FaultSpec:
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
             raise FaultSpecError("seconds", "a number >= 0")
         return cls(
-            kind=data["kind"], route=route, count=count,
+            kind=data["kind"],
+            route=route,
+            count=count,
             probability=None if probability is None else float(probability),
-            seed=data.get("seed"), ms=data.get("ms") or 0,
+            seed=data.get("seed"),
+            ms=data.get("ms") or 0,
             retry_after=1 if data.get("retry_after") is None else data["retry_after"],
             seconds=float(seconds),
         )
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (what ``from_json`` accepts)."""
-        return {"kind": self.kind, "route": self.route, "count": self.count,
-                "probability": self.probability, "seed": self.seed, "ms": self.ms,
-                "retry_after": self.retry_after, "seconds": self.seconds}
+        return {
+            "kind": self.kind,
+            "route": self.route,
+            "count": self.count,
+            "probability": self.probability,
+            "seed": self.seed,
+            "ms": self.ms,
+            "retry_after": self.retry_after,
+            "seconds": self.seconds,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +159,10 @@ class FaultBook:
     def list(self) -> list[dict[str, Any]]:
         """Every armed fault with what is left of it."""
         with self._lock:
-            return [{"id": f.id, **f.spec.to_json(), "remaining": f.remaining, "fired": f.fired}
-                    for f in self._faults]
+            return [
+                {"id": f.id, **f.spec.to_json(), "remaining": f.remaining, "fired": f.fired}
+                for f in self._faults
+            ]
 
     def draw(self, route: str) -> Effects:
         """Decide, atomically, which faults fire for one request to ``route``."""
@@ -169,8 +187,9 @@ class FaultBook:
                 elif spec.kind == "slow_commit":
                     fired["slow_commit_ms"] = fired.get("slow_commit_ms", 0) + spec.ms
                 elif spec.kind == "find_lag":
-                    fired["find_lag_seconds"] = max(fired.get("find_lag_seconds", 0.0),
-                                                    spec.seconds)
+                    fired["find_lag_seconds"] = max(
+                        fired.get("find_lag_seconds", 0.0), spec.seconds
+                    )
                 else:
                     fired[spec.kind] = True
             self._faults = [f for f in self._faults if f.remaining is None or f.remaining > 0]

@@ -61,8 +61,7 @@ def check_balance(store: Store, s: Session, r: Request) -> tuple[int, Any]:
 def find_credit_logs(store: Store, s: Session, r: Request) -> tuple[int, Any]:
     """POST /credits/logs/find: a page of ledger rows."""
     validate_request("findCreditLogs", r.body)
-    return 200, store.credits.find_logs(s, r.company_id, r.body,
-                                        visible_before=r.visible_before)
+    return 200, store.credits.find_logs(s, r.company_id, r.body, visible_before=r.visible_before)
 
 
 def create_one_times(store: Store, s: Session, r: Request) -> tuple[int, Any]:

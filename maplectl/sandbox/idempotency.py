@@ -33,8 +33,9 @@ class StoredResponse:
 def fingerprint(raw_body: bytes) -> str:
     """Canonical-JSON digest of a request body (raw bytes if it is not JSON)."""
     try:
-        material = json.dumps(json.loads(raw_body), sort_keys=True, separators=(",", ":"),
-                              ensure_ascii=False).encode()
+        material = json.dumps(
+            json.loads(raw_body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
     except ValueError:
         material = b"raw:" + raw_body
     return hashlib.sha256(material).hexdigest()
@@ -43,16 +44,23 @@ def fingerprint(raw_body: bytes) -> str:
 class Idempotency:
     """Idempotency-key bookkeeping, inside one write transaction."""
 
-    def claim(self, s: Session, scope: tuple[str, str, str], key: str, digest: str,
-              real_now: datetime) -> StoredResponse | None:
+    def claim(
+        self, s: Session, scope: tuple[str, str, str], key: str, digest: str, real_now: datetime
+    ) -> StoredResponse | None:
         """Claim ``key`` for a new request, or return the stored answer to replay.
 
         Raises ``KeyReuse`` if the key was used with another body, ``KeyInFlight`` if its first
         request is still being handled.
         """
         company_id, method, path = scope
-        row = s.one("SELECT * FROM idempotency WHERE company_id = ? AND method = ?"
-                       " AND path = ? AND key = ?", company_id, method, path, key)
+        row = s.one(
+            "SELECT * FROM idempotency WHERE company_id = ? AND method = ?"
+            " AND path = ? AND key = ?",
+            company_id,
+            method,
+            path,
+            key,
+        )
         if row is not None:
             stale = (
                 parse_ts(row["stored_at"]) + KEY_LIFETIME <= s.now
@@ -60,26 +68,39 @@ class Idempotency:
                 else parse_ts(row["lease_until"]) <= real_now
             )
             if stale:
-                s.conn.execute("DELETE FROM idempotency WHERE company_id = ? AND method = ?"
-                               " AND path = ? AND key = ?", (company_id, method, path, key))
+                s.conn.execute(
+                    "DELETE FROM idempotency WHERE company_id = ? AND method = ?"
+                    " AND path = ? AND key = ?",
+                    (company_id, method, path, key),
+                )
             elif row["fingerprint"] != digest:
                 raise KeyReuse(
-                    "this Idempotency-Key was already used with a different request body")
+                    "this Idempotency-Key was already used with a different request body"
+                )
             elif row["status"] is None:
                 raise KeyInFlight(
-                    "a request with this Idempotency-Key is still in progress; retry later")
+                    "a request with this Idempotency-Key is still in progress; retry later"
+                )
             else:
                 return StoredResponse(row["status"], bytes(row["body"]))
         s.conn.execute(
             "INSERT INTO idempotency (company_id, method, path, key, fingerprint, status, body,"
             " stored_at, lease_until) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
-            (company_id, method, path, key, digest, s.now_ts,
-             format_ts(real_now + IN_FLIGHT_LEASE)),
+            (
+                company_id,
+                method,
+                path,
+                key,
+                digest,
+                s.now_ts,
+                format_ts(real_now + IN_FLIGHT_LEASE),
+            ),
         )
         return None
 
-    def complete(self, s: Session, scope: tuple[str, str, str], key: str, status: int,
-                 body: bytes) -> None:
+    def complete(
+        self, s: Session, scope: tuple[str, str, str], key: str, status: int, body: bytes
+    ) -> None:
         """Store the first answer to ``key``; from now on it is replayed."""
         s.conn.execute(
             "UPDATE idempotency SET status = ?, body = ?, stored_at = ?, lease_until = NULL"
@@ -91,4 +112,6 @@ class Idempotency:
         """Forget an in-flight claim whose request produced no answer to store."""
         s.conn.execute(
             "DELETE FROM idempotency WHERE company_id = ? AND method = ? AND path = ? AND key = ?"
-            " AND status IS NULL", (*scope, key))
+            " AND status IS NULL",
+            (*scope, key),
+        )

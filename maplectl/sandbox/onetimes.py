@@ -43,14 +43,16 @@ class OneTimeCharges:
             "custom_price": json.loads(row["custom_price"]) if row["custom_price"] else None,
             "product_pricing_id": row["product_pricing_id"],
             "product_pricing": pricing,
-            "quantity_config": (json.loads(row["quantity_config"])
-                                if row["quantity_config"] else None),
+            "quantity_config": (
+                json.loads(row["quantity_config"]) if row["quantity_config"] else None
+            ),
             "created_at": render_ts(row["created_at"]),
             "updated_at": render_ts(row["updated_at"]),
         }
 
-    def create(self, s: Session, company_id: str, body: Mapping[str, Any], *,
-               created_at: str | None = None) -> list[dict[str, Any]]:
+    def create(
+        self, s: Session, company_id: str, body: Mapping[str, Any], *, created_at: str | None = None
+    ) -> list[dict[str, Any]]:
         """Create one billable per item of a schema-valid body, in request order."""
         problems: list[tuple[str, str]] = []
         customer_id = body["customer_id"]
@@ -62,24 +64,37 @@ class OneTimeCharges:
             if item.get("product_pricing_id") is not None:
                 name = self.catalog.pricing_name(s, company_id, item["product_pricing_id"])
                 if name is None:
-                    problems.append((f"{where}.product_pricing_id",
-                                     f"{item['product_pricing_id']} does not exist"))
+                    problems.append(
+                        (
+                            f"{where}.product_pricing_id",
+                            f"{item['product_pricing_id']} does not exist",
+                        )
+                    )
                 names.append(name or "")
             else:
                 price = item["custom_price"]
                 currency = price["amount"]["currency"]
                 if not is_currency(currency):
-                    problems.append((f"{where}.custom_price.amount.currency",
-                                     f"{currency} is not an ISO 4217 code"))
+                    problems.append(
+                        (
+                            f"{where}.custom_price.amount.currency",
+                            f"{currency} is not an ISO 4217 code",
+                        )
+                    )
                 product_id = price.get("product_id")
-                if product_id is not None and not self.catalog.has_product(s, company_id,
-                                                                           product_id):
-                    problems.append((f"{where}.custom_price.product_id",
-                                     f"{product_id} does not exist"))
+                if product_id is not None and not self.catalog.has_product(
+                    s, company_id, product_id
+                ):
+                    problems.append(
+                        (f"{where}.custom_price.product_id", f"{product_id} does not exist")
+                    )
                 names.append(price["description"])
         if problems:
-            raise ValidationFailed("the one-time charge cannot be created: " + "; ".join(
-                f"{f}: {m}" for f, m in problems), fields=problems)
+            raise ValidationFailed(
+                "the one-time charge cannot be created: "
+                + "; ".join(f"{f}: {m}" for f, m in problems),
+                fields=problems,
+            )
         charge_id = new_id("otc")
         ids = []
         for position, (item, name) in enumerate(zip(body["onetime_items"], names, strict=True)):
@@ -89,23 +104,47 @@ class OneTimeCharges:
                 "INSERT INTO billables (id, company_id, customer_id, charge_id, position, name,"
                 " type, state, aggregate, custom_price, product_pricing_id, quantity_config,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (billable_id, company_id, customer_id, charge_id, position, name, body["type"],
-                 STATE_FOR_TYPE[body["type"]], json.dumps(item["aggregate"]),
-                 json.dumps(item["custom_price"]) if item.get("custom_price") else None,
-                 item.get("product_pricing_id"),
-                 json.dumps(item["quantity_config"]) if item.get("quantity_config") else None,
-                 stamp, stamp),
+                (
+                    billable_id,
+                    company_id,
+                    customer_id,
+                    charge_id,
+                    position,
+                    name,
+                    body["type"],
+                    STATE_FOR_TYPE[body["type"]],
+                    json.dumps(item["aggregate"]),
+                    json.dumps(item["custom_price"]) if item.get("custom_price") else None,
+                    item.get("product_pricing_id"),
+                    json.dumps(item["quantity_config"]) if item.get("quantity_config") else None,
+                    stamp,
+                    stamp,
+                ),
             )
             ids.append(billable_id)
         rows = [s.one("SELECT * FROM billables WHERE id = ?", i) for i in ids]
         return [self.billable_json(s, row) for row in rows if row is not None]
 
-    def find(self, s: Session, company_id: str, body: Mapping[str, Any], *,
-             visible_before: str | None = None) -> dict[str, Any]:
+    def find(
+        self,
+        s: Session,
+        company_id: str,
+        body: Mapping[str, Any],
+        *,
+        visible_before: str | None = None,
+    ) -> dict[str, Any]:
         """A page of billables matching the query."""
-        where, params = query_filter(company_id, body.get("query") or {},
-                                     exact=("customer_id", "state", "type"),
-                                     visible_before=visible_before)
-        return run_page(s.conn, table="billables", where=where, params=params,
-                        page=page_request("one_times", body),
-                        render=lambda row: self.billable_json(s, row))
+        where, params = query_filter(
+            company_id,
+            body.get("query") or {},
+            exact=("customer_id", "state", "type"),
+            visible_before=visible_before,
+        )
+        return run_page(
+            s.conn,
+            table="billables",
+            where=where,
+            params=params,
+            page=page_request("one_times", body),
+            render=lambda row: self.billable_json(s, row),
+        )

@@ -110,9 +110,14 @@ def run_page(
     return {"results": [render(row) for row in rows], "pagination": pagination}
 
 
-def query_filter(company_id: str, query: Mapping[str, Any], *, exact: Sequence[str],
-                 search_column: str | None = None, visible_before: str | None = None
-                 ) -> tuple[list[str], list[Any]]:
+def query_filter(
+    company_id: str,
+    query: Mapping[str, Any],
+    *,
+    exact: Sequence[str],
+    search_column: str | None = None,
+    visible_before: str | None = None,
+) -> tuple[list[str], list[Any]]:
     """WHERE conditions and parameters of a ``/find`` query (docs/maple-api.md, Pagination).
 
     ``exact`` fields match exactly, ``search`` is a case-insensitive substring of

@@ -25,20 +25,33 @@ class Sandbox:
     handlers act on the sandbox itself (it is their ``control.ControlTarget``).
     """
 
-    def __init__(self, store: Store, seed_doc: Mapping[str, Any], *,
-                 tmpdir: Path | None = None, check_responses: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        seed_doc: Mapping[str, Any],
+        *,
+        tmpdir: Path | None = None,
+        check_responses: bool = False,
+    ) -> None:
         self.store = store
         self.seed_doc = seed_doc
         self.faults = FaultBook()
         self.counters = Counters()
         self._tokens: dict[str, str] = {}
         self._tmpdir = tmpdir
-        self.app = SandboxApp(store, self.faults, self.counters, self,
-                              check_responses=check_responses)
+        self.app = SandboxApp(
+            store, self.faults, self.counters, self, check_responses=check_responses
+        )
 
     @classmethod
-    def open(cls, db_path: str | Path, *, seed: Path | None = None, clock: Clock | None = None,
-             check_responses: bool = False) -> Sandbox:
+    def open(
+        cls,
+        db_path: str | Path,
+        *,
+        seed: Path | None = None,
+        clock: Clock | None = None,
+        check_responses: bool = False,
+    ) -> Sandbox:
         """Open or create the database at ``db_path``; a new, empty one is loaded with ``seed``.
 
         ``":memory:"`` gives an ephemeral database (a temporary file removed by ``close``).

@@ -64,8 +64,19 @@ class Seeder:
 
     def load(self, s: Session, doc: Mapping[str, Any]) -> dict[str, int]:
         """Load every company of a parsed seed; returns counts of what was loaded."""
-        counts = dict.fromkeys(("companies", "customers", "items", "subscriptions", "products",
-                                "product_pricings", "credits", "one_time_charges"), 0)
+        counts = dict.fromkeys(
+            (
+                "companies",
+                "customers",
+                "items",
+                "subscriptions",
+                "products",
+                "product_pricings",
+                "credits",
+                "one_time_charges",
+            ),
+            0,
+        )
         position = s.one("SELECT COUNT(*) AS n FROM companies")
         next_position = position["n"] if position else 0
         for index, company in enumerate(doc["companies"]):
@@ -78,42 +89,63 @@ class Seeder:
             known = s.one("SELECT position FROM companies WHERE id = ?", company["id"])
             s.conn.execute(
                 "INSERT OR REPLACE INTO companies (id, name, token, position) VALUES (?, ?, ?, ?)",
-                (company["id"], company["name"], company["token"],
-                 known["position"] if known else next_position),
+                (
+                    company["id"],
+                    company["name"],
+                    company["token"],
+                    known["position"] if known else next_position,
+                ),
             )
             next_position += 0 if known else 1
             counts["companies"] += 1
             self._load_company(s, company["id"], company, where, counts)
         return counts
 
-    def _load_company(self, s: Session, cid: str, company: Mapping[str, Any], where: str,
-                      counts: dict[str, int]) -> None:
+    def _load_company(
+        self, s: Session, cid: str, company: Mapping[str, Any], where: str, counts: dict[str, int]
+    ) -> None:
         for i, c in enumerate(company.get("customers") or []):
             _need(c, f"{where}.customers[{i}]", "id", "name")
-            created = _ts(c["created_at"], f"{where}.customers[{i}].created_at") \
-                if c.get("created_at") else s.stamp()
+            created = (
+                _ts(c["created_at"], f"{where}.customers[{i}].created_at")
+                if c.get("created_at")
+                else s.stamp()
+            )
             s.conn.execute(
                 "INSERT OR REPLACE INTO customers (id, company_id, identifier, name, email,"
                 " status, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (c["id"], cid, c.get("identifier") or c["id"], c["name"], c.get("email") or "",
-                 c.get("status") or "ACTIVE", json.dumps(c.get("metadata") or {}), created,
-                 created),
+                (
+                    c["id"],
+                    cid,
+                    c.get("identifier") or c["id"],
+                    c["name"],
+                    c.get("email") or "",
+                    c.get("status") or "ACTIVE",
+                    json.dumps(c.get("metadata") or {}),
+                    created,
+                    created,
+                ),
             )
             counts["customers"] += 1
         for i, it in enumerate(company.get("items") or []):
             _need(it, f"{where}.items[{i}]", "id", "name")
-            s.conn.execute("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
-                           (it["id"], cid, it["name"], it.get("type") or "CUSTOM_OBJ"))
+            s.conn.execute(
+                "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
+                (it["id"], cid, it["name"], it.get("type") or "CUSTOM_OBJ"),
+            )
             counts["items"] += 1
         for i, sub in enumerate(company.get("subscriptions") or []):
             _need(sub, f"{where}.subscriptions[{i}]", "id", "customer_id")
-            s.conn.execute("INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?)",
-                           (sub["id"], cid, sub["customer_id"]))
+            s.conn.execute(
+                "INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?)",
+                (sub["id"], cid, sub["customer_id"]),
+            )
             counts["subscriptions"] += 1
         for i, p in enumerate(company.get("products") or []):
             _need(p, f"{where}.products[{i}]", "id", "name")
-            s.conn.execute("INSERT OR REPLACE INTO products VALUES (?, ?, ?)",
-                           (p["id"], cid, p["name"]))
+            s.conn.execute(
+                "INSERT OR REPLACE INTO products VALUES (?, ?, ?)", (p["id"], cid, p["name"])
+            )
             counts["products"] += 1
         for i, pp in enumerate(company.get("product_pricings") or []):
             at = f"{where}.product_pricings[{i}]"
@@ -125,8 +157,14 @@ class Seeder:
                 raise SeedError.on(f"{at}.price", "needs an ISO 4217 currency and integer cents")
             s.conn.execute(
                 "INSERT OR REPLACE INTO product_pricings VALUES (?, ?, ?, ?, ?, ?)",
-                (pp["id"], cid, pp["product_id"], pp["name"], price["currency"],
-                 price["value_in_cents"]),
+                (
+                    pp["id"],
+                    cid,
+                    pp["product_id"],
+                    pp["name"],
+                    price["currency"],
+                    price["value_in_cents"],
+                ),
             )
             counts["product_pricings"] += 1
         credits = company.get("credits") or []
@@ -144,20 +182,36 @@ class Seeder:
                 raise SeedError.on(at, f"not a one-time charge body ({exc})") from exc
             counts["one_time_charges"] += 1
 
-    def bulk_credits(self, s: Session, company_id: str, specs: Sequence[Mapping[str, Any]], *,
-                     where: str = "credits") -> int:
+    def bulk_credits(
+        self,
+        s: Session,
+        company_id: str,
+        specs: Sequence[Mapping[str, Any]],
+        *,
+        where: str = "credits",
+    ) -> int:
         """Insert many ACTIVE credits (and their ISSUED logs) with two ``executemany`` calls.
 
         Each spec is a create body plus optional ``id`` and ``created_at``. Checks are the
         cheap ones (customer, item, currency, positive grant); bodies are not schema-validated.
         """
-        customers = {r[0] for r in s.conn.execute(
-            "SELECT id FROM customers WHERE company_id = ?", (company_id,))}
-        items = {r[0] for r in s.conn.execute(
-            "SELECT id FROM items WHERE company_id = ?", (company_id,))}
-        existing = {r[0] for r in s.conn.execute(
-            "SELECT id FROM credits WHERE company_id = ?", (company_id,))} \
-            if any("id" in s for s in specs) else set()
+        customers = {
+            r[0]
+            for r in s.conn.execute("SELECT id FROM customers WHERE company_id = ?", (company_id,))
+        }
+        items = {
+            r[0] for r in s.conn.execute("SELECT id FROM items WHERE company_id = ?", (company_id,))
+        }
+        existing = (
+            {
+                r[0]
+                for r in s.conn.execute(
+                    "SELECT id FROM credits WHERE company_id = ?", (company_id,)
+                )
+            }
+            if any("id" in s for s in specs)
+            else set()
+        )
         credit_rows: list[tuple[Any, ...]] = []
         log_rows: list[tuple[Any, ...]] = []
         for i, spec in enumerate(specs):
@@ -184,30 +238,68 @@ class Seeder:
             credit_id = str(spec.get("id") or new_id("crd"))
             if credit_id in existing:
                 continue
-            created = _ts(spec["created_at"], f"{at}.created_at") if spec.get("created_at") \
-                else s.stamp()
-            expires = _ts(spec["expiration_date"], f"{at}.expiration_date") \
-                if spec.get("expiration_date") else None
+            created = (
+                _ts(spec["created_at"], f"{at}.created_at") if spec.get("created_at") else s.stamp()
+            )
+            expires = (
+                _ts(spec["expiration_date"], f"{at}.expiration_date")
+                if spec.get("expiration_date")
+                else None
+            )
             name = str(spec.get("name") or f"Credit {i}")
             customer_id = spec["customer_id"]
-            credit_rows.append((credit_id, company_id, customer_id, name, credit_type, currency,
-                                granted, granted, item_id, spec.get("subscription_id"), expires,
-                                created, created))
-            log_rows.append((new_id("clog"), company_id, credit_id, customer_id, name, "ISSUED",
-                             credit_type, currency, granted, item_id, None, None, created))
+            credit_rows.append(
+                (
+                    credit_id,
+                    company_id,
+                    customer_id,
+                    name,
+                    credit_type,
+                    currency,
+                    granted,
+                    granted,
+                    item_id,
+                    spec.get("subscription_id"),
+                    expires,
+                    created,
+                    created,
+                )
+            )
+            log_rows.append(
+                (
+                    new_id("clog"),
+                    company_id,
+                    credit_id,
+                    customer_id,
+                    name,
+                    "ISSUED",
+                    credit_type,
+                    currency,
+                    granted,
+                    item_id,
+                    None,
+                    None,
+                    created,
+                )
+            )
         s.conn.executemany(
             "INSERT INTO credits (id, company_id, customer_id, name, type, state, currency,"
             " amount, issued_amount, item_id, subscription_id, expires_at, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, 'ACTIVE', ?, ?, ?, ?, ?, ?, ?, ?)", credit_rows)
+            " VALUES (?, ?, ?, ?, ?, 'ACTIVE', ?, ?, ?, ?, ?, ?, ?, ?)",
+            credit_rows,
+        )
         s.conn.executemany(
             "INSERT INTO credit_logs (id, company_id, credit_id, customer_id, credit_name,"
             " action_type, type, currency, applied, item_id, invoice_id, note, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log_rows)
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            log_rows,
+        )
         return len(credit_rows)
 
 
-def expand_template(template: Mapping[str, Any], count: int,
-                    customer_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+def expand_template(
+    template: Mapping[str, Any], count: int, customer_ids: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
     """``count`` copies of a credit spec, named ``<name> #<n>``, customers taken in turn."""
     customers = list(customer_ids or [])
     base_name = str(template.get("name") or "Bulk credit")

@@ -79,13 +79,21 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         path, _, query = self.path.partition("?")
         environ: dict[str, Any] = {
-            "REQUEST_METHOD": self.command, "PATH_INFO": path, "QUERY_STRING": query,
-            "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
             "SERVER_NAME": self.server.server_address[0],
             "SERVER_PORT": str(self.server.server_address[1]),
-            "SERVER_PROTOCOL": self.request_version, "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http", "wsgi.version": (1, 0),
-            "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+            "SERVER_PROTOCOL": self.request_version,
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
         }
         for name, value in self.headers.items():
             key = "HTTP_" + name.upper().replace("-", "_")
@@ -93,8 +101,9 @@ class _Handler(BaseHTTPRequestHandler):
                 environ[key] = value
         started: list[Any] = []
 
-        def start_response(status: str, headers: list[tuple[str, str]],
-                           exc_info: Any = None) -> Any:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
             started[:] = [status, headers]
             return None
 
@@ -150,15 +159,26 @@ class RunningServer:
 def serve_in_thread(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
     """Serve ``sandbox.app`` on ``host:port`` (0: any free port) from a daemon thread."""
     server = _Server((host, port), sandbox.app)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="maplectl-sandbox", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.1},
+        name="maplectl-sandbox",
+        daemon=True,
+    )
     thread.start()
     return RunningServer(server, thread)
 
 
-def run_server(*, host: str = "127.0.0.1", port: int = 0, db: str | Path | None = None,
-               seed: Path | None = None, token: str | None = None, clock: Clock | None = None,
-               out: IO[str] | None = None) -> int:
+def run_server(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    db: str | Path | None = None,
+    seed: Path | None = None,
+    token: str | None = None,
+    clock: Clock | None = None,
+    out: IO[str] | None = None,
+) -> int:
     """Serve in the foreground until SIGINT or SIGTERM; returns the exit code (0).
 
     The first line written to ``out`` is ``listening <url> company=<id> token=<token>``: the
@@ -178,11 +198,16 @@ def run_server(*, host: str = "127.0.0.1", port: int = 0, db: str | Path | None 
         try:
             running = serve_in_thread(sandbox, host, port)
         except OSError as exc:
-            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                             hint="pass --host with an address of this machine (default "
-                                  "127.0.0.1) and a free --port (0 picks one)") from exc
-        print(f"listening {running.url} company={sandbox.company_id} token={token}",
-              file=out, flush=True)
+            raise UsageError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                hint="pass --host with an address of this machine (default "
+                "127.0.0.1) and a free --port (0 picks one)",
+            ) from exc
+        print(
+            f"listening {running.url} company={sandbox.company_id} token={token}",
+            file=out,
+            flush=True,
+        )
         while not stop.wait(0.5):
             pass
         running.stop()

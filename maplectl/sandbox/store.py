@@ -78,8 +78,9 @@ class Store:
             row = conn.execute("SELECT value FROM meta WHERE key = 'clock_offset_us'").fetchone()
             offset = int(row[0]) if row else 0
             offset += round(seconds * 1_000_000)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('clock_offset_us', ?)",
-                         (str(offset),))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('clock_offset_us', ?)", (str(offset),)
+            )
         return self.now()
 
     def db_value(self, key: str) -> str | None:
@@ -147,14 +148,20 @@ class Store:
     def company_exists(self, company_id: str) -> bool:
         """True if the company is known."""
         with self.db.read() as conn:
-            return conn.execute("SELECT 1 FROM companies WHERE id = ?",
-                                (company_id,)).fetchone() is not None
+            return (
+                conn.execute("SELECT 1 FROM companies WHERE id = ?", (company_id,)).fetchone()
+                is not None
+            )
 
     def set_token(self, company_id: str, token: str) -> None:
         """Replace a company's API token."""
         with self.db.write() as conn:
-            if conn.execute("UPDATE companies SET token = ? WHERE id = ?",
-                            (token, company_id)).rowcount != 1:
+            if (
+                conn.execute(
+                    "UPDATE companies SET token = ? WHERE id = ?", (token, company_id)
+                ).rowcount
+                != 1
+            ):
                 raise KeyError(company_id)
 
     def close(self) -> None:

@@ -36,8 +36,9 @@ def openapi_document() -> dict[str, Any]:
 
 @functools.cache
 def _registry() -> Registry[Any]:
-    resource: Resource[Any] = Resource.from_contents(openapi_document(),
-                                                     default_specification=DRAFT202012)
+    resource: Resource[Any] = Resource.from_contents(
+        openapi_document(), default_specification=DRAFT202012
+    )
     registry: Registry[Any] = Registry().with_resource(_BASE_URI, resource)
     return registry
 
@@ -157,5 +158,6 @@ def response_errors(operation_id: str, status: int, body: Any) -> list[str]:
     if "$ref" in response:
         pointer = response["$ref"].removeprefix("#")
     validator = _validator(pointer + "/content/application~1json/schema")
-    return [f"{_field(e.absolute_path) or 'body'}: {e.message}"
-            for e in validator.iter_errors(body)]
+    return [
+        f"{_field(e.absolute_path) or 'body'}: {e.message}" for e in validator.iter_errors(body)
+    ]

@@ -18,26 +18,43 @@ class FakeMaple:
     """A read-only Maple of ``per_customer`` credits for each of ``customers``; counts finds."""
 
     def __init__(self, customers: int, per_customer: int) -> None:
-        self.rows = [{"id": f"crd_{c:05d}_{k}", "customer_id": f"cus_{c:05d}"}
-                     for c in range(customers) for k in range(per_customer)]
+        self.rows = [
+            {"id": f"crd_{c:05d}_{k}", "customer_id": f"cus_{c:05d}"}
+            for c in range(customers)
+            for k in range(per_customer)
+        ]
         self.finds = 0
 
-    def find_page(self, collection: Collection, query: Mapping[str, Any], *,
-                  from_key: str | None = None, limit: int = PAGE_SIZE,
-                  include_meta: bool = False) -> Page:
+    def find_page(
+        self,
+        collection: Collection,
+        query: Mapping[str, Any],
+        *,
+        from_key: str | None = None,
+        limit: int = PAGE_SIZE,
+        include_meta: bool = False,
+    ) -> Page:
         self.finds += 1
         rows = [r for r in self.rows if query.get("customer_id") in (None, r["customer_id"])]
         start = int(from_key or 0)
         end = start + limit
-        return Page(results=rows[start:end], next_key=str(end) if end < len(rows) else None,
-                    total=len(rows) if include_meta else None)
+        return Page(
+            results=rows[start:end],
+            next_key=str(end) if end < len(rows) else None,
+            total=len(rows) if include_meta else None,
+        )
 
 
 def _read(maple: FakeMaple, scope: int, parallelism: int) -> str:
     with ThreadPoolExecutor(parallelism) as pool:
         rows, strategy = read_collection(
-            maple, Collection.CREDITS, frozenset(f"cus_{c:05d}" for c in range(scope)),
-            pool=pool, counter=RequestCounter(None), parallelism=parallelism)
+            maple,
+            Collection.CREDITS,
+            frozenset(f"cus_{c:05d}" for c in range(scope)),
+            pool=pool,
+            counter=RequestCounter(None),
+            parallelism=parallelism,
+        )
     assert len(rows) == scope * len(maple.rows) // 200
     return strategy
 
@@ -63,18 +80,23 @@ def test_a_finished_scan_is_never_abandoned() -> None:
     assert maple.finds == 1
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ({"x": 1}, {"x": 1}),
-    ({"x": 1}, {"x": 1.0}),
-    ({"x": True}, {"x": 1}),
-    ({"m": {"currency": "USD", "value_in_cents": 5}}, {"m": {"currency": "USD",
-                                                              "value_in_cents": 5.0}}),
-    ({"m": {"v": [1, 2]}}, {"m": {"v": [1, 2]}}),
-    ({"m": {"v": [1, 2]}}, {"m": {"v": (1, 2)}}),
-    ({"x": None}, {"x": 0}),
-    ({"x": "2030-01-01T00:00:00Z"}, {"x": "2030-01-01T00:00:00Z"}),
-    ({"x": 1}, {"y": 1}),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ({"x": 1}, {"x": 1}),
+        ({"x": 1}, {"x": 1.0}),
+        ({"x": True}, {"x": 1}),
+        (
+            {"m": {"currency": "USD", "value_in_cents": 5}},
+            {"m": {"currency": "USD", "value_in_cents": 5.0}},
+        ),
+        ({"m": {"v": [1, 2]}}, {"m": {"v": [1, 2]}}),
+        ({"m": {"v": [1, 2]}}, {"m": {"v": (1, 2)}}),
+        ({"x": None}, {"x": 0}),
+        ({"x": "2030-01-01T00:00:00Z"}, {"x": "2030-01-01T00:00:00Z"}),
+        ({"x": 1}, {"y": 1}),
+    ],
+)
 def test_identical_agrees_with_deepdiff(a: dict[str, Any], b: dict[str, Any]) -> None:
     """The fast check that skips deepdiff says 'identical' exactly when deepdiff finds nothing."""
     assert _identical(a, b) == (field_diffs(a, b) == ())

@@ -50,27 +50,43 @@ def matches(expected: list[str], actual: list[str]) -> bool:
         return not actual
     if expected[0] == "...":
         return any(matches(expected[1:], actual[i:]) for i in range(len(actual) + 1))
-    return bool(actual) and expected[0].rstrip() == actual[0].rstrip() and matches(
-        expected[1:], actual[1:])
+    return (
+        bool(actual)
+        and expected[0].rstrip() == actual[0].rstrip()
+        and matches(expected[1:], actual[1:])
+    )
 
 
 DOCS = [(f, s) for f in FILES for s in [steps(f.read_text(encoding="utf-8"))] if s]
 
 
 @pytest.mark.parametrize(("path", "file_steps"), DOCS, ids=[f.name for f, _ in DOCS])
-def test_console_examples(path: Path, file_steps: list[tuple[str, list[str], int]],
-                          tmp_path: Path) -> None:
+def test_console_examples(
+    path: Path, file_steps: list[tuple[str, list[str], int]], tmp_path: Path
+) -> None:
     """What the docs show a user typing gives what the docs say it prints."""
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAPLE_", "MAPLECTL_"))}
-    env.update(NO_COLOR="1", COLUMNS="100",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+    env.update(
+        NO_COLOR="1",
+        COLUMNS="100",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
     for command, expected, code in file_steps:
-        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        done = subprocess.run(
+            ["bash", "-c", command],
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+        )
         actual = normalise(done.stdout).rstrip("\n").split("\n") if done.stdout.strip() else []
         want = [normalise(line) for line in expected]
-        assert done.returncode == code, f"{path.name}: `{command}` exited {done.returncode}\n" \
-                                        f"{done.stdout}"
-        assert matches(want, actual), (f"{path.name}: `{command}` printed:\n{done.stdout}\n"
-                                       f"expected:\n" + "\n".join(expected))
+        assert done.returncode == code, (
+            f"{path.name}: `{command}` exited {done.returncode}\n{done.stdout}"
+        )
+        assert matches(want, actual), (
+            f"{path.name}: `{command}` printed:\n{done.stdout}\nexpected:\n" + "\n".join(expected)
+        )

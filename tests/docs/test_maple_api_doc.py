@@ -7,8 +7,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
 DOC = ROOT / "docs" / "maple-api.md"
-SECTIONS = ("Authentication", "Errors", "Idempotency", "Pagination", "Credits",
-            "One-time charges", "Customers", "Rate limits", "Search lag")
+SECTIONS = (
+    "Authentication",
+    "Errors",
+    "Idempotency",
+    "Pagination",
+    "Credits",
+    "One-time charges",
+    "Customers",
+    "Rate limits",
+    "Search lag",
+)
 
 
 def sections() -> set[str]:
@@ -44,17 +53,17 @@ def test_every_citation_of_the_api_doc_names_one_of_its_sections() -> None:
         text = flat(path.read_text(encoding="utf-8"))
         for found in citation.finditer(text):
             count += 1
-            rest = text[found.end():]
+            rest = text[found.end() :]
             while True:
                 name = next((s for s in known if rest.startswith(s)), None)
                 if name is None:
                     wrong.append(f"{path.relative_to(ROOT)}: {rest[:50]!r}")
                     break
-                rest = rest[len(name):]
+                rest = rest[len(name) :]
                 joint = next((j for j in (", ", " and ") if rest.startswith(j)), None)
                 if joint is None:
                     break
-                rest = rest[len(joint):]
+                rest = rest[len(joint) :]
     assert count >= 10, "the citations were not found"
     assert wrong == []
 
@@ -63,6 +72,9 @@ def test_no_comment_cites_a_document_outside_the_repository() -> None:
     """Nothing cites the old contract's numbered sections or reads the shared folder it lived
     in."""
     old, shared = "CONTRACT" + " §", "shared/" + "maple-api"
-    offenders = [str(path.relative_to(ROOT)) for path in sources()
-                 if old in (text := path.read_text(encoding="utf-8")) or shared in text]
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sources()
+        if old in (text := path.read_text(encoding="utf-8")) or shared in text
+    ]
     assert offenders == []

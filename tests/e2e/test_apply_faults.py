@@ -26,8 +26,17 @@ pytestmark = pytest.mark.e2e
 
 
 def apply(server: Server, cwd: Path, *extra: str) -> tuple[int, str, str]:
-    run = maplectl("apply", "credits.yaml", "--auto-approve", "--debug",
-                   "--consistency-wait", "2", *extra, cwd=cwd, server=server)
+    run = maplectl(
+        "apply",
+        "credits.yaml",
+        "--auto-approve",
+        "--debug",
+        "--consistency-wait",
+        "2",
+        *extra,
+        cwd=cwd,
+        server=server,
+    )
     secret_free(server, run.stdout, run.stderr, folder=cwd)
     return run.returncode, run.stdout, run.stderr
 
@@ -36,14 +45,18 @@ def arm(server: Server, kind: str, route: str = "POST /credits", **spec: object)
     server.control("POST", "faults", {"kind": kind, "route": route, **spec})
 
 
-@pytest.mark.parametrize(("kind", "spec", "says"), [
-    ("drop_after_commit", {"count": 2}, "created"),
-    ("error_after_commit", {"count": 2}, "adopted"),
-    ("error_before_commit", {"count": 2}, "created"),
-    ("rate_limit", {"count": 6, "retry_after": 0}, "created"),
-])
-def test_fault_leaves_exactly_one_object_per_entry(server: Server, tmp_path: Path, kind: str,
-                                                   spec: dict[str, object], says: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "spec", "says"),
+    [
+        ("drop_after_commit", {"count": 2}, "created"),
+        ("error_after_commit", {"count": 2}, "adopted"),
+        ("error_before_commit", {"count": 2}, "created"),
+        ("rate_limit", {"count": 6, "retry_after": 0}, "created"),
+    ],
+)
+def test_fault_leaves_exactly_one_object_per_entry(
+    server: Server, tmp_path: Path, kind: str, spec: dict[str, object], says: str
+) -> None:
     """The fault hits some creates; afterwards each of 5 entries exists exactly once."""
     many_credits(tmp_path / "credits.yaml", 5)
     arm(server, kind, **spec)
@@ -88,19 +101,16 @@ def test_400_is_reported_at_the_manifest_and_exits_5(server: Server, tmp_path: P
     (tmp_path / "credits.yaml").write_text(head + sep + tail + "  subscription_id: sub_acme_pro\n")
     code, out, err = apply(server, tmp_path)
     assert code == 5, out + err
-    assert ("credits.yaml:20:20: Credit/bulk-0001: spec.subscription_id: Maple rejected it"
-            in err)
+    assert "credits.yaml:20:20: Credit/bulk-0001: spec.subscription_id: Maple rejected it" in err
     assert "running the same apply again is safe" in err
     assert count_credits(server) == 1
 
 
-def test_kill_9_midway_then_apply_again_gives_exactly_200(server: Server,
-                                                          tmp_path: Path) -> None:
+def test_kill_9_midway_then_apply_again_gives_exactly_200(server: Server, tmp_path: Path) -> None:
     """A CI job killed mid-apply and re-run: exactly 200 credits, none twice."""
     many_credits(tmp_path / "credits.yaml", 200)
     arm(server, "latency", route="POST /credits", ms=30)
-    victim = start_maplectl("apply", "credits.yaml", "--auto-approve", cwd=tmp_path,
-                            server=server)
+    victim = start_maplectl("apply", "credits.yaml", "--auto-approve", cwd=tmp_path, server=server)
     wait_for_outcomes(tmp_path, 20)  # some creates done, not all
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
@@ -136,8 +146,19 @@ def test_ctrl_c_stops_sending_and_a_rerun_finishes(server: Server, tmp_path: Pat
 def test_two_applies_at_once_give_exactly_200(server: Server, tmp_path: Path) -> None:
     """Two pipelines applying the same 200 manifests together both succeed, 200 credits."""
     many_credits(tmp_path / "credits.yaml", 200)
-    runs = [start_maplectl("apply", "credits.yaml", "--auto-approve", "--debug", "--format",
-                           "json", cwd=tmp_path, server=server) for _ in range(2)]
+    runs = [
+        start_maplectl(
+            "apply",
+            "credits.yaml",
+            "--auto-approve",
+            "--debug",
+            "--format",
+            "json",
+            cwd=tmp_path,
+            server=server,
+        )
+        for _ in range(2)
+    ]
     results = [r.communicate(timeout=240) for r in runs]
     for run, (out, err) in zip(runs, results, strict=True):
         assert run.returncode == 0, err[-2000:]
@@ -151,13 +172,21 @@ def test_two_applies_at_once_give_exactly_200(server: Server, tmp_path: Path) ->
 def test_saved_plan_is_refused_when_maple_moved(server: Server, tmp_path: Path) -> None:
     """A reviewed plan applies as made; after someone else creates a credit it is stale (4)."""
     many_credits(tmp_path / "credits.yaml", 3)
-    made = maplectl("plan", "credits.yaml", "--out", "plan.json", "--debug", cwd=tmp_path,
-                    server=server)
+    made = maplectl(
+        "plan", "credits.yaml", "--out", "plan.json", "--debug", cwd=tmp_path, server=server
+    )
     assert made.returncode == 0, made.stderr
     secret_free(server, made.stdout, made.stderr, folder=tmp_path)
     # Someone else applies a subset first: the world the plan saw is gone.
-    other = maplectl("apply", "credits.yaml", "--auto-approve", "--target", "Credit/bulk-0000",
-                     cwd=tmp_path, server=server)
+    other = maplectl(
+        "apply",
+        "credits.yaml",
+        "--auto-approve",
+        "--target",
+        "Credit/bulk-0000",
+        cwd=tmp_path,
+        server=server,
+    )
     assert other.returncode == 0, other.stderr
     stale = maplectl("apply", "plan.json", cwd=tmp_path, server=server)
     assert stale.returncode == 4, stale.stdout + stale.stderr
@@ -170,14 +199,20 @@ def test_saved_plan_is_refused_when_maple_moved(server: Server, tmp_path: Path) 
     assert count_credits(server) == 3
 
 
-def test_saved_plan_for_another_company_or_expired_is_refused(server: Server,
-                                                               tmp_path: Path) -> None:
+def test_saved_plan_for_another_company_or_expired_is_refused(
+    server: Server, tmp_path: Path
+) -> None:
     """Exit 4 for a plan made elsewhere or too long ago; nothing is sent."""
     many_credits(tmp_path / "credits.yaml", 1)
-    assert maplectl("plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path,
-                    server=server).returncode == 0
-    elsewhere = maplectl("apply", "plan.json", "--company", "cmp_other", cwd=tmp_path,
-                         server=server)
+    assert (
+        maplectl(
+            "plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path, server=server
+        ).returncode
+        == 0
+    )
+    elsewhere = maplectl(
+        "apply", "plan.json", "--company", "cmp_other", cwd=tmp_path, server=server
+    )
     assert elsewhere.returncode == 4 and "made for cmp_demo" in elsewhere.stderr
     expired = maplectl("apply", "plan.json", "--plan-ttl", "0s", cwd=tmp_path, server=server)
     assert expired.returncode == 4 and "expired" in expired.stderr
@@ -188,8 +223,11 @@ def test_possible_duplicate_refuses_the_whole_apply(server: Server, tmp_path: Pa
     """A renamed credit blocks apply with exit 3 before anything is sent."""
     many_credits(tmp_path / "credits.yaml", 2)
     assert apply(server, tmp_path)[0] == 0
-    text = (tmp_path / "credits.yaml").read_text().replace("name: Credit bulk-0000",
-                                                           "name: Renamed credit")
+    text = (
+        (tmp_path / "credits.yaml")
+        .read_text()
+        .replace("name: Credit bulk-0000", "name: Renamed credit")
+    )
     (tmp_path / "credits.yaml").write_text(text)
     code, out, err = apply(server, tmp_path)
     assert code == 3, out + err
@@ -197,29 +235,37 @@ def test_possible_duplicate_refuses_the_whole_apply(server: Server, tmp_path: Pa
     assert count_credits(server) == 2
 
 
-
-
 def test_saved_plan_names_its_own_company(server: Server, tmp_path: Path) -> None:
     """`apply plan.json` needs only the token: the plan says which company."""
     many_credits(tmp_path / "credits.yaml", 2)
-    assert maplectl("plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path,
-                    server=server).returncode == 0
-    run = maplectl("apply", "plan.json", cwd=tmp_path, server=server,
-                   env={"MAPLE_COMPANY_ID": ""})
+    assert (
+        maplectl(
+            "plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path, server=server
+        ).returncode
+        == 0
+    )
+    run = maplectl("apply", "plan.json", cwd=tmp_path, server=server, env={"MAPLE_COMPANY_ID": ""})
     assert run.returncode == 0, run.stdout + run.stderr
     assert count_credits(server) == 2
 
 
-def test_narrowing_a_saved_plan_or_naming_a_stranger_is_refused(server: Server,
-                                                                tmp_path: Path) -> None:
+def test_narrowing_a_saved_plan_or_naming_a_stranger_is_refused(
+    server: Server, tmp_path: Path
+) -> None:
     """--target on a saved plan, or --customer no manifest names: exit 1, nothing sent."""
     many_credits(tmp_path / "credits.yaml", 2)
-    assert maplectl("plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path,
-                    server=server).returncode == 0
-    narrowed = maplectl("apply", "plan.json", "--target", "Credit/bulk-0000", cwd=tmp_path,
-                        server=server)
+    assert (
+        maplectl(
+            "plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path, server=server
+        ).returncode
+        == 0
+    )
+    narrowed = maplectl(
+        "apply", "plan.json", "--target", "Credit/bulk-0000", cwd=tmp_path, server=server
+    )
     assert narrowed.returncode == 1 and "not a saved plan" in narrowed.stderr
-    stranger = maplectl("plan", "credits.yaml", "--customer", "cus_nobody", cwd=tmp_path,
-                        server=server)
+    stranger = maplectl(
+        "plan", "credits.yaml", "--customer", "cus_nobody", cwd=tmp_path, server=server
+    )
     assert stranger.returncode == 1 and "no manifest names this customer" in stranger.stderr
     assert count_credits(server) == 0

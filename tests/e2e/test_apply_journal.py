@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from helpers.cli import Server, cli_env, count_credits, many_credits, maplectl, secret_free
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(not hasattr(resource, "RLIMIT_FSIZE"), reason="POSIX only")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not hasattr(resource, "RLIMIT_FSIZE"), reason="POSIX only"),
+]
 
 
 # Runs the CLI with files limited to LIMIT bytes: a write past it fails with EFBIG, as on a full
@@ -33,9 +35,23 @@ def test_journal_full_mid_apply_stops_with_exit_5(server: Server, tmp_path: Path
     many_credits(tmp_path / "credits.yaml", 8)
     env = cli_env(server, {"PYTHONDONTWRITEBYTECODE": "1"})
     done = subprocess.run(
-        [sys.executable, "-c", SMALL_FILES, "1500", "apply", "credits.yaml", "--auto-approve",
-         "--parallelism", "1"], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=120)
+        [
+            sys.executable,
+            "-c",
+            SMALL_FILES,
+            "1500",
+            "apply",
+            "credits.yaml",
+            "--auto-approve",
+            "--parallelism",
+            "1",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     secret_free(server, done.stdout, done.stderr, folder=tmp_path)
     assert done.returncode == 5, done.stdout + done.stderr
     assert "cannot write the apply journal" in done.stderr

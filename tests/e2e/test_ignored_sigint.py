@@ -23,11 +23,21 @@ def test_ctrl_c_tests_pass_when_the_run_ignores_sigint() -> None:
     """Started the way `pytest ... &` in a script starts it, with SIGINT ignored, the tests that
     send SIGINT (to the CLI, to apply in process, to `sandbox serve`) still pass."""
     ignored = "import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)"
-    probe = subprocess.run([sys.executable, "-c", ignored], preexec_fn=sigint_ignored_in_child,
-                           capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [sys.executable, "-c", ignored],
+        preexec_fn=sigint_ignored_in_child,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert probe.stdout.strip() == "True", "the run below would not ignore SIGINT"
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *CTRL_C_TESTS], cwd=ROOT, preexec_fn=sigint_ignored_in_child,
-                          capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CTRL_C_TESTS],
+        cwd=ROOT,
+        preexec_fn=sigint_ignored_in_child,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert f"{len(CTRL_C_TESTS)} passed" in done.stdout

@@ -22,9 +22,17 @@ def test_a_token_inside_maple_api_url_is_masked_when_the_url_is_refused(tmp_path
     them) is refused for plain http, and the message does not print the token."""
     token = "review10-url-canary-91d3"
     (tmp_path / "credits.yaml").write_text(credit_manifest("a"), encoding="utf-8")
-    run = maplectl("plan", "credits.yaml", "--debug", cwd=tmp_path, env={
-        "MAPLE_API_URL": f"http://maple:{token}@192.0.2.1/api/v1",
-        "MAPLE_COMPANY_ID": "cmp_demo", "MAPLE_API_TOKEN": token})
+    run = maplectl(
+        "plan",
+        "credits.yaml",
+        "--debug",
+        cwd=tmp_path,
+        env={
+            "MAPLE_API_URL": f"http://maple:{token}@192.0.2.1/api/v1",
+            "MAPLE_COMPANY_ID": "cmp_demo",
+            "MAPLE_API_TOKEN": token,
+        },
+    )
     assert run.returncode == 1
     assert "user name or password" in run.stderr and "nothing was sent" in run.stderr
     assert token not in run.stdout + run.stderr
@@ -32,18 +40,19 @@ def test_a_token_inside_maple_api_url_is_masked_when_the_url_is_refused(tmp_path
 
 @pytest.mark.parametrize("outside", ["absolute", "parent"])
 def test_a_saved_plan_naming_manifests_outside_the_checkout_is_refused(
-        server: Server, tmp_path: Path, outside: str) -> None:
+    server: Server, tmp_path: Path, outside: str
+) -> None:
     """A plan file made from manifests outside the checkout it is applied in (a file dropped in
     /tmp, or an artifact unpacked next to it) moves no money: the reviewed manifests in the
     checkout are the authority, so apply exits 4 and sends nothing."""
     checkout = tmp_path / "checkout"
     checkout.mkdir()
-    (checkout / "credits.yaml").write_text(credit_manifest("reviewed", cents=5000),
-                                           encoding="utf-8")
+    (checkout / "credits.yaml").write_text(
+        credit_manifest("reviewed", cents=5000), encoding="utf-8"
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    (elsewhere / "evil.yaml").write_text(credit_manifest("evil", cents=9_900_000),
-                                         encoding="utf-8")
+    (elsewhere / "evil.yaml").write_text(credit_manifest("evil", cents=9_900_000), encoding="utf-8")
     target = str(elsewhere / "evil.yaml") if outside == "absolute" else "../elsewhere/evil.yaml"
     # The forger makes a genuine plan of their own manifest and swaps it in for the reviewed one.
     forged = maplectl("plan", target, "--out", "plan.json", cwd=checkout, server=server)
@@ -55,22 +64,36 @@ def test_a_saved_plan_naming_manifests_outside_the_checkout_is_refused(
     assert applied.returncode == 4, applied.stdout + applied.stderr
 
 
-def test_a_result_that_cannot_be_written_after_creates_exits_5_not_1(server: Server,
-                                                                      tmp_path: Path) -> None:
+def test_a_result_that_cannot_be_written_after_creates_exits_5_not_1(
+    server: Server, tmp_path: Path
+) -> None:
     """`apply --format json > apply.json` on a full disk (/dev/full): the create went through,
     so the exit is 5 (or 6), never 1, which promises nothing was written."""
     (tmp_path / "credits.yaml").write_text(credit_manifest("a"), encoding="utf-8")
     with open("/dev/full", "w") as full:
-        done = subprocess.run([sys.executable, "-m", "maplectl", "apply", "credits.yaml",
-                               "--auto-approve", "--format", "json"], cwd=tmp_path,
-                              env=cli_env(server), stdout=full, stderr=subprocess.PIPE,
-                              text=True, timeout=120)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "maplectl",
+                "apply",
+                "credits.yaml",
+                "--auto-approve",
+                "--format",
+                "json",
+            ],
+            cwd=tmp_path,
+            env=cli_env(server),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     assert count_credits(server) == 1  # the create was sent and made
     assert done.returncode in (5, 6), f"exit {done.returncode}: {done.stderr}"
 
 
-def test_a_token_with_a_backslash_echoed_as_a_repr_is_masked_in_the_journal(
-        tmp_path: Path) -> None:
+def test_a_token_with_a_backslash_echoed_as_a_repr_is_masked_in_the_journal(tmp_path: Path) -> None:
     """A token holding a backslash (visible ASCII, so accepted) that the server echoes back as a
     bytes repr is masked in the journal and the JSON result: decoding them gives no spelling of
     the token."""
@@ -80,9 +103,19 @@ def test_a_token_with_a_backslash_echoed_as_a_repr_is_masked_in_the_journal(
     echo = EchoServer()
     try:
         (tmp_path / "credits.yaml").write_text(credit_manifest("a"), encoding="utf-8")
-        run = maplectl("apply", "credits.yaml", "--auto-approve", "--format", "json",
-                       cwd=tmp_path, env={"MAPLE_API_URL": echo.url, "MAPLE_COMPANY_ID":
-                                          "cmp_hostile", "MAPLE_API_TOKEN": token})
+        run = maplectl(
+            "apply",
+            "credits.yaml",
+            "--auto-approve",
+            "--format",
+            "json",
+            cwd=tmp_path,
+            env={
+                "MAPLE_API_URL": echo.url,
+                "MAPLE_COMPANY_ID": "cmp_hostile",
+                "MAPLE_API_TOKEN": token,
+            },
+        )
     finally:
         echo.stop()
     assert run.returncode == 5, run.stderr

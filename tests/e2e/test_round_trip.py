@@ -16,21 +16,36 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 def test_plan_apply_plan_against_sandbox_serve(server: Server, tmp_path: Path) -> None:
     """Against `sandbox serve` over HTTP: plan shows creates, apply makes them, plan is clean."""
     (tmp_path / "credits.yaml").write_text(
-        credit_manifest("acme-goodwill") + "---\n" + credit_manifest("globex-goodwill",
-                                                                     "cus_globex", 12500))
-    first = maplectl("plan", "credits.yaml", "--api-url", server.url, cwd=tmp_path,
-                     server=server)
+        credit_manifest("acme-goodwill")
+        + "---\n"
+        + credit_manifest("globex-goodwill", "cus_globex", 12500)
+    )
+    first = maplectl("plan", "credits.yaml", "--api-url", server.url, cwd=tmp_path, server=server)
     assert first.returncode == 0, first.stderr
     assert "+ Credit/acme-goodwill" in first.stdout
     assert "Plan: 2 to create, 0 unchanged. New credits: USD 175.00." in first.stdout
 
-    applied = maplectl("apply", "credits.yaml", "--api-url", server.url, "--auto-approve",
-                       cwd=tmp_path, server=server)
+    applied = maplectl(
+        "apply",
+        "credits.yaml",
+        "--api-url",
+        server.url,
+        "--auto-approve",
+        cwd=tmp_path,
+        server=server,
+    )
     assert applied.returncode == 0, applied.stderr
     assert "Apply: 2 created. New credits: USD 175.00." in applied.stdout
 
-    again = maplectl("plan", "credits.yaml", "--api-url", server.url, "--detailed-exitcode",
-                     cwd=tmp_path, server=server)
+    again = maplectl(
+        "plan",
+        "credits.yaml",
+        "--api-url",
+        server.url,
+        "--detailed-exitcode",
+        cwd=tmp_path,
+        server=server,
+    )
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Plan: 0 to create, 2 unchanged." in again.stdout
     credits = server.control("GET", "counters")

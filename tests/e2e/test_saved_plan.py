@@ -29,7 +29,8 @@ def raise_amount(doc: Doc) -> str:
 def change_key(doc: Doc) -> str:
     create = doc["actions"][1]
     create["request"]["idempotency_key"] = create["request"]["idempotency_key"].replace(
-        ".c.0.", ".c.1.")
+        ".c.0.", ".c.1."
+    )
     return create["address"]
 
 
@@ -40,8 +41,11 @@ def add_action(doc: Doc) -> str:
     extra["request"]["body"]["name"] = "Credit bulk-extra"
     extra["request"]["body"]["amount"]["value_in_cents"] = 9_900_000
     extra["request"]["idempotency_key"] = idempotency_key(
-        company_id=doc["company_id"], kind=Kind.CREDIT, address=extra["address"],
-        body=extra["request"]["body"])
+        company_id=doc["company_id"],
+        kind=Kind.CREDIT,
+        address=extra["address"],
+        body=extra["request"]["body"],
+    )
     doc["actions"].append(extra)
     return "Credit/bulk-extra"
 
@@ -51,8 +55,9 @@ def drop_action(doc: Doc) -> str:
 
 
 @pytest.mark.parametrize("forge", [raise_amount, change_key, add_action, drop_action])
-def test_forged_saved_plan_is_stale_and_sends_nothing(server: Server, tmp_path: Path,
-                                                      forge: Callable[[Doc], str]) -> None:
+def test_forged_saved_plan_is_stale_and_sends_nothing(
+    server: Server, tmp_path: Path, forge: Callable[[Doc], str]
+) -> None:
     """Edited by hand with its plan_digest recomputed: exit 4 naming the entry, nothing sent;
     the plan as made still applies afterwards."""
     many_credits(tmp_path / "credits.yaml", 3)
@@ -76,32 +81,45 @@ def test_forged_saved_plan_is_stale_and_sends_nothing(server: Server, tmp_path: 
     applied = maplectl("apply", "plan.json", "--format", "json", cwd=tmp_path, server=server)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert json.loads(applied.stdout)["summary"]["money"] == {
-        "USD": {"credits": 100 + 101 + 102, "charges": 0}}
+        "USD": {"credits": 100 + 101 + 102, "charges": 0}
+    }
     assert count_credits(server) == 3
 
 
 def test_manifest_edited_after_the_plan_makes_it_stale(server: Server, tmp_path: Path) -> None:
     """The reviewed plan said USD 1.00; the manifest now says USD 50.00: exit 4, nothing sent."""
     many_credits(tmp_path / "credits.yaml", 2)
-    assert maplectl("plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path,
-                    server=server).returncode == 0
+    assert (
+        maplectl(
+            "plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path, server=server
+        ).returncode
+        == 0
+    )
     text = (tmp_path / "credits.yaml").read_text()
-    (tmp_path / "credits.yaml").write_text(text.replace("value_in_cents: 100}",
-                                                        "value_in_cents: 5000}"))
+    (tmp_path / "credits.yaml").write_text(
+        text.replace("value_in_cents: 100}", "value_in_cents: 5000}")
+    )
     stale = maplectl("apply", "plan.json", cwd=tmp_path, server=server)
     assert stale.returncode == 4, stale.stdout + stale.stderr
-    assert ("Credit/bulk-0000: the saved plan's request is not the one the manifest asks for"
-            in stale.stderr)
+    assert (
+        "Credit/bulk-0000: the saved plan's request is not the one the manifest asks for"
+        in stale.stderr
+    )
     assert count_credits(server) == 0
 
 
-def test_saved_plan_applies_from_the_directory_it_was_made_in(server: Server,
-                                                              tmp_path: Path) -> None:
+def test_saved_plan_applies_from_the_directory_it_was_made_in(
+    server: Server, tmp_path: Path
+) -> None:
     """Manifest paths are recorded as given: from another directory apply says where to run
     it (exit 1, nothing sent); from the right one it applies."""
     many_credits(tmp_path / "credits.yaml", 2)
-    assert maplectl("plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path,
-                    server=server).returncode == 0
+    assert (
+        maplectl(
+            "plan", "credits.yaml", "--out", "plan.json", cwd=tmp_path, server=server
+        ).returncode
+        == 0
+    )
     (tmp_path / "elsewhere").mkdir()
     lost = maplectl("apply", "../plan.json", cwd=tmp_path / "elsewhere", server=server)
     assert lost.returncode == 1, lost.stdout + lost.stderr

@@ -17,8 +17,9 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 def test_saved_plan_renders_in_every_format(tmp_path: Path) -> None:
     """The file equals --format json output; show gives the same text and a Markdown comment."""
     shutil.copytree(EXAMPLES, tmp_path / "examples")
-    made = maplectl("plan", "examples", "--sandbox", "--format", "json", "--out", "p.json",
-                    cwd=tmp_path)
+    made = maplectl(
+        "plan", "examples", "--sandbox", "--format", "json", "--out", "p.json", cwd=tmp_path
+    )
     assert made.returncode == 0, made.stderr
     saved = (tmp_path / "p.json").read_text()
     assert json.loads(made.stdout) == json.loads(saved)
@@ -37,8 +38,12 @@ def test_saved_plan_renders_in_every_format(tmp_path: Path) -> None:
 def test_show_warns_when_the_plan_expired(tmp_path: Path) -> None:
     """A plan past its TTL still renders, with a warning first."""
     shutil.copytree(EXAMPLES, tmp_path / "examples")
-    assert maplectl("plan", "examples", "--sandbox", "--out", "p.json", "--plan-ttl", "0s",
-                    cwd=tmp_path).returncode == 0
+    assert (
+        maplectl(
+            "plan", "examples", "--sandbox", "--out", "p.json", "--plan-ttl", "0s", cwd=tmp_path
+        ).returncode
+        == 0
+    )
     shown = maplectl("show", "p.json", cwd=tmp_path)
     assert shown.returncode == 0
     assert shown.stdout.splitlines()[0].startswith("warning: this plan expired at")
@@ -47,8 +52,9 @@ def test_show_warns_when_the_plan_expired(tmp_path: Path) -> None:
 def test_hand_edited_plan_is_refused_by_show_and_apply(tmp_path: Path) -> None:
     """Raising an amount in plan.json by hand makes it unusable (exit 1), nothing is sent."""
     shutil.copytree(EXAMPLES, tmp_path / "examples")
-    assert maplectl("plan", "examples", "--sandbox", "--out", "p.json",
-                    cwd=tmp_path).returncode == 0
+    assert (
+        maplectl("plan", "examples", "--sandbox", "--out", "p.json", cwd=tmp_path).returncode == 0
+    )
     doc = json.loads((tmp_path / "p.json").read_text())
     doc["actions"][0]["request"]["body"]["amount"]["value_in_cents"] = 5_000_000
     (tmp_path / "p.json").write_text(json.dumps(doc))
@@ -62,8 +68,9 @@ def test_hand_edited_plan_is_refused_by_show_and_apply(tmp_path: Path) -> None:
 def test_apply_json_result_is_versioned(tmp_path: Path) -> None:
     """apply --format json prints a versioned result with outcomes and money per currency."""
     shutil.copytree(EXAMPLES, tmp_path / "examples")
-    run = maplectl("apply", "examples", "--sandbox", "--auto-approve", "--format", "json",
-                   cwd=tmp_path)
+    run = maplectl(
+        "apply", "examples", "--sandbox", "--auto-approve", "--format", "json", cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert doc["format_version"] == 1

@@ -16,12 +16,20 @@ from helpers.cli import Server, count_credits, credit_manifest, maplectl
 pytestmark = pytest.mark.e2e
 
 
-def run_in_pty(args: list[str], cwd: Path, env: dict[str, str], answer: str | None = None,
-               timeout: float = 60) -> tuple[int, str]:
+def run_in_pty(
+    args: list[str], cwd: Path, env: dict[str, str], answer: str | None = None, timeout: float = 60
+) -> tuple[int, str]:
     """Run the CLI with a pseudo-terminal as stdin/stdout/stderr; type ``answer`` at a prompt."""
     main, child = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "maplectl", *args], cwd=cwd, env=env,
-                            stdin=child, stdout=child, stderr=child, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "maplectl", *args],
+        cwd=cwd,
+        env=env,
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        close_fds=True,
+    )
     os.close(child)
     output = b""
     answered = False
@@ -47,15 +55,24 @@ def run_in_pty(args: list[str], cwd: Path, env: dict[str, str], answer: str | No
 
 
 def env_for(server: Server, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MAPLE_", "MAPLECTL_")) and k != "NO_COLOR"}
-    env.update({"MAPLE_API_URL": server.url, "MAPLE_COMPANY_ID": server.company,
-                "MAPLE_API_TOKEN": server.token, "TERM": "xterm"}, **extra)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MAPLE_", "MAPLECTL_")) and k != "NO_COLOR"
+    }
+    env.update(
+        {
+            "MAPLE_API_URL": server.url,
+            "MAPLE_COMPANY_ID": server.company,
+            "MAPLE_API_TOKEN": server.token,
+            "TERM": "xterm",
+        },
+        **extra,
+    )
     return env
 
 
-def test_plan_is_coloured_on_a_terminal_and_plain_otherwise(server: Server,
-                                                            tmp_path: Path) -> None:
+def test_plan_is_coloured_on_a_terminal_and_plain_otherwise(server: Server, tmp_path: Path) -> None:
     """ANSI colour on a terminal; none with NO_COLOR; none when piped."""
     (tmp_path / "c.yaml").write_text(credit_manifest("acme-goodwill"))
     code, out = run_in_pty(["plan", "c.yaml"], tmp_path, env_for(server))
@@ -68,8 +85,11 @@ def test_plan_is_coloured_on_a_terminal_and_plain_otherwise(server: Server,
 
 def test_apply_asks_and_only_yes_creates(server: Server, tmp_path: Path) -> None:
     """At the prompt, 'no' sends nothing (exit 1); 'yes' creates, with a progress bar."""
-    (tmp_path / "c.yaml").write_text(credit_manifest("acme-goodwill") + "---\n"
-                                     + credit_manifest("globex-goodwill", "cus_globex"))
+    (tmp_path / "c.yaml").write_text(
+        credit_manifest("acme-goodwill")
+        + "---\n"
+        + credit_manifest("globex-goodwill", "cus_globex")
+    )
     code, out = run_in_pty(["apply", "c.yaml"], tmp_path, env_for(server), answer="no")
     assert code == 1 and "cancelled; nothing was sent" in out
     assert count_credits(server) == 0
@@ -83,8 +103,9 @@ def test_apply_asks_and_only_yes_creates(server: Server, tmp_path: Path) -> None
 def test_plan_shows_reading_progress_on_a_terminal_only(server: Server, tmp_path: Path) -> None:
     """While reading Maple, a terminal sees a request counter; a pipe sees none."""
     customers = ["cus_acme", "cus_globex", "cus_initech", "cus_umbrella", "cus_hooli"]
-    (tmp_path / "c.yaml").write_text("---\n".join(
-        credit_manifest(f"c{i}", customer) for i, customer in enumerate(customers)))
+    (tmp_path / "c.yaml").write_text(
+        "---\n".join(credit_manifest(f"c{i}", customer) for i, customer in enumerate(customers))
+    )
     code, out = run_in_pty(["plan", "c.yaml"], tmp_path, env_for(server))
     assert code == 0 and "reading Maple: 5 requests" in out
     piped = maplectl("plan", "c.yaml", cwd=tmp_path, server=server)

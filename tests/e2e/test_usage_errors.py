@@ -14,17 +14,21 @@ pytestmark = pytest.mark.e2e
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
-@pytest.mark.parametrize("args", [
-    ["plan", "examples", "--detailed-exitcode", "--sandbox", "--formt", "markdown"],
-    ["plan", "exmaples/", "--detailed-exitcode", "--sandbox"],
-    ["apply", "examples", "--sandbox", "--auto-aprove"],
-    ["apply", "plan-typo.json", "--sandbox"],
-    ["validate", "examples", "--fromat", "json"],
-    ["validate", "exmaples/"],
-    ["show", "plan.json", "--formt", "json"],
-    ["show", "plan-typo.json"],
-    ["plna", "examples"],
-], ids=lambda args: " ".join(args))
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "examples", "--detailed-exitcode", "--sandbox", "--formt", "markdown"],
+        ["plan", "exmaples/", "--detailed-exitcode", "--sandbox"],
+        ["apply", "examples", "--sandbox", "--auto-aprove"],
+        ["apply", "plan-typo.json", "--sandbox"],
+        ["validate", "examples", "--fromat", "json"],
+        ["validate", "exmaples/"],
+        ["show", "plan.json", "--formt", "json"],
+        ["show", "plan-typo.json"],
+        ["plna", "examples"],
+    ],
+    ids=lambda args: " ".join(args),
+)
 def test_usage_error_exits_1_not_2(tmp_path: Path, args: list[str]) -> None:
     """A typo in a CI step fails the step (exit 1) and says what was wrong; nothing is sent."""
     shutil.copytree(EXAMPLES, tmp_path / "examples")

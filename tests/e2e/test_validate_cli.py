@@ -10,10 +10,12 @@ from helpers.cli import Server, credit_manifest, maplectl
 
 pytestmark = pytest.mark.e2e
 
-BAD_CENTS = credit_manifest("acme-goodwill").replace("value_in_cents: 5000",
-                                                     "value_in_cents: 19.99")
-BAD_KEY = credit_manifest("globex-goodwill", "cus_globex").replace("  type: AMOUNT",
-                                                                   "  tpye: AMOUNT")
+BAD_CENTS = credit_manifest("acme-goodwill").replace(
+    "value_in_cents: 5000", "value_in_cents: 19.99"
+)
+BAD_KEY = credit_manifest("globex-goodwill", "cus_globex").replace(
+    "  type: AMOUNT", "  tpye: AMOUNT"
+)
 
 
 def write_bad(folder: Path) -> None:
@@ -28,10 +30,15 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path: Path) -> None
     run = maplectl("validate", "billing", cwd=tmp_path)
     assert run.returncode == 1
     lines = run.stderr.splitlines()
-    assert ("billing/acme.yaml:9:43: Credit/acme-goodwill: spec.amount.value_in_cents: must be a "
-            "whole number of cents, got 19.99 (write 1999)") in lines
-    assert any(line.startswith("billing/globex.yaml:8:3: Credit/globex-goodwill: spec.tpye:")
-               and "did you mean" in line for line in lines)
+    assert (
+        "billing/acme.yaml:9:43: Credit/acme-goodwill: spec.amount.value_in_cents: must be a "
+        "whole number of cents, got 19.99 (write 1999)"
+    ) in lines
+    assert any(
+        line.startswith("billing/globex.yaml:8:3: Credit/globex-goodwill: spec.tpye:")
+        and "did you mean" in line
+        for line in lines
+    )
     assert lines[-1].endswith("problems found.")
 
 
@@ -63,5 +70,6 @@ def test_schema_prints_a_draft_2020_12_document(tmp_path: Path) -> None:
     doc = json.loads(run.stdout)
     assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema" and doc["$id"]
     bad = maplectl("schema", "Invoice", cwd=tmp_path)
-    assert bad.returncode == 1 and "OneTimeCharge" in bad.stderr.replace("onetimecharge",
-                                                                          "OneTimeCharge")
+    assert bad.returncode == 1 and "OneTimeCharge" in bad.stderr.replace(
+        "onetimecharge", "OneTimeCharge"
+    )

@@ -54,9 +54,23 @@ class Server:
 
 def start_server(db: Path, *extra: str) -> Server:
     process = subprocess.Popen(
-        [sys.executable, "-m", "maplectl", "sandbox", "serve", "--port", "0", "--db", str(db),
-         "--token", CANARY, *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "maplectl",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            str(db),
+            "--token",
+            CANARY,
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline().strip()
@@ -64,8 +78,7 @@ def start_server(db: Path, *extra: str) -> Server:
     if not match:
         process.kill()
         raise AssertionError(f"unexpected first line: {line!r} {process.stderr.read()!r}")  # type: ignore[union-attr]
-    return Server(url=match.group(1), company=match.group(2), token=match.group(3),
-                  process=process)
+    return Server(url=match.group(1), company=match.group(2), token=match.group(3), process=process)
 
 
 @dataclass
@@ -77,23 +90,38 @@ class Run:
 
 def cli_env(server: Server | None = None, env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment CI gives the CLI: no colour, and the token only in MAPLE_API_TOKEN."""
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("MAPLE_", "MAPLECTL_"))}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("MAPLE_", "MAPLECTL_"))}
     full_env["NO_COLOR"] = "1"
     if server is not None:
-        full_env.update({"MAPLE_API_URL": server.url, "MAPLE_COMPANY_ID": server.company,
-                         "MAPLE_API_TOKEN": server.token})
+        full_env.update(
+            {
+                "MAPLE_API_URL": server.url,
+                "MAPLE_COMPANY_ID": server.company,
+                "MAPLE_API_TOKEN": server.token,
+            }
+        )
     full_env.update(env or {})
     return full_env
 
 
-def maplectl(*args: str, cwd: Path, server: Server | None = None,
-             env: dict[str, str] | None = None, timeout: float = 120,
-             input: str | None = None) -> Run:
+def maplectl(
+    *args: str,
+    cwd: Path,
+    server: Server | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    input: str | None = None,
+) -> Run:
     """Run the CLI as a subprocess the way CI would: no terminal, token in the environment."""
-    done = subprocess.run([sys.executable, "-m", "maplectl", *args], cwd=cwd,
-                          env=cli_env(server, env), capture_output=True, text=True,
-                          timeout=timeout, input=input)
+    done = subprocess.run(
+        [sys.executable, "-m", "maplectl", *args],
+        cwd=cwd,
+        env=cli_env(server, env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+    )
     return Run(done.returncode, done.stdout, done.stderr)
 
 
@@ -102,10 +130,15 @@ def start_maplectl(*args: str, cwd: Path, server: Server) -> subprocess.Popen[st
 
     Its SIGINT is at the default, as in a terminal, even if this test run ignores SIGINT (as a
     background job does), so that Ctrl-C (``send_signal(SIGINT)``) reaches it."""
-    return subprocess.Popen([sys.executable, "-m", "maplectl", *args], cwd=cwd,
-                            env=cli_env(server), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=sigint_default_in_child)
+    return subprocess.Popen(
+        [sys.executable, "-m", "maplectl", *args],
+        cwd=cwd,
+        env=cli_env(server),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_default_in_child,
+    )
 
 
 def wait_for_outcomes(cwd: Path, count: int, timeout: float = 60) -> None:
@@ -119,27 +152,44 @@ def wait_for_outcomes(cwd: Path, count: int, timeout: float = 60) -> None:
     raise AssertionError(f"fewer than {count} creates finished within {timeout}s")
 
 
-def credit_manifest(name: str, customer: str = "cus_acme", cents: int = 5000,
-                    title: str | None = None) -> str:
-    return (f"apiVersion: maplectl/v1\nkind: Credit\nmetadata:\n  name: {name}\nspec:\n"
-            f"  customer_id: {customer}\n  name: {title or 'Credit ' + name}\n  type: AMOUNT\n"
-            f"  amount: {{currency: USD, value_in_cents: {cents}}}\n")
+def credit_manifest(
+    name: str, customer: str = "cus_acme", cents: int = 5000, title: str | None = None
+) -> str:
+    return (
+        f"apiVersion: maplectl/v1\nkind: Credit\nmetadata:\n  name: {name}\nspec:\n"
+        f"  customer_id: {customer}\n  name: {title or 'Credit ' + name}\n  type: AMOUNT\n"
+        f"  amount: {{currency: USD, value_in_cents: {cents}}}\n"
+    )
 
 
 def count_credits(server: Server) -> int:
     """How many credits the sandbox company holds, read through the real API."""
-    response = httpx.post(f"{server.url}/companies/{server.company}/credits/find",
-                          json={"pagination": {"limit": 1}, "include_meta": True},
-                          headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+    response = httpx.post(
+        f"{server.url}/companies/{server.company}/credits/find",
+        json={"pagination": {"limit": 1}, "include_meta": True},
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+    )
     response.raise_for_status()
     return int(response.json()["pagination"]["total"])
 
 
-def many_credits(path: Path, count: int, customers: tuple[str, ...] = (
-        "cus_acme", "cus_globex", "cus_initech", "cus_umbrella", "cus_hooli")) -> Path:
+def many_credits(
+    path: Path,
+    count: int,
+    customers: tuple[str, ...] = (
+        "cus_acme",
+        "cus_globex",
+        "cus_initech",
+        "cus_umbrella",
+        "cus_hooli",
+    ),
+) -> Path:
     """One file with ``count`` distinct credit manifests spread over the demo customers."""
-    docs = [credit_manifest(f"bulk-{i:04d}", customers[i % len(customers)], 100 + i)
-            for i in range(count)]
+    docs = [
+        credit_manifest(f"bulk-{i:04d}", customers[i % len(customers)], 100 + i)
+        for i in range(count)
+    ]
     path.write_text("---\n".join(docs), encoding="utf-8")
     return path
 

@@ -21,8 +21,9 @@ from maplectl.config import Secret
 from maplectl.sandbox.control_client import ControlClient
 
 
-def control_client(url: str, token: str, *,
-                   transport: httpx.BaseTransport | None = None) -> ControlClient:
+def control_client(
+    url: str, token: str, *, transport: httpx.BaseTransport | None = None
+) -> ControlClient:
     """The control client of the sandbox at ``url`` (with or without ``/api/v1``), whose
     ``token`` is a company's API token; ``transport`` reaches an in-process sandbox."""
     return ControlClient(url, Secret(token), transport=transport)
@@ -36,5 +37,8 @@ def control_headers(token: str) -> dict[str, str]:
 def control_http(app: Any, token: str, *, host: str = "sandbox") -> httpx.Client:
     """Raw HTTP to the control API of the in-process sandbox ``app``, for tests that examine
     its answers: base URL ``http://<host>/_sandbox``, the token and a JSON content type."""
-    return httpx.Client(transport=httpx.WSGITransport(app=app), base_url=f"http://{host}/_sandbox",
-                        headers=control_headers(token))
+    return httpx.Client(
+        transport=httpx.WSGITransport(app=app),
+        base_url=f"http://{host}/_sandbox",
+        headers=control_headers(token),
+    )

@@ -67,8 +67,11 @@ def _read_request(reader: Any) -> dict[str, Any] | None:
 
 def _send(sock: socket.socket, status: str, payload: Any) -> None:
     body = json.dumps(payload).encode()
-    sock.sendall(f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
-                 f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    sock.sendall(
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
 
 
 class _Hostile:
@@ -76,8 +79,9 @@ class _Hostile:
 
     def __init__(self) -> None:
         self._server = _TCPServer(self)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         host, port = self._server.server_address[:2]
         self.url = f"http://{host}:{port}/api/v1"
@@ -108,8 +112,10 @@ class TrickleServer(_Hostile):
 
     def answer(self, sock: socket.socket, request: dict[str, Any]) -> bool:
         body = b" " * 998 + b"{}"
-        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: %d\r\n\r\n" % len(body))
+        sock.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)
+        )
         for byte in body:
             if self._server.stopping.wait(self.interval):
                 return False
@@ -127,13 +133,22 @@ class EchoServer(_Hostile):
             _send(sock, "200 OK", {"id": request["path"].rsplit("/", 1)[-1], "status": "ACTIVE"})
             return True
         if request["path"].endswith("/find"):
-            _send(sock, "200 OK", {"results": [], "pagination": {"from_key": None,
-                                                                 "limit": 100, "total": 0}})
+            _send(
+                sock,
+                "200 OK",
+                {"results": [], "pagination": {"from_key": None, "limit": 100, "total": 0}},
+            )
             return True
-        _send(sock, "400 Bad Request", {
-            "error_message": f"rejected header Authorization: {auth} ({auth.encode()!r})",
-            "error_type": "validation_error", "error_status": 400,
-            "validation_errors": [{"field": "Authorization", "message": f"{auth!r} is wrong"}]})
+        _send(
+            sock,
+            "400 Bad Request",
+            {
+                "error_message": f"rejected header Authorization: {auth} ({auth.encode()!r})",
+                "error_type": "validation_error",
+                "error_status": 400,
+                "validation_errors": [{"field": "Authorization", "message": f"{auth!r} is wrong"}],
+            },
+        )
         return True
 
 
@@ -146,8 +161,10 @@ class BigServer(_Hostile):
         super().__init__()
 
     def answer(self, sock: socket.socket, request: dict[str, Any]) -> bool:
-        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Transfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
         chunk = b"x" * 65536
         sent = 0
         pieces = [b'{"results": [], "padding": "']

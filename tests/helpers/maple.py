@@ -41,17 +41,33 @@ class Maple:
         return dict(self.control("GET", "counters")["routes"])
 
     def add_customers(self, ids: list[str]) -> None:
-        customers = [{"id": c, "identifier": c, "name": c, "email": f"{c}@x.example"}
-                     for c in ids]
-        self.control("POST", "seed", {"companies": [
-            {"id": "cmp_demo", "name": "Demo SaaS Inc.", "token": self.box.token,
-             "customers": customers}]})
+        customers = [{"id": c, "identifier": c, "name": c, "email": f"{c}@x.example"} for c in ids]
+        self.control(
+            "POST",
+            "seed",
+            {
+                "companies": [
+                    {
+                        "id": "cmp_demo",
+                        "name": "Demo SaaS Inc.",
+                        "token": self.box.token,
+                        "customers": customers,
+                    }
+                ]
+            },
+        )
 
     def plan(self, desired: list[Desired], *, parallelism: int = 4) -> Plan:
-        observed = read_observed(self.client, {d.customer_id for d in desired},
-                                 parallelism=parallelism)
-        return build_plan(desired, observed, company_id=self.box.company_id,
-                          api_url="sandbox", now=datetime.now(UTC))
+        observed = read_observed(
+            self.client, {d.customer_id for d in desired}, parallelism=parallelism
+        )
+        return build_plan(
+            desired,
+            observed,
+            company_id=self.box.company_id,
+            api_url="sandbox",
+            now=datetime.now(UTC),
+        )
 
     def apply(self, plan: Plan) -> ApplyResult:
         return Applier(self.client, consistency_wait=0.0, parallelism=4).run(plan)
@@ -61,13 +77,19 @@ class Maple:
 def open_maple(db: Path) -> Iterator[Maple]:
     """A fresh sandbox in ``db`` with the real client and the control client wired to it."""
     box = Sandbox.open(db)
-    client = MapleClient(api_url=f"{SANDBOX_URL}/api/v1", company_id=box.company_id,
-                         token=Secret(box.token), transport=wsgi_transport(box.app),
-                         sleeper=lambda s: None)
-    http = httpx.Client(transport=httpx.WSGITransport(app=box.app), base_url=SANDBOX_URL,
-                        headers={"Authorization": f"Bearer {box.token}"})
-    controller = control_client(SANDBOX_URL, box.token,
-                                transport=httpx.WSGITransport(app=box.app))
+    client = MapleClient(
+        api_url=f"{SANDBOX_URL}/api/v1",
+        company_id=box.company_id,
+        token=Secret(box.token),
+        transport=wsgi_transport(box.app),
+        sleeper=lambda s: None,
+    )
+    http = httpx.Client(
+        transport=httpx.WSGITransport(app=box.app),
+        base_url=SANDBOX_URL,
+        headers={"Authorization": f"Bearer {box.token}"},
+    )
+    controller = control_client(SANDBOX_URL, box.token, transport=httpx.WSGITransport(app=box.app))
     try:
         yield Maple(box, client, http, controller)
     finally:

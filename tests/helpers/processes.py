@@ -34,19 +34,28 @@ def imported(tree: ast.Module) -> set[str]:
 
 def starts_processes(tree: ast.Module) -> list[str]:
     """The imports of ``tree`` that start processes (empty if none)."""
-    return sorted(name for name in imported(tree)
-                  if any(name == p or name.startswith(p if p.endswith("_") else p + ".")
-                         for p in PROCESS_MODULES))
+    return sorted(
+        name
+        for name in imported(tree)
+        if any(
+            name == p or name.startswith(p if p.endswith("_") else p + ".") for p in PROCESS_MODULES
+        )
+    )
 
 
 def marked_e2e(tree: ast.Module) -> bool:
     """True if the module assigns ``pytestmark`` at top level and it holds ``pytest.mark.e2e``."""
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
-            return any(isinstance(n, ast.Attribute) and n.attr == "e2e"
-                       and isinstance(n.value, ast.Attribute) and n.value.attr == "mark"
-                       for n in ast.walk(node.value))
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
+        ):
+            return any(
+                isinstance(n, ast.Attribute)
+                and n.attr == "e2e"
+                and isinstance(n.value, ast.Attribute)
+                and n.value.attr == "mark"
+                for n in ast.walk(node.value)
+            )
     return False
 
 
@@ -54,7 +63,10 @@ def forbid_subprocesses(monkeypatch: pytest.MonkeyPatch, test_id: str) -> None:
     """Until the test ends, starting a subprocess fails it: it is not marked ``e2e``."""
 
     def refuse(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
-        pytest.fail(f"{test_id} starts a subprocess ({args!r}) but is not marked e2e: add "
-                    "`pytestmark = pytest.mark.e2e` to its module", pytrace=False)
+        pytest.fail(
+            f"{test_id} starts a subprocess ({args!r}) but is not marked e2e: add "
+            "`pytestmark = pytest.mark.e2e` to its module",
+            pytrace=False,
+        )
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

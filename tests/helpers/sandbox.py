@@ -46,15 +46,19 @@ def credit_body(**overrides: Any) -> dict[str, Any]:
 def units_body(**overrides: Any) -> dict[str, Any]:
     """A valid UNITS credit create body for cus_acme."""
     body: dict[str, Any] = {
-        "customer_id": "cus_acme", "name": "API calls pack", "type": "UNITS",
-        "units": 1000, "item_id": "itm_api_calls",
+        "customer_id": "cus_acme",
+        "name": "API calls pack",
+        "type": "UNITS",
+        "units": 1000,
+        "item_id": "itm_api_calls",
     }
     body.update(overrides)
     return body
 
 
-def find(client: httpx.Client, path: str, query: dict[str, Any] | None = None,
-         **extra: Any) -> httpx.Response:
+def find(
+    client: httpx.Client, path: str, query: dict[str, Any] | None = None, **extra: Any
+) -> httpx.Response:
     """POST a find body with pagination."""
     body: dict[str, Any] = {"pagination": {"limit": extra.pop("limit", 20)}}
     if "from_key" in extra:
@@ -65,8 +69,9 @@ def find(client: httpx.Client, path: str, query: dict[str, Any] | None = None,
     return client.post(path, json=body)
 
 
-def find_all(client: httpx.Client, path: str, query: dict[str, Any] | None = None,
-             **extra: Any) -> list[dict[str, Any]]:
+def find_all(
+    client: httpx.Client, path: str, query: dict[str, Any] | None = None, **extra: Any
+) -> list[dict[str, Any]]:
     """Every result of a find, following cursors."""
     out: list[dict[str, Any]] = []
     cursor = None

@@ -18,8 +18,13 @@ def test_apply_then_plan_is_clean_after_consume_expire_and_revoke(maple: Maple) 
     """Used, expired and revoked grants stay 'unchanged': nothing is ever issued twice."""
     desired = [
         credit("acme-used", "cus_acme", 5000, title="Used"),
-        credit("acme-expiring", "cus_acme", 2000, title="Expiring",
-               expiration_date="2031-01-01T00:00:00Z"),
+        credit(
+            "acme-expiring",
+            "cus_acme",
+            2000,
+            title="Expiring",
+            expiration_date="2031-01-01T00:00:00Z",
+        ),
         credit("globex-revoked", "cus_globex", 3000, title="Revoked"),
         charge("acme-onboarding"),
     ]
@@ -30,15 +35,25 @@ def test_apply_then_plan_is_clean_after_consume_expire_and_revoke(maple: Maple) 
     maple.control("POST", f"credits/{ids['Credit/acme-used']}/consume", {"amount": 5000})
     revoked = maple.http.delete(
         f"/api/v1/companies/cmp_demo/credits/{ids['Credit/globex-revoked']}",
-        headers={"Authorization": f"Bearer {maple.box.token}"})
+        headers={"Authorization": f"Bearer {maple.box.token}"},
+    )
     assert revoked.status_code == 200 and revoked.json()["state"] == "REVOKED"
     maple.control("POST", "clock/advance", {"days": 365 * 6})
     # Unrelated credits of the same customers, some of them identical to managed ones but named
     # differently, must not be matched.
-    maple.control("POST", "credits/bulk", {"count": 30, "customer_ids": ["cus_acme", "cus_globex"],
-                                           "template": {"name": "Promo", "type": "AMOUNT",
-                                                        "amount": {"currency": "USD",
-                                                                   "value_in_cents": 700}}})
+    maple.control(
+        "POST",
+        "credits/bulk",
+        {
+            "count": 30,
+            "customer_ids": ["cus_acme", "cus_globex"],
+            "template": {
+                "name": "Promo",
+                "type": "AMOUNT",
+                "amount": {"currency": "USD", "value_in_cents": 700},
+            },
+        },
+    )
 
     again = maple.plan(desired)
     states = {a.address: (a.action, a.state) for a in again.actions}
@@ -66,12 +81,32 @@ def test_few_customers_in_a_big_account_read_per_customer(maple: Maple) -> None:
     """3 customers among 5,000 credits: a handful of requests, not 50 pages of scan."""
     others = [f"cus_o{i}" for i in range(50)]
     maple.add_customers(others)
-    maple.control("POST", "credits/bulk", {"count": 5000, "customer_ids": others, "template": {
-        "name": "Other", "type": "AMOUNT", "amount": {"currency": "USD", "value_in_cents": 1}}})
-    maple.control("POST", "credits/bulk", {"count": 250, "customer_ids": ["cus_acme"],
-                                           "template": {"name": "Mine", "type": "AMOUNT",
-                                                        "amount": {"currency": "USD",
-                                                                   "value_in_cents": 1}}})
+    maple.control(
+        "POST",
+        "credits/bulk",
+        {
+            "count": 5000,
+            "customer_ids": others,
+            "template": {
+                "name": "Other",
+                "type": "AMOUNT",
+                "amount": {"currency": "USD", "value_in_cents": 1},
+            },
+        },
+    )
+    maple.control(
+        "POST",
+        "credits/bulk",
+        {
+            "count": 250,
+            "customer_ids": ["cus_acme"],
+            "template": {
+                "name": "Mine",
+                "type": "AMOUNT",
+                "amount": {"currency": "USD", "value_in_cents": 1},
+            },
+        },
+    )
     maple.control("DELETE", "counters")
     desired = [credit("a", "cus_acme"), credit("g", "cus_globex"), credit("i", "cus_initech")]
     plan = maple.plan(desired)
@@ -85,8 +120,19 @@ def test_many_customers_with_few_credits_use_one_scan(maple: Maple) -> None:
     """300 customers holding 400 credits: 4 scan pages beat 300 per-customer requests."""
     customers = [f"cus_m{i:03d}" for i in range(300)]
     maple.add_customers(customers)
-    maple.control("POST", "credits/bulk", {"count": 400, "customer_ids": customers, "template": {
-        "name": "Existing", "type": "AMOUNT", "amount": {"currency": "USD", "value_in_cents": 1}}})
+    maple.control(
+        "POST",
+        "credits/bulk",
+        {
+            "count": 400,
+            "customer_ids": customers,
+            "template": {
+                "name": "Existing",
+                "type": "AMOUNT",
+                "amount": {"currency": "USD", "value_in_cents": 1},
+            },
+        },
+    )
     maple.control("DELETE", "counters")
     desired = [credit(f"c{i}", c, title=f"New {i}") for i, c in enumerate(customers)]
     plan = maple.plan(desired)
@@ -96,10 +142,19 @@ def test_many_customers_with_few_credits_use_one_scan(maple: Maple) -> None:
 
 def test_pagination_reads_every_page(maple: Maple) -> None:
     """A customer with 1,234 credits: every one is seen (13 pages), none twice."""
-    maple.control("POST", "credits/bulk", {"count": 1234, "customer_ids": ["cus_acme"],
-                                           "template": {"name": "Many", "type": "AMOUNT",
-                                                        "amount": {"currency": "USD",
-                                                                   "value_in_cents": 1}}})
+    maple.control(
+        "POST",
+        "credits/bulk",
+        {
+            "count": 1234,
+            "customer_ids": ["cus_acme"],
+            "template": {
+                "name": "Many",
+                "type": "AMOUNT",
+                "amount": {"currency": "USD", "value_in_cents": 1},
+            },
+        },
+    )
     plan = maple.plan([credit("a", "cus_acme")])
     ids = [u.remote_id for u in plan.unmanaged]
     assert len(ids) == 1234 == len(set(ids))
@@ -107,8 +162,12 @@ def test_pagination_reads_every_page(maple: Maple) -> None:
 
 def test_wrong_token_is_an_auth_error(maple: Maple) -> None:
     """A token for no company is refused with a clear error, before anything is read."""
-    bad = MapleClient(api_url="http://sandbox.local/api/v1", company_id="cmp_demo",
-                      token=Secret("nope"), transport=wsgi_transport(maple.box.app))
+    bad = MapleClient(
+        api_url="http://sandbox.local/api/v1",
+        company_id="cmp_demo",
+        token=Secret("nope"),
+        transport=wsgi_transport(maple.box.app),
+    )
     with pytest.raises(AuthError):
         bad.get_customer("cus_acme")
 

@@ -28,14 +28,23 @@ def test_library_flow_plans_and_applies_the_examples(tmp_path: Path) -> None:
     """load -> read -> plan -> render -> apply, then a second plan has nothing to create."""
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     box = Sandbox.open(tmp_path / "s.sqlite")
-    with MapleClient(api_url="http://sandbox/api/v1", company_id=box.company_id,
-                     token=Secret(box.token), transport=wsgi_transport(box.app)) as client:
+    with MapleClient(
+        api_url="http://sandbox/api/v1",
+        company_id=box.company_id,
+        token=Secret(box.token),
+        transport=wsgi_transport(box.app),
+    ) as client:
 
         def plan_now() -> maplectl.Plan:
             desired = [Desired.from_resource(r) for r in load_manifests([tmp_path / "examples"])]
             observed = read_observed(client, {d.customer_id for d in desired})
-            return build_plan(desired, observed, company_id=box.company_id, api_url="sandbox",
-                              now=datetime.now(UTC))
+            return build_plan(
+                desired,
+                observed,
+                company_id=box.company_id,
+                api_url="sandbox",
+                now=datetime.now(UTC),
+            )
 
         plan = plan_now()
         assert "Plan: 7 to create" in plan_text(plan)

@@ -9,10 +9,20 @@ from maplectl.plan.records import Desired
 
 
 def version(cents: int) -> Desired:
-    body = {"customer_id": "cus_acme", "name": "Goodwill Q4", "type": "AMOUNT",
-            "state": "ACTIVE", "amount": {"currency": "USD", "value_in_cents": cents}}
-    return Desired(kind=Kind.CREDIT, name="acme-goodwill", customer_id="cus_acme", body=body,
-                   source=SourceLocation("credits.yaml", 1))
+    body = {
+        "customer_id": "cus_acme",
+        "name": "Goodwill Q4",
+        "type": "AMOUNT",
+        "state": "ACTIVE",
+        "amount": {"currency": "USD", "value_in_cents": cents},
+    }
+    return Desired(
+        kind=Kind.CREDIT,
+        name="acme-goodwill",
+        customer_id="cus_acme",
+        body=body,
+        source=SourceLocation("credits.yaml", 1),
+    )
 
 
 def test_racing_versions_are_reported_by_the_run_that_sees_both(maple: Maple) -> None:

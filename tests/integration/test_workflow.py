@@ -59,8 +59,13 @@ class Recorder(httpx.BaseTransport):
 def world(tmp_path: Path) -> Iterator[tuple[MapleClient, Recorder, str]]:
     box = Sandbox.open(tmp_path / "s.sqlite")
     recorder = Recorder(wsgi_transport(box.app))
-    client = MapleClient(api_url="http://sandbox.local/api/v1", company_id=box.company_id,
-                         token=Secret(box.token), transport=recorder, sleeper=lambda s: None)
+    client = MapleClient(
+        api_url="http://sandbox.local/api/v1",
+        company_id=box.company_id,
+        token=Secret(box.token),
+        transport=recorder,
+        sleeper=lambda s: None,
+    )
     try:
         yield client, recorder, box.company_id
     finally:
@@ -74,11 +79,15 @@ def plan_of(client: MapleClient, company: str, *paths: Path) -> Plan:
 
 
 def test_apply_sends_exactly_the_key_the_plan_shows(
-        world: tuple[MapleClient, Recorder, str], tmp_path: Path) -> None:
+    world: tuple[MapleClient, Recorder, str], tmp_path: Path
+) -> None:
     """What a reviewer approved (the plan's key) is byte for byte what goes to Maple."""
     client, recorder, company = world
-    (tmp_path / "a.yaml").write_text("---\n".join(
-        CREDIT.format(name=f"c{i}", title=f"Credit {i}", cents=100 + i) for i in range(3)))
+    (tmp_path / "a.yaml").write_text(
+        "---\n".join(
+            CREDIT.format(name=f"c{i}", title=f"Credit {i}", cents=100 + i) for i in range(3)
+        )
+    )
     plan = plan_of(client, company, tmp_path / "a.yaml")
     result = apply_plan(client, plan)
     assert not result.failed
@@ -86,17 +95,21 @@ def test_apply_sends_exactly_the_key_the_plan_shows(
 
 
 def test_a_manifest_moved_to_another_file_keeps_its_key(
-        world: tuple[MapleClient, Recorder, str], tmp_path: Path) -> None:
+    world: tuple[MapleClient, Recorder, str], tmp_path: Path
+) -> None:
     """Moving an entry to another file (another line) changes neither its key nor its fate."""
     client, _, company = world
     (tmp_path / "old").mkdir()
-    (tmp_path / "old" / "credits.yaml").write_text(CREDIT.format(name="g", title="Goodwill",
-                                                                 cents=500))
+    (tmp_path / "old" / "credits.yaml").write_text(
+        CREDIT.format(name="g", title="Goodwill", cents=500)
+    )
     before = plan_of(client, company, tmp_path / "old")
     (tmp_path / "new" / "deeper").mkdir(parents=True)
     (tmp_path / "new" / "deeper" / "moved.yaml").write_text(
-        CREDIT.format(name="other", title="Other", cents=1) + "---\n"
-        + CREDIT.format(name="g", title="Goodwill", cents=500))
+        CREDIT.format(name="other", title="Other", cents=1)
+        + "---\n"
+        + CREDIT.format(name="g", title="Goodwill", cents=500)
+    )
     after = plan_of(client, company, tmp_path / "new")
     key_before = {a.address: a.idempotency_key for a in before.creates}
     key_after = {a.address: a.idempotency_key for a in after.creates}
@@ -105,11 +118,14 @@ def test_a_manifest_moved_to_another_file_keeps_its_key(
     apply_plan(client, before)
     again = plan_of(client, company, tmp_path / "new")
     assert {a.address: a.action.value for a in again.actions} == {
-        "Credit/g": "unchanged", "Credit/other": "create"}
+        "Credit/g": "unchanged",
+        "Credit/other": "create",
+    }
 
 
 def test_the_python_api_refuses_a_possible_duplicate_and_sends_nothing(
-        world: tuple[MapleClient, Recorder, str], tmp_path: Path) -> None:
+    world: tuple[MapleClient, Recorder, str], tmp_path: Path
+) -> None:
     """apply_plan and Applier.run refuse it as the CLI does (exit 3 there)."""
     client, recorder, company = world
     (tmp_path / "a.yaml").write_text(CREDIT.format(name="g", title="Goodwill", cents=500))
@@ -127,8 +143,8 @@ def test_the_python_api_refuses_a_possible_duplicate_and_sends_nothing(
 
 
 def test_the_python_api_refuses_a_stale_or_unchecked_saved_plan(
-        world: tuple[MapleClient, Recorder, str], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    world: tuple[MapleClient, Recorder, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A plan read from a file runs only once made again and found unchanged (exit 4 else)."""
     client, recorder, company = world
     monkeypatch.chdir(tmp_path)
@@ -148,9 +164,7 @@ def test_the_python_api_refuses_a_stale_or_unchecked_saved_plan(
         plan_for_apply(client, company_id=company, api_url="sandbox", saved=saved)
     assert len(recorder.keys) == 1
 
-    fresh = Plan.from_json(json.loads(maplectl.plan_json(plan_of(client, company,
-                                                                  Path("a.yaml")))))
-    checked, desired = plan_for_apply(client, company_id=company, api_url="sandbox",
-                                      saved=fresh)
+    fresh = Plan.from_json(json.loads(maplectl.plan_json(plan_of(client, company, Path("a.yaml")))))
+    checked, desired = plan_for_apply(client, company_id=company, api_url="sandbox", saved=fresh)
     assert not apply_plan(client, checked, desired=desired).failed
     assert len(recorder.keys) == 2

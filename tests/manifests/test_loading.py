@@ -253,8 +253,9 @@ def test_plan_refuses_to_create_a_credit_that_is_not_in_the_future(
     (resource,) = load_manifests([write(tmp_path, "a.yaml", text)])
     observed = Observed(customers=frozenset({resource.customer_id}), credits=(), charges=())
     try:
-        build_plan([Desired.from_resource(resource)], observed, company_id="cmp_demo",
-                   api_url="x", now=NOW)
+        build_plan(
+            [Desired.from_resource(resource)], observed, company_id="cmp_demo", api_url="x", now=NOW
+        )
     except ManifestError as exc:
         problem: object = exc.diagnostics[0]
     else:

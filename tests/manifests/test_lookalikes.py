@@ -48,35 +48,44 @@ def write(folder: Path, name: str, text: str) -> None:
 
 @pytest.mark.parametrize("spelling", list(SPELLINGS), ids=list(SPELLINGS))
 def test_look_alike_credit_names_in_two_files_name_both(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str) -> None:
-    """"Café goodwill" in NFC and its look-alike in another file: one error, both files, lines."""
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    """ "Café goodwill" in NFC and its look-alike in another file: one error, both files, lines."""
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "a.yaml", CREDIT.format(address="goodwill", extra="", title="Café goodwill"))
-    write(tmp_path, "b.yaml", CREDIT.format(address="goodwill-2", extra="",
-                                            title=SPELLINGS[spelling]))
+    write(
+        tmp_path, "b.yaml", CREDIT.format(address="goodwill-2", extra="", title=SPELLINGS[spelling])
+    )
     resources, problems = validate_paths(["a.yaml", "b.yaml"])
     assert [str(p) for p in problems] == [
         f"b.yaml:7:9: Credit/goodwill-2: spec.name: {SPELLINGS[spelling]!r} looks like "
         "'Café goodwill', another credit of the same customer: Credit/goodwill at a.yaml:7 "
         "(if both are wanted, set metadata.allow_duplicate: true on one; else delete or rename "
-        "one)"]
+        "one)"
+    ]
     assert [r.address for r in resources] == ["Credit/goodwill"]
 
 
 def test_allow_duplicate_on_either_lets_look_alikes_through(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A second credit on purpose says so in its manifest."""
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "a.yaml", CREDIT.format(address="goodwill", extra="", title="Café goodwill"))
-    write(tmp_path, "b.yaml", CREDIT.format(address="goodwill-2",
-                                            extra="\n  allow_duplicate: true",
-                                            title="café goodwill"))
+    write(
+        tmp_path,
+        "b.yaml",
+        CREDIT.format(
+            address="goodwill-2", extra="\n  allow_duplicate: true", title="café goodwill"
+        ),
+    )
     resources, problems = validate_paths(["a.yaml", "b.yaml"])
     assert problems == [] and len(resources) == 2
 
 
 def test_two_charges_sharing_a_pricing_name_both(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Quantity 2 and 3 of one pricing for one customer: one charge edited, or two?"""
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "a.yaml", CHARGE.format(address="training", extra="", quantity=2))
@@ -88,13 +97,20 @@ def test_two_charges_sharing_a_pricing_name_both(
 
 
 def test_one_remote_id_pinned_by_two_files_names_both(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An object belongs to one manifest, whatever the files are called."""
     monkeypatch.chdir(tmp_path)
-    write(tmp_path, "a.yaml", CREDIT.format(address="goodwill", extra="\n  remote_id: crd_01",
-                                            title="Goodwill"))
-    write(tmp_path, "b.yaml", CREDIT.format(address="promo", extra="\n  remote_id: crd_01",
-                                            title="Promo"))
+    write(
+        tmp_path,
+        "a.yaml",
+        CREDIT.format(address="goodwill", extra="\n  remote_id: crd_01", title="Goodwill"),
+    )
+    write(
+        tmp_path,
+        "b.yaml",
+        CREDIT.format(address="promo", extra="\n  remote_id: crd_01", title="Promo"),
+    )
     _, problems = validate_paths(["a.yaml", "b.yaml"])
     (problem,) = problems
     assert (problem.file, problem.line, problem.field) == ("b.yaml", 5, "metadata.remote_id")

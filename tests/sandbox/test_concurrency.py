@@ -29,12 +29,19 @@ def server(sandbox: Sandbox) -> Iterator[RunningServer]:
 
 
 def _client(server: RunningServer, token: str) -> httpx.Client:
-    return httpx.Client(base_url=f"{server.url}/companies/{COMPANY}",
-                        headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return httpx.Client(
+        base_url=f"{server.url}/companies/{COMPANY}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
 
 
-def race(server: RunningServer, token: str, work: Callable[[httpx.Client, int], T],
-         threads: int = THREADS) -> list[T]:
+def race(
+    server: RunningServer,
+    token: str,
+    work: Callable[[httpx.Client, int], T],
+    threads: int = THREADS,
+) -> list[T]:
     """Run ``work(client, index)`` in ``threads`` threads that start together; the results."""
     barrier = threading.Barrier(threads)
 
@@ -50,8 +57,9 @@ def race(server: RunningServer, token: str, work: Callable[[httpx.Client, int], 
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_same_key_same_body_creates_one_credit(server: RunningServer, sandbox: Sandbox,
-                                               round_: int) -> None:
+def test_same_key_same_body_creates_one_credit(
+    server: RunningServer, sandbox: Sandbox, round_: int
+) -> None:
     """20 simultaneous POSTs with one key and body: one credit; the rest replay it or get 409."""
     key = f"race-{round_}"
     body = credit_body(name=f"Race credit {round_}")
@@ -75,8 +83,9 @@ def test_same_key_same_body_creates_one_credit(server: RunningServer, sandbox: S
 
     with _client(server, sandbox.token) as api:
         created = find_all(api, "/credits/find", {"search": f"Race credit {round_}"})
-        issued = find_all(api, "/credits/logs/find",
-                          {"credit_id": fresh[0].json()["id"], "action_type": "ISSUED"})
+        issued = find_all(
+            api, "/credits/logs/find", {"credit_id": fresh[0].json()["id"], "action_type": "ISSUED"}
+        )
         # The key now replays, whoever asks and however often.
         again = api.post("/credits", json=body, headers={"Idempotency-Key": key})
     assert [c["id"] for c in created] == [fresh[0].json()["id"]]
@@ -86,10 +95,12 @@ def test_same_key_same_body_creates_one_credit(server: RunningServer, sandbox: S
 
 
 def test_same_key_while_the_first_is_in_flight_is_409_for_all_others(
-        server: RunningServer, sandbox: Sandbox, sb_clock: GateClock) -> None:
+    server: RunningServer, sandbox: Sandbox, sb_clock: GateClock
+) -> None:
     """While the first holder of a key is held before commit, the 19 others all get 409."""
-    sandbox.faults.add(FaultSpec.from_json(
-        {"kind": "slow_commit", "route": "POST /credits", "ms": 50}))
+    sandbox.faults.add(
+        FaultSpec.from_json({"kind": "slow_commit", "route": "POST /credits", "ms": 50})
+    )
     sb_clock.gate.clear()  # whoever claims the key waits in its slow commit until we open
     done, lock = [0], threading.Lock()
     body = credit_body(name="Held credit")
@@ -107,8 +118,9 @@ def test_same_key_while_the_first_is_in_flight_is_409_for_all_others(
 
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [201] + [409] * (THREADS - 1)
-    assert all(a.json()["error_type"] == "idempotency_error"
-               for a in answers if a.status_code == 409)
+    assert all(
+        a.json()["error_type"] == "idempotency_error" for a in answers if a.status_code == 409
+    )
     with _client(server, sandbox.token) as api:
         assert len(find_all(api, "/credits/find", {"search": "Held credit"})) == 1
         again = api.post("/credits", json=body, headers={"Idempotency-Key": "held"})
@@ -116,15 +128,19 @@ def test_same_key_while_the_first_is_in_flight_is_409_for_all_others(
     assert again.content == fresh.content and again.headers["idempotency-used"] == "true"
 
 
-def test_concurrent_creates_with_different_keys_all_land(server: RunningServer,
-                                                         sandbox: Sandbox) -> None:
+def test_concurrent_creates_with_different_keys_all_land(
+    server: RunningServer, sandbox: Sandbox
+) -> None:
     """20 threads creating 5 credits each with their own keys: all 100 exist, none lost."""
 
     def post_five(client: httpx.Client, index: int) -> list[str]:
         ids = []
         for n in range(5):
-            answer = client.post("/credits", json=credit_body(name=f"Lot {index}-{n}"),
-                                 headers={"Idempotency-Key": f"lot-{index}-{n}"})
+            answer = client.post(
+                "/credits",
+                json=credit_body(name=f"Lot {index}-{n}"),
+                headers={"Idempotency-Key": f"lot-{index}-{n}"},
+            )
             assert answer.status_code == 201, answer.text
             ids.append(answer.json()["id"])
         return ids
@@ -133,37 +149,49 @@ def test_concurrent_creates_with_different_keys_all_land(server: RunningServer,
 
     with _client(server, sandbox.token) as api:
         found = find_all(api, "/credits/find", {"search": "Lot "}, limit=100)
-        issued = find_all(api, "/credits/logs/find",
-                          {"search": "Lot ", "action_type": "ISSUED"}, limit=100)
+        issued = find_all(
+            api, "/credits/logs/find", {"search": "Lot ", "action_type": "ISSUED"}, limit=100
+        )
     assert len(created) == 100
     assert {c["id"] for c in found} == created
     assert len(found) == 100  # and no duplicates
     assert sorted(log["credit_id"] for log in issued) == sorted(created)
 
 
-def test_concurrent_consumption_never_overspends(server: RunningServer,
-                                                 sandbox: Sandbox) -> None:
+def test_concurrent_consumption_never_overspends(server: RunningServer, sandbox: Sandbox) -> None:
     """20 threads each take 1.00 from a 10.00 credit at once: exactly 10 succeed, balance 0."""
     with _client(server, sandbox.token) as api:
-        credit = api.post("/credits", json=credit_body(
-            customer_id="cus_globex", name="Shared",
-            amount={"currency": "USD", "value_in_cents": 1000})).json()
+        credit = api.post(
+            "/credits",
+            json=credit_body(
+                customer_id="cus_globex",
+                name="Shared",
+                amount={"currency": "USD", "value_in_cents": 1000},
+            ),
+        ).json()
 
     def take(client: httpx.Client, index: int) -> int:
-        answer = client.post("/credits/consume", json={
-            "customer_id": "cus_globex", "type": "AMOUNT", "credit_id": credit["id"],
-            "amount": {"currency": "USD", "value_in_cents": 100}, "note": f"take {index}"})
+        answer = client.post(
+            "/credits/consume",
+            json={
+                "customer_id": "cus_globex",
+                "type": "AMOUNT",
+                "credit_id": credit["id"],
+                "amount": {"currency": "USD", "value_in_cents": 100},
+                "note": f"take {index}",
+            },
+        )
         return answer.status_code
 
     statuses = race(server, sandbox.token, take)
 
     with _client(server, sandbox.token) as api:
         after = api.get(f"/credits/{credit['id']}").json()
-        taken = find_all(api, "/credits/logs/find",
-                         {"credit_id": credit["id"], "action_type": "CONSUMED"})
+        taken = find_all(
+            api, "/credits/logs/find", {"credit_id": credit["id"], "action_type": "CONSUMED"}
+        )
     assert sorted(statuses) == [200] * 10 + [400] * 10
     assert after["state"] == "CONSUMED"
     assert after["amount"]["value_in_cents"] == 0
     assert sum(log["amount_applied"]["value_in_cents"] for log in taken) == 1000
     assert len(taken) == 10
-

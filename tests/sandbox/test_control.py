@@ -76,18 +76,39 @@ def test_bad_seed_is_400(control: httpx.Client) -> None:
 
 def test_bulk_load(api: httpx.Client, control: httpx.Client) -> None:
     """Bulk load takes a list or a template with a count; rows get ISSUED logs."""
-    listed = control.post("/credits/bulk", json={"credits": [
-        credit_body(), {"customer_id": "cus_acme", "type": "UNITS", "units": 5,
-                        "item_id": "itm_seats", "name": "Seats"}]})
+    listed = control.post(
+        "/credits/bulk",
+        json={
+            "credits": [
+                credit_body(),
+                {
+                    "customer_id": "cus_acme",
+                    "type": "UNITS",
+                    "units": 5,
+                    "item_id": "itm_seats",
+                    "name": "Seats",
+                },
+            ]
+        },
+    )
     assert listed.json()["loaded"] == 2
-    templated = control.post("/credits/bulk", json={
-        "count": 50, "template": credit_body(), "customer_ids": ["cus_acme", "cus_globex"]})
+    templated = control.post(
+        "/credits/bulk",
+        json={"count": 50, "template": credit_body(), "customer_ids": ["cus_acme", "cus_globex"]},
+    )
     assert templated.json()["loaded"] == 50
-    page = api.post("/credits/find", json={"pagination": {"limit": 1}, "include_meta": True,
-                                           "query": {"customer_id": "cus_globex"}}).json()
+    page = api.post(
+        "/credits/find",
+        json={
+            "pagination": {"limit": 1},
+            "include_meta": True,
+            "query": {"customer_id": "cus_globex"},
+        },
+    ).json()
     assert page["pagination"]["total"] == 25
-    logs = api.post("/credits/logs/find", json={"pagination": {"limit": 1},
-                                                "include_meta": True}).json()
+    logs = api.post(
+        "/credits/logs/find", json={"pagination": {"limit": 1}, "include_meta": True}
+    ).json()
     assert logs["pagination"]["total"] == 52
     bad = control.post("/credits/bulk", json={"credits": [credit_body(customer_id="cus_x")]})
     assert bad.status_code == 400
@@ -134,13 +155,16 @@ def test_reopen_keeps_data_and_does_not_reseed(tmp_path: Path) -> None:
 def test_control_consume(api: httpx.Client, control: httpx.Client) -> None:
     """Consuming one credit by id records a CONSUMED log with the note and invoice."""
     credit = api.post("/credits", json=credit_body()).json()
-    response = control.post(f"/credits/{credit['id']}/consume",
-                            json={"amount": 500, "note": "usage", "invoice_id": "inv_1"})
+    response = control.post(
+        f"/credits/{credit['id']}/consume",
+        json={"amount": 500, "note": "usage", "invoice_id": "inv_1"},
+    )
     assert response.json()["amount"]["value_in_cents"] == 4500
     [log] = find_all(api, "/credits/logs/find", {"invoice_id": "inv_1"})
     assert log["note"] == "usage" and log["amount_applied"]["value_in_cents"] == 500
-    assert control.post(f"/credits/{credit['id']}/consume",
-                        json={"amount": 4501}).status_code == 400
+    assert (
+        control.post(f"/credits/{credit['id']}/consume", json={"amount": 4501}).status_code == 400
+    )
     assert control.post("/credits/crd_nope/consume", json={"amount": 1}).status_code == 404
 
 
@@ -152,8 +176,10 @@ def test_counters_per_route(api: httpx.Client, control: httpx.Client) -> None:
     api.get("/customers/acme")
     api.get("/customers/acme", headers={"Authorization": "Bearer bad"})
     counters = control.get("/counters").json()
-    assert counters == {"routes": {"GET /customers/{customer_id}": 2,
-                                   "POST /credits/find": 2}, "total": 4}
+    assert counters == {
+        "routes": {"GET /customers/{customer_id}": 2, "POST /credits/find": 2},
+        "total": 4,
+    }
     assert control.delete("/counters").json() == {"routes": {}, "total": 0}
 
 
@@ -163,24 +189,32 @@ def test_set_token_via_control(api: httpx.Client, control: httpx.Client) -> None
     assert api.get("/customers/acme").status_code == 401
     assert api.get("/customers/acme", headers={"Authorization": "Bearer t2"}).status_code == 200
     # The control API takes the new token too (the old one is gone).
-    assert control.put("/companies/cmp_x/token", json={"token": "t"},
-                       headers={"Authorization": "Bearer t2"}).status_code == 404
+    assert (
+        control.put(
+            "/companies/cmp_x/token", json={"token": "t"}, headers={"Authorization": "Bearer t2"}
+        ).status_code
+        == 404
+    )
 
 
 def test_store_without_http(sandbox: Sandbox) -> None:
     """The rules live in the store: issue, consume, expire and read without any HTTP."""
     store = sandbox.store
     with store.write() as s:
-        credit = store.credits.create(s, COMPANY,
-                                      credit_body(expiration_date="2030-01-05T00:00:00Z"))
+        credit = store.credits.create(
+            s, COMPANY, credit_body(expiration_date="2030-01-05T00:00:00Z")
+        )
         store.credits.consume_one(s, credit["id"], 1000, note="direct")
     store.advance(5 * 86400)
     assert store.expire_due(store.now()) == 1
     with store.read() as s:
         after = store.credits.get(s, COMPANY, credit["id"])
-        logs = store.credits.find_logs(s, COMPANY, {"pagination": {}, "sort_key": "createdAtAsc",
-                                                    "query": {"credit_id": credit["id"]}})
+        logs = store.credits.find_logs(
+            s,
+            COMPANY,
+            {"pagination": {}, "sort_key": "createdAtAsc", "query": {"credit_id": credit["id"]}},
+        )
     assert after["state"] == "EXPIRED"
-    assert [(log["action_type"], log["amount_applied"]["value_in_cents"])
-            for log in logs["results"]] == [("ISSUED", 5000), ("CONSUMED", 1000),
-                                            ("EXPIRED", 4000)]
+    assert [
+        (log["action_type"], log["amount_applied"]["value_in_cents"]) for log in logs["results"]
+    ] == [("ISSUED", 5000), ("CONSUMED", 1000), ("EXPIRED", 4000)]

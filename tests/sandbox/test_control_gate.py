@@ -28,8 +28,15 @@ def server(sandbox: Sandbox) -> Iterator[RunningServer]:
         yield running
 
 
-def post(server: RunningServer, path: str, *, token: str | None, host: str | None = None,
-         content_type: str | None = "application/json", body: bytes = b"{}") -> httpx.Response:
+def post(
+    server: RunningServer,
+    path: str,
+    *,
+    token: str | None,
+    host: str | None = None,
+    content_type: str | None = "application/json",
+    body: bytes = b"{}",
+) -> httpx.Response:
     headers = {}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
@@ -37,16 +44,18 @@ def post(server: RunningServer, path: str, *, token: str | None, host: str | Non
         headers["Host"] = host
     if content_type is not None:
         headers["Content-Type"] = content_type
-    return httpx.post(f"{server.base_url}/_sandbox/{path}", content=body, headers=headers,
-                      timeout=10)
+    return httpx.post(
+        f"{server.base_url}/_sandbox/{path}", content=body, headers=headers, timeout=10
+    )
 
 
 def faults(sandbox: Sandbox) -> int:
     return len(sandbox.faults.list())
 
 
-def test_a_control_request_without_the_token_is_refused(sandbox: Sandbox,
-                                                        server: RunningServer) -> None:
+def test_a_control_request_without_the_token_is_refused(
+    sandbox: Sandbox, server: RunningServer
+) -> None:
     """No token, or a wrong one: 401, and nothing changes (the token stays, faults stay off)."""
     body = b'{"token": "attacker"}'
     for token in (None, "not-the-token"):
@@ -55,27 +64,37 @@ def test_a_control_request_without_the_token_is_refused(sandbox: Sandbox,
         assert post(server, "faults", token=token, body=b'{"kind": "latency"}').status_code == 401
     assert sandbox.token_for(COMPANY) == sandbox.token != "attacker"
     assert faults(sandbox) == 0
-    assert post(server, "faults", token=sandbox.token, body=b'{"kind": "latency"}'
-                ).status_code == 201
+    assert (
+        post(server, "faults", token=sandbox.token, body=b'{"kind": "latency"}').status_code == 201
+    )
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "multipart/form-data; boundary=x", None])
-def test_a_control_post_that_is_not_json_is_refused(sandbox: Sandbox, server: RunningServer,
-                                                   content_type: str | None) -> None:
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None],
+)
+def test_a_control_post_that_is_not_json_is_refused(
+    sandbox: Sandbox, server: RunningServer, content_type: str | None
+) -> None:
     """What a browser may send across origins without asking (text/plain, forms) is 415."""
-    refused = post(server, "faults", token=sandbox.token, content_type=content_type,
-                   body=b'{"kind": "latency"}')
+    refused = post(
+        server,
+        "faults",
+        token=sandbox.token,
+        content_type=content_type,
+        body=b'{"kind": "latency"}',
+    )
     assert refused.status_code == 415
     assert "Content-Type: application/json" in refused.json()["error_message"]
     assert faults(sandbox) == 0
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1",
-                                  "localhost.evil.example:{port}"])
-def test_a_control_request_naming_another_host_is_refused(sandbox: Sandbox,
-                                                          server: RunningServer,
-                                                          host: str) -> None:
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost.evil.example:{port}"]
+)
+def test_a_control_request_naming_another_host_is_refused(
+    sandbox: Sandbox, server: RunningServer, host: str
+) -> None:
     """A Host that is not the sandbox's own address (DNS rebinding) is 421, token or not."""
     port = server.base_url.rsplit(":", 1)[1]
     refused = post(server, "reset", token=sandbox.token, host=host.format(port=port))
@@ -93,14 +112,14 @@ def test_the_sandboxs_own_names_are_admitted(sandbox: Sandbox, server: RunningSe
     assert health.status_code == 200 and health.json()["status"] == "ok"
 
 
-def test_the_cli_control_commands_need_the_token(sandbox: Sandbox,
-                                                 server: RunningServer) -> None:
+def test_the_cli_control_commands_need_the_token(sandbox: Sandbox, server: RunningServer) -> None:
     """`maplectl sandbox reset` without a token says how to give it; with it, it works."""
     runner = CliRunner(env={"MAPLE_API_TOKEN": ""})
     missing = runner.invoke(cli, ["sandbox", "reset", "--url", server.url])
     assert missing.exit_code == 1 and "MAPLE_API_TOKEN" in missing.output
-    with_env = runner.invoke(cli, ["sandbox", "reset", "--url", server.url],
-                             env={"MAPLE_API_TOKEN": sandbox.token})
+    with_env = runner.invoke(
+        cli, ["sandbox", "reset", "--url", server.url], env={"MAPLE_API_TOKEN": sandbox.token}
+    )
     assert with_env.exit_code == 0, with_env.output
     assert sandbox.token not in with_env.output
 
@@ -109,10 +128,24 @@ def test_serving_on_a_non_loopback_address_warns() -> None:
     """`sandbox serve --host` with an address other machines can reach prints a warning
     (192.0.2.1 is a documentation address this machine does not have: binding fails, and no
     packet is sent)."""
-    done = subprocess.run([sys.executable, "-m", "maplectl", "sandbox", "serve", "--host",
-                           "192.0.2.1", "--port", "0"], capture_output=True, text=True,
-                          timeout=60)
-    assert "warning: --host 192.0.2.1 makes the sandbox reachable from other machines" \
-        in done.stderr
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "maplectl",
+            "sandbox",
+            "serve",
+            "--host",
+            "192.0.2.1",
+            "--port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        "warning: --host 192.0.2.1 makes the sandbox reachable from other machines" in done.stderr
+    )
     assert done.returncode == 1
     assert "cannot listen on 192.0.2.1" in done.stderr

@@ -34,12 +34,14 @@ def test_create_amount_credit(api: httpx.Client) -> None:
     credit = api.post("/credits", json=credit_body()).json()
     assert credit["id"].startswith("crd_")
     assert credit["state"] == "ACTIVE"
-    assert credit["amount"] == credit["issued_amount"] == {"currency": "USD",
-                                                            "value_in_cents": 5000}
+    assert (
+        credit["amount"] == credit["issued_amount"] == {"currency": "USD", "value_in_cents": 5000}
+    )
     assert "units" not in credit
     logs = find_all(api, "/credits/logs/find", {"credit_id": credit["id"]})
     assert [(log["action_type"], log["amount_applied"]["value_in_cents"]) for log in logs] == [
-        ("ISSUED", 5000)]
+        ("ISSUED", 5000)
+    ]
     assert logs[0]["id"].startswith("clog_")
     assert api.get(f"/credits/{credit['id']}").json() == credit
 
@@ -52,34 +54,40 @@ def test_create_units_credit(api: httpx.Client) -> None:
     assert "amount" not in credit
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"amount": None}, "amount"),
-    ({"units": 5}, "units"),
-    ({"state": "REVOKED"}, "state"),
-    ({"type": "POINTS"}, "type"),
-    ({"customer_id": "cus_nobody"}, "customer_id"),
-    ({"amount": {"currency": "usd", "value_in_cents": 1}}, "amount.currency"),
-    ({"amount": {"currency": "XYZ", "value_in_cents": 1}}, "amount.currency"),
-    ({"amount": {"currency": "USD", "value_in_cents": 0}}, "amount.value_in_cents"),
-    ({"expiration_date": "2020-01-01T00:00:00Z"}, "expiration_date"),
-    ({"expiration_date": "tomorrow"}, "expiration_date"),
-    ({"subscription_id": "sub_nope"}, "subscription_id"),
-    ({"subscription_id": "sub_globex_team"}, "subscription_id"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"amount": None}, "amount"),
+        ({"units": 5}, "units"),
+        ({"state": "REVOKED"}, "state"),
+        ({"type": "POINTS"}, "type"),
+        ({"customer_id": "cus_nobody"}, "customer_id"),
+        ({"amount": {"currency": "usd", "value_in_cents": 1}}, "amount.currency"),
+        ({"amount": {"currency": "XYZ", "value_in_cents": 1}}, "amount.currency"),
+        ({"amount": {"currency": "USD", "value_in_cents": 0}}, "amount.value_in_cents"),
+        ({"expiration_date": "2020-01-01T00:00:00Z"}, "expiration_date"),
+        ({"expiration_date": "tomorrow"}, "expiration_date"),
+        ({"subscription_id": "sub_nope"}, "subscription_id"),
+        ({"subscription_id": "sub_globex_team"}, "subscription_id"),
+    ],
+)
 def test_amount_credit_rules(api: httpx.Client, overrides: dict[str, Any], field: str) -> None:
     """Each broken rule of an AMOUNT credit is a 400 naming its field; nothing is created."""
     assert field in _fields(api.post("/credits", json=credit_body(**overrides)))
     assert find_all(api, "/credits/find") == []
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"units": None}, "units"),
-    ({"units": 0}, "units"),
-    ({"item_id": None}, "item_id"),
-    ({"item_id": "itm_nope"}, "item_id"),
-    ({"amount": {"currency": "USD", "value_in_cents": 1}}, "amount"),
-    ({"units": 0.0000001}, "units"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"units": None}, "units"),
+        ({"units": 0}, "units"),
+        ({"item_id": None}, "item_id"),
+        ({"item_id": "itm_nope"}, "item_id"),
+        ({"amount": {"currency": "USD", "value_in_cents": 1}}, "amount"),
+        ({"units": 0.0000001}, "units"),
+    ],
+)
 def test_units_credit_rules(api: httpx.Client, overrides: dict[str, Any], field: str) -> None:
     """UNITS needs units > 0 and an existing item_id, and forbids amount."""
     body = {k: v for k, v in units_body(**overrides).items() if v is not None}
@@ -88,8 +96,12 @@ def test_units_credit_rules(api: httpx.Client, overrides: dict[str, Any], field:
 
 def test_future_expiry_and_subscription_accepted(api: httpx.Client) -> None:
     """A future expiry and the customer's own subscription are accepted."""
-    response = api.post("/credits", json=credit_body(
-        expiration_date="2030-06-01T00:00:00+02:00", subscription_id="sub_acme_pro"))
+    response = api.post(
+        "/credits",
+        json=credit_body(
+            expiration_date="2030-06-01T00:00:00+02:00", subscription_id="sub_acme_pro"
+        ),
+    )
     assert response.status_code == 201, response.text
     assert response.json()["expiration_date"] == "2030-05-31T22:00:00Z"
 
@@ -97,18 +109,24 @@ def test_future_expiry_and_subscription_accepted(api: httpx.Client) -> None:
 def test_expiry_is_checked_on_read(api: httpx.Client, control: httpx.Client) -> None:
     """After the sandbox clock passes expiration_date the credit reads EXPIRED, its balance is
     0, issued_amount is unchanged and an EXPIRED log row holds what was left."""
-    credit = api.post("/credits", json=credit_body(
-        expiration_date="2030-01-02T00:00:00Z")).json()
-    api.post("/credits/consume", json={"customer_id": "cus_acme", "type": "AMOUNT",
-                                       "amount": {"currency": "USD", "value_in_cents": 1000}})
+    credit = api.post("/credits", json=credit_body(expiration_date="2030-01-02T00:00:00Z")).json()
+    api.post(
+        "/credits/consume",
+        json={
+            "customer_id": "cus_acme",
+            "type": "AMOUNT",
+            "amount": {"currency": "USD", "value_in_cents": 1000},
+        },
+    )
     assert api.get(f"/credits/{credit['id']}").json()["state"] == "ACTIVE"
     control.post("/clock/advance", json={"days": 1})
     expired = api.get(f"/credits/{credit['id']}").json()
     assert expired["state"] == "EXPIRED"
     assert expired["amount"]["value_in_cents"] == 0
     assert expired["issued_amount"]["value_in_cents"] == 5000
-    logs = find_all(api, "/credits/logs/find", {"credit_id": credit["id"],
-                                                 "action_type": "EXPIRED"})
+    logs = find_all(
+        api, "/credits/logs/find", {"credit_id": credit["id"], "action_type": "EXPIRED"}
+    )
     assert [log["amount_applied"]["value_in_cents"] for log in logs] == [4000]
     assert logs[0]["created_at"] == "2030-01-02T00:00:00Z"
     assert _ledger_balance(api, expired) == 0
@@ -140,8 +158,12 @@ def test_revoke_is_idempotent(api: httpx.Client) -> None:
 def test_consume_until_consumed(api: httpx.Client) -> None:
     """Consumption lowers amount, never issued_amount; at 0 the credit is CONSUMED."""
     credit = api.post("/credits", json=credit_body()).json()
-    body = {"customer_id": "cus_acme", "type": "AMOUNT", "note": "invoice 7",
-            "amount": {"currency": "USD", "value_in_cents": 3000}}
+    body = {
+        "customer_id": "cus_acme",
+        "type": "AMOUNT",
+        "note": "invoice 7",
+        "amount": {"currency": "USD", "value_in_cents": 3000},
+    }
     totals = api.post("/credits/consume", json=body)
     assert totals.status_code == 200, totals.text
     assert totals.json()["total_amount"]["USD"]["value_in_cents"] == 2000
@@ -159,8 +181,11 @@ def test_consume_until_consumed(api: httpx.Client) -> None:
 def test_consume_more_than_balance_takes_nothing(api: httpx.Client) -> None:
     """Asking for more than the customer's balance is 400 and changes nothing."""
     credit = api.post("/credits", json=credit_body()).json()
-    body = {"customer_id": "cus_acme", "type": "AMOUNT",
-            "amount": {"currency": "USD", "value_in_cents": 5001}}
+    body = {
+        "customer_id": "cus_acme",
+        "type": "AMOUNT",
+        "amount": {"currency": "USD", "value_in_cents": 5001},
+    }
     assert "amount" in _fields(api.post("/credits/consume", json=body))
     assert api.get(f"/credits/{credit['id']}").json() == credit
 
@@ -168,10 +193,15 @@ def test_consume_more_than_balance_takes_nothing(api: httpx.Client) -> None:
 def test_consume_spans_credits_expiring_first(api: httpx.Client) -> None:
     """Consumption uses the credit expiring first, then the next."""
     later = api.post("/credits", json=credit_body()).json()
-    sooner = api.post("/credits", json=credit_body(
-        expiration_date="2030-02-01T00:00:00Z")).json()
-    api.post("/credits/consume", json={"customer_id": "cus_acme", "type": "AMOUNT",
-                                       "amount": {"currency": "USD", "value_in_cents": 6000}})
+    sooner = api.post("/credits", json=credit_body(expiration_date="2030-02-01T00:00:00Z")).json()
+    api.post(
+        "/credits/consume",
+        json={
+            "customer_id": "cus_acme",
+            "type": "AMOUNT",
+            "amount": {"currency": "USD", "value_in_cents": 6000},
+        },
+    )
     assert api.get(f"/credits/{sooner['id']}").json()["state"] == "CONSUMED"
     assert api.get(f"/credits/{later['id']}").json()["amount"]["value_in_cents"] == 4000
 
@@ -179,8 +209,10 @@ def test_consume_spans_credits_expiring_first(api: httpx.Client) -> None:
 def test_consume_units_by_credit_id(api: httpx.Client) -> None:
     """Units are consumed from a named credit, exactly (fractions included)."""
     credit = api.post("/credits", json=units_body(units=10)).json()
-    response = api.post("/credits/consume", json={
-        "customer_id": "cus_acme", "type": "UNITS", "units": 2.25, "credit_id": credit["id"]})
+    response = api.post(
+        "/credits/consume",
+        json={"customer_id": "cus_acme", "type": "UNITS", "units": 2.25, "credit_id": credit["id"]},
+    )
     assert response.json()["total_units"] == {"itm_api_calls": 7.75}
     after = api.get(f"/credits/{credit['id']}").json()
     assert after["units"] == 7.75 and after["issued_units"] == 10
@@ -194,8 +226,14 @@ def test_logs_always_sum_to_balance(api: httpx.Client, control: httpx.Client) ->
     c = api.post("/credits", json=units_body()).json()
     control.post(f"/credits/{a['id']}/consume", json={"amount": 1234, "note": "manual"})
     control.post(f"/credits/{c['id']}/consume", json={"units": 1.5})
-    api.post("/credits/consume", json={"customer_id": "cus_acme", "type": "AMOUNT",
-                                       "amount": {"currency": "USD", "value_in_cents": 7}})
+    api.post(
+        "/credits/consume",
+        json={
+            "customer_id": "cus_acme",
+            "type": "AMOUNT",
+            "amount": {"currency": "USD", "value_in_cents": 7},
+        },
+    )
     api.delete(f"/credits/{a['id']}")
     control.post("/clock/advance", json={"days": 3})
     for credit in (a, b, c):

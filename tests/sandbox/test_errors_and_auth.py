@@ -40,9 +40,11 @@ def test_other_company_token_is_403(api: httpx.Client) -> None:
 
 def test_second_company_sees_only_its_own_data(sandbox: Sandbox) -> None:
     """Each company's token reaches its own customers and not the other's."""
-    with httpx.Client(transport=httpx.WSGITransport(app=sandbox.app),
-                      base_url="http://sandbox/api/v1/companies/cmp_other",
-                      headers={"Authorization": "Bearer sandbox-other-token"}) as other:
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=sandbox.app),
+        base_url="http://sandbox/api/v1/companies/cmp_other",
+        headers={"Authorization": "Bearer sandbox-other-token"},
+    ) as other:
         assert other.get("/customers/other").json()["id"] == "cus_other"
         assert other.get("/customers/cus_acme").status_code == 404
 
@@ -64,8 +66,9 @@ def test_unknown_path_id_is_404(api: httpx.Client) -> None:
 
 def test_malformed_json_is_400_request_error(api: httpx.Client) -> None:
     """A body that is not JSON is 400 request_error."""
-    response = api.post("/credits/find", content=b"{not json",
-                        headers={"Content-Type": "application/json"})
+    response = api.post(
+        "/credits/find", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     _envelope(response, 400, "request_error")
 
 
@@ -78,8 +81,9 @@ def test_unknown_fields_are_named(api: httpx.Client) -> None:
     assert fields == {"colour", "amount.x"}
     response = find(api, "/credits/find", {"customer": "cus_acme"})
     envelope = _envelope(response, 400, "validation_error")
-    assert envelope["validation_errors"] == [{"field": "query.customer",
-                                              "message": "unknown field"}]
+    assert envelope["validation_errors"] == [
+        {"field": "query.customer", "message": "unknown field"}
+    ]
 
 
 def test_missing_and_mistyped_fields_are_named(api: httpx.Client) -> None:

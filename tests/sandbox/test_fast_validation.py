@@ -16,30 +16,61 @@ import pytest
 from maplectl.sandbox.validation import fast_request_check, request_validator
 
 MONEY = {"currency": "USD", "value_in_cents": 5000}
-FIND = {"pagination": {"from_key": None, "limit": 100}, "include_meta": True,
-        "sort_key": "createdAtAsc"}
+FIND = {
+    "pagination": {"from_key": None, "limit": 100},
+    "include_meta": True,
+    "sort_key": "createdAtAsc",
+}
 VALID: dict[str, list[dict[str, Any]]] = {
     "createCredit": [
-        {"customer_id": "cus_acme", "name": "n", "type": "AMOUNT", "state": "ACTIVE",
-         "amount": MONEY, "expiration_date": "2030-01-01T00:00:00Z",
-         "subscription_id": "sub_acme_pro", "apply_to_open_invoices": {"enable": False}},
-        {"customer_id": "cus_acme", "name": "u", "type": "UNITS", "units": 10,
-         "item_id": "itm_api_calls"},
+        {
+            "customer_id": "cus_acme",
+            "name": "n",
+            "type": "AMOUNT",
+            "state": "ACTIVE",
+            "amount": MONEY,
+            "expiration_date": "2030-01-01T00:00:00Z",
+            "subscription_id": "sub_acme_pro",
+            "apply_to_open_invoices": {"enable": False},
+        },
+        {
+            "customer_id": "cus_acme",
+            "name": "u",
+            "type": "UNITS",
+            "units": 10,
+            "item_id": "itm_api_calls",
+        },
     ],
-    "findCredits": [{**FIND, "query": {"customer_id": "cus_acme", "statuses": ["ACTIVE"],
-                                       "type": "AMOUNT", "currency": "USD"}}],
+    "findCredits": [
+        {
+            **FIND,
+            "query": {
+                "customer_id": "cus_acme",
+                "statuses": ["ACTIVE"],
+                "type": "AMOUNT",
+                "currency": "USD",
+            },
+        }
+    ],
     "findCreditLogs": [{**FIND, "query": {"credit_id": "crd_1", "action_type": "ISSUED"}}],
     "findOneTimeCharges": [{**FIND, "query": {"customer_id": "cus_acme", "state": "PENDING"}}],
     "findCustomers": [{**FIND, "query": {"identifier": "acme", "search": "ac"}}],
-    "consumeCredits": [{"customer_id": "cus_acme", "type": "AMOUNT", "amount": MONEY,
-                        "note": "usage"}],
-    "createOneTimeCharges": [{
-        "customer_id": "cus_acme", "type": "NEXT_INVOICE",
-        "onetime_items": [{"product_pricing_id": "pp_onboarding_fee", "aggregate": 1},
-                          {"custom_price": {"amount": MONEY, "description": "Services"},
-                           "aggregate": 2}],
-        "discounts": [{"name": "d", "type": "DISCOUNT_AMOUNT", "amount": MONEY}],
-        "metadata": {"po": "123"}, "notes": "n"}],
+    "consumeCredits": [
+        {"customer_id": "cus_acme", "type": "AMOUNT", "amount": MONEY, "note": "usage"}
+    ],
+    "createOneTimeCharges": [
+        {
+            "customer_id": "cus_acme",
+            "type": "NEXT_INVOICE",
+            "onetime_items": [
+                {"product_pricing_id": "pp_onboarding_fee", "aggregate": 1},
+                {"custom_price": {"amount": MONEY, "description": "Services"}, "aggregate": 2},
+            ],
+            "discounts": [{"name": "d", "type": "DISCOUNT_AMOUNT", "amount": MONEY}],
+            "metadata": {"po": "123"},
+            "notes": "n",
+        }
+    ],
 }
 ODD_VALUES: list[Any] = [None, "x", "", 0, -1, 1.5, 10**20, True, [], {}, [1], {"k": 1}]
 

@@ -13,8 +13,9 @@ def _fault(control: httpx.Client, **spec: object) -> dict[str, object]:
     return dict(response.json())
 
 
-def test_latency_sleeps_on_the_injected_clock(api: httpx.Client, control: httpx.Client,
-                                              sb_clock: GateClock) -> None:
+def test_latency_sleeps_on_the_injected_clock(
+    api: httpx.Client, control: httpx.Client, sb_clock: GateClock
+) -> None:
     """latency adds its delay (through the clock's sleep) before handling."""
     _fault(control, kind="latency", route="GET /customers/{customer_id}", ms=250, count=2)
     api.get("/customers/acme")
@@ -32,9 +33,9 @@ def test_rate_limit_for_next_n(api: httpx.Client, control: httpx.Client) -> None
     assert api.get("/customers/acme").status_code == 200  # other routes untouched
 
 
-def test_probability_is_reproducible_with_a_seed(api: httpx.Client,
-                                                 control: httpx.Client) -> None:
+def test_probability_is_reproducible_with_a_seed(api: httpx.Client, control: httpx.Client) -> None:
     """A probabilistic fault with a seed fires on the same requests every time."""
+
     def pattern() -> list[int]:
         control.post("/reset")
         _fault(control, kind="rate_limit", route="*", probability=0.5, seed=42)
@@ -54,8 +55,9 @@ def test_error_before_commit_writes_nothing(api: httpx.Client, control: httpx.Cl
     assert find_all(api, "/credits/find") == []
 
 
-def test_error_after_commit_writes_and_stores_the_500(api: httpx.Client,
-                                                      control: httpx.Client) -> None:
+def test_error_after_commit_writes_and_stores_the_500(
+    api: httpx.Client, control: httpx.Client
+) -> None:
     """error_after_commit: the credit exists, and the key's stored answer is the 500."""
     _fault(control, kind="error_after_commit", route="POST /credits", count=1)
     key = {"Idempotency-Key": "k-after"}
@@ -80,8 +82,9 @@ def test_drop_after_commit_in_process(api: httpx.Client, control: httpx.Client) 
     assert retry.json()["id"] == credit["id"]
 
 
-def test_slow_commit_outlasts_a_client_timeout(api: httpx.Client, control: httpx.Client,
-                                               sb_clock: GateClock) -> None:
+def test_slow_commit_outlasts_a_client_timeout(
+    api: httpx.Client, control: httpx.Client, sb_clock: GateClock
+) -> None:
     """slow_commit holds the key in flight while it sleeps, then commits and answers."""
     _fault(control, kind="slow_commit", route="POST /credits", ms=30000, count=1)
     response = api.post("/credits", json=credit_body(), headers={"Idempotency-Key": "k-slow"})
@@ -89,8 +92,9 @@ def test_slow_commit_outlasts_a_client_timeout(api: httpx.Client, control: httpx
     assert sb_clock.slept == [30.0]
 
 
-def test_find_lag_hides_fresh_objects(api: httpx.Client, control: httpx.Client,
-                                      sb_clock: GateClock) -> None:
+def test_find_lag_hides_fresh_objects(
+    api: httpx.Client, control: httpx.Client, sb_clock: GateClock
+) -> None:
     """find_lag hides objects younger than N seconds from /find, not from GET."""
     credit = api.post("/credits", json=credit_body()).json()
     _fault(control, kind="find_lag", route="POST /credits/find", seconds=5)
@@ -118,15 +122,19 @@ def test_remove_one_fault(api: httpx.Client, control: httpx.Client) -> None:
     assert api.get("/customers/acme").status_code == 200
 
 
-@pytest.mark.parametrize(("spec", "field"), [
-    ({"kind": "meteor"}, "kind"),
-    ({"kind": "latency", "count": 0}, "count"),
-    ({"kind": "latency", "probability": 2}, "probability"),
-    ({"kind": "latency", "route": "credits"}, "route"),
-    ({"kind": "latency", "colour": 1}, "colour"),
-])
-def test_bad_fault_specs_are_400(control: httpx.Client, spec: dict[str, object],
-                                 field: str) -> None:
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"kind": "meteor"}, "kind"),
+        ({"kind": "latency", "count": 0}, "count"),
+        ({"kind": "latency", "probability": 2}, "probability"),
+        ({"kind": "latency", "route": "credits"}, "route"),
+        ({"kind": "latency", "colour": 1}, "colour"),
+    ],
+)
+def test_bad_fault_specs_are_400(
+    control: httpx.Client, spec: dict[str, object], field: str
+) -> None:
     """A fault that cannot work is refused, naming the field."""
     response = control.post("/faults", json=spec)
     assert response.status_code == 400

@@ -34,8 +34,11 @@ def test_same_body_in_other_key_order_replays(api: httpx.Client) -> None:
     body = credit_body()
     api.post("/credits", json=body, headers={"Idempotency-Key": "k-2"})
     reordered = json.dumps(dict(reversed(list(body.items()))), indent=3).encode()
-    again = api.post("/credits", content=reordered, headers={
-        "Idempotency-Key": "k-2", "Content-Type": "application/json"})
+    again = api.post(
+        "/credits",
+        content=reordered,
+        headers={"Idempotency-Key": "k-2", "Content-Type": "application/json"},
+    )
     assert again.status_code == 201
     assert again.headers["Idempotency-Used"] == "true"
 
@@ -43,8 +46,7 @@ def test_same_body_in_other_key_order_replays(api: httpx.Client) -> None:
 def test_different_body_is_409_and_creates_nothing(api: httpx.Client) -> None:
     """Same key with another body is 409 idempotency_error; nothing is stored or created."""
     api.post("/credits", json=credit_body(), headers={"Idempotency-Key": "k-3"})
-    other = api.post("/credits", json=credit_body(name="Other"),
-                     headers={"Idempotency-Key": "k-3"})
+    other = api.post("/credits", json=credit_body(name="Other"), headers={"Idempotency-Key": "k-3"})
     assert other.status_code == 409
     assert other.json()["error_type"] == "idempotency_error"
     assert len(_credits(api)) == 1
@@ -55,8 +57,7 @@ def test_different_body_is_409_and_creates_nothing(api: httpx.Client) -> None:
 @pytest.mark.parametrize("key", ["", "x" * 65, "has space", "semi;colon", "a/b"])
 def test_bad_key_format_is_400(api: httpx.Client, key: str) -> None:
     """A key outside 1..64 of [A-Za-z0-9_.:-] is 400 validation_error and creates nothing."""
-    response = api.post("/credits", json=credit_body(),
-                        headers={"Idempotency-Key": key})
+    response = api.post("/credits", json=credit_body(), headers={"Idempotency-Key": key})
     assert response.status_code == 400
     assert response.json()["validation_errors"][0]["field"] == "Idempotency-Key"
     assert _credits(api) == []
@@ -65,8 +66,10 @@ def test_bad_key_format_is_400(api: httpx.Client, key: str) -> None:
 def test_key_of_64_allowed_characters_is_accepted(api: httpx.Client) -> None:
     """The longest key made of every allowed character class works."""
     key = ("Az09_.:-" * 8)[:64]
-    assert api.post("/credits", json=credit_body(),
-                    headers={"Idempotency-Key": key}).status_code == 201
+    assert (
+        api.post("/credits", json=credit_body(), headers={"Idempotency-Key": key}).status_code
+        == 201
+    )
 
 
 def test_400_answer_is_stored_and_replayed(api: httpx.Client) -> None:
@@ -90,19 +93,30 @@ def test_malformed_json_answer_is_stored(api: httpx.Client) -> None:
 def test_auth_failures_are_not_stored(api: httpx.Client) -> None:
     """401 and 403 answers are given before the key layer, so the key stays unused."""
     key = {"Idempotency-Key": "k-auth"}
-    assert api.post("/credits", json=credit_body(),
-                    headers={**key, "Authorization": "Bearer bad"}).status_code == 401
-    assert api.post("/credits", json=credit_body(),
-                    headers={**key, "Authorization": "Bearer sandbox-other-token"}
-                    ).status_code == 403
+    assert (
+        api.post(
+            "/credits", json=credit_body(), headers={**key, "Authorization": "Bearer bad"}
+        ).status_code
+        == 401
+    )
+    assert (
+        api.post(
+            "/credits",
+            json=credit_body(),
+            headers={**key, "Authorization": "Bearer sandbox-other-token"},
+        ).status_code
+        == 403
+    )
     good = api.post("/credits", json=credit_body(), headers=key)
     assert good.status_code == 201 and "Idempotency-Used" not in good.headers
 
 
 def test_rate_limit_is_not_stored(api: httpx.Client, control: httpx.Client) -> None:
     """A 429 leaves the key unused: the retry with the same key creates the credit."""
-    control.post("/faults", json={"kind": "rate_limit", "route": "POST /credits", "count": 1,
-                                  "retry_after": 3})
+    control.post(
+        "/faults",
+        json={"kind": "rate_limit", "route": "POST /credits", "count": 1, "retry_after": 3},
+    )
     key = {"Idempotency-Key": "k-429"}
     limited = api.post("/credits", json=credit_body(), headers=key)
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "3"
@@ -113,8 +127,9 @@ def test_rate_limit_is_not_stored(api: httpx.Client, control: httpx.Client) -> N
 
 def test_500_before_commit_is_stored(api: httpx.Client, control: httpx.Client) -> None:
     """A 500 spends the key: its replay is the same 500 and nothing was created."""
-    control.post("/faults", json={"kind": "error_before_commit", "route": "POST /credits",
-                                  "count": 1})
+    control.post(
+        "/faults", json={"kind": "error_before_commit", "route": "POST /credits", "count": 1}
+    )
     key = {"Idempotency-Key": "k-500"}
     first = api.post("/credits", json=credit_body(), headers=key)
     again = api.post("/credits", json=credit_body(), headers=key)
@@ -128,8 +143,10 @@ def test_key_expires_after_24_hours(api: httpx.Client, control: httpx.Client) ->
     key = {"Idempotency-Key": "k-24h"}
     api.post("/credits", json=credit_body(), headers=key)
     control.post("/clock/advance", json={"hours": 23})
-    assert api.post("/credits", json=credit_body(), headers=key).headers.get(
-        "Idempotency-Used") == "true"
+    assert (
+        api.post("/credits", json=credit_body(), headers=key).headers.get("Idempotency-Used")
+        == "true"
+    )
     control.post("/clock/advance", json={"hours": 1})
     fresh = api.post("/credits", json=credit_body(), headers=key)
     assert fresh.status_code == 201 and "Idempotency-Used" not in fresh.headers
@@ -140,19 +157,24 @@ def test_key_is_scoped_to_path_and_ignored_on_reads(api: httpx.Client) -> None:
     """A key used on /credits is free on /one_times; finds and GETs ignore keys."""
     key = {"Idempotency-Key": "k-scope"}
     api.post("/credits", json=credit_body(), headers=key)
-    charge = {"customer_id": "cus_acme", "type": "NEXT_INVOICE",
-              "onetime_items": [{"product_pricing_id": "pp_training_day", "aggregate": 1}]}
+    charge = {
+        "customer_id": "cus_acme",
+        "type": "NEXT_INVOICE",
+        "onetime_items": [{"product_pricing_id": "pp_training_day", "aggregate": 1}],
+    }
     created = api.post("/one_times", json=charge, headers=key)
     assert created.status_code == 201 and "Idempotency-Used" not in created.headers
     found = api.post("/credits/find", json={"pagination": {}}, headers=key)
     assert "Idempotency-Key" not in found.headers
 
 
-def test_in_flight_key_is_409(api: httpx.Client, control: httpx.Client,
-                              sb_clock: GateClock) -> None:
+def test_in_flight_key_is_409(
+    api: httpx.Client, control: httpx.Client, sb_clock: GateClock
+) -> None:
     """While the first request with a key is still running, the same key gets 409."""
-    control.post("/faults", json={"kind": "slow_commit", "route": "POST /credits", "count": 1,
-                                  "ms": 5000})
+    control.post(
+        "/faults", json={"kind": "slow_commit", "route": "POST /credits", "count": 1, "ms": 5000}
+    )
     sb_clock.gate.clear()
     key = {"Idempotency-Key": "k-flight"}
     with ThreadPoolExecutor(1) as pool:

@@ -104,8 +104,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def _expire(self) -> None:
         """Contract §5: an ACTIVE credit whose expiry has passed is EXPIRED with what was left."""
         for credit in self.model.values():
-            if credit.state == "ACTIVE" and credit.expires is not None \
-                    and self.now > credit.expires:
+            if (
+                credit.state == "ACTIVE"
+                and credit.expires is not None
+                and self.now > credit.expires
+            ):
                 credit.logs.append(("EXPIRED", credit.balance))
                 credit.state, credit.balance = "EXPIRED", 0
 
@@ -115,15 +118,22 @@ class LedgerMachine(RuleBasedStateMachine):
         if credit.balance == 0:
             credit.state = "CONSUMED"
 
-    def _issue(self, body: dict[str, Any], issued: int, pool: str,
-               expires: datetime | None) -> str:
+    def _issue(self, body: dict[str, Any], issued: int, pool: str, expires: datetime | None) -> str:
         answer = self.api.post("/credits", json=body)
         assert answer.status_code == 201, answer.text
         credit_id: str = answer.json()["id"]
         self._expire()
         self.model[credit_id] = ModelCredit(
-            id=credit_id, seq=len(self.model), customer_id=body["customer_id"], type=body["type"],
-            pool=pool, issued=issued, expires=expires, balance=issued, logs=[("ISSUED", issued)])
+            id=credit_id,
+            seq=len(self.model),
+            customer_id=body["customer_id"],
+            type=body["type"],
+            pool=pool,
+            issued=issued,
+            expires=expires,
+            balance=issued,
+            logs=[("ISSUED", issued)],
+        )
         return credit_id
 
     def _expiry(self, seconds: int | None) -> tuple[datetime | None, dict[str, Any]]:
@@ -136,25 +146,51 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @initialize(target=credits)
     def first_credit(self) -> str:
-        body = {"customer_id": "cus_acme", "name": "Opening credit", "type": "AMOUNT",
-                "state": "ACTIVE", "amount": {"currency": "USD", "value_in_cents": 1000}}
+        body = {
+            "customer_id": "cus_acme",
+            "name": "Opening credit",
+            "type": "AMOUNT",
+            "state": "ACTIVE",
+            "amount": {"currency": "USD", "value_in_cents": 1000},
+        }
         return self._issue(body, 1000, "USD", None)
 
-    @rule(target=credits, customer=st.sampled_from(CUSTOMERS),
-          currency=st.sampled_from(CURRENCIES), cents=st.integers(1, 5000), expiry=EXPIRY)
+    @rule(
+        target=credits,
+        customer=st.sampled_from(CUSTOMERS),
+        currency=st.sampled_from(CURRENCIES),
+        cents=st.integers(1, 5000),
+        expiry=EXPIRY,
+    )
     def create_amount(self, customer: str, currency: str, cents: int, expiry: int | None) -> str:
         expires, extra = self._expiry(expiry)
-        body = {"customer_id": customer, "name": f"Credit {len(self.model)}", "type": "AMOUNT",
-                "state": "ACTIVE", "amount": {"currency": currency, "value_in_cents": cents},
-                **extra}
+        body = {
+            "customer_id": customer,
+            "name": f"Credit {len(self.model)}",
+            "type": "AMOUNT",
+            "state": "ACTIVE",
+            "amount": {"currency": currency, "value_in_cents": cents},
+            **extra,
+        }
         return self._issue(body, cents, currency, expires)
 
-    @rule(target=credits, customer=st.sampled_from(CUSTOMERS), item=st.sampled_from(ITEMS),
-          micro=st.integers(1, 50 * MICRO), expiry=EXPIRY)
+    @rule(
+        target=credits,
+        customer=st.sampled_from(CUSTOMERS),
+        item=st.sampled_from(ITEMS),
+        micro=st.integers(1, 50 * MICRO),
+        expiry=EXPIRY,
+    )
     def create_units(self, customer: str, item: str, micro: int, expiry: int | None) -> str:
         expires, extra = self._expiry(expiry)
-        body = {"customer_id": customer, "name": f"Pack {len(self.model)}", "type": "UNITS",
-                "units": units_wire(micro), "item_id": item, **extra}
+        body = {
+            "customer_id": customer,
+            "name": f"Pack {len(self.model)}",
+            "type": "UNITS",
+            "units": units_wire(micro),
+            "item_id": item,
+            **extra,
+        }
         return self._issue(body, micro, item, expires)
 
     @rule(credit_id=credits, share=st.sampled_from([50, 100, 101]) | st.integers(1, 120))
@@ -173,8 +209,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _consume_one(self, credit: ModelCredit, wanted: int) -> None:
         credit_id = credit.id
-        body: dict[str, Any] = {"customer_id": credit.customer_id, "type": credit.type,
-                                "credit_id": credit_id, "note": "by id"}
+        body: dict[str, Any] = {
+            "customer_id": credit.customer_id,
+            "type": credit.type,
+            "credit_id": credit_id,
+            "note": "by id",
+        }
         if credit.type == "AMOUNT":
             body["amount"] = {"currency": credit.pool, "value_in_cents": wanted}
         else:
@@ -187,10 +227,13 @@ class LedgerMachine(RuleBasedStateMachine):
             assert answer.status_code == 400, answer.text
             assert answer.json()["error_type"] == "validation_error"
 
-    @rule(customer=st.sampled_from(CUSTOMERS), kind=st.sampled_from(["AMOUNT", "UNITS"]),
-          pool_index=st.integers(0, 1), size=st.integers(1, 8000))
-    def consume_from_customer(self, customer: str, kind: str, pool_index: int,
-                              size: int) -> None:
+    @rule(
+        customer=st.sampled_from(CUSTOMERS),
+        kind=st.sampled_from(["AMOUNT", "UNITS"]),
+        pool_index=st.integers(0, 1),
+        size=st.integers(1, 8000),
+    )
+    def consume_from_customer(self, customer: str, kind: str, pool_index: int, size: int) -> None:
         """Customer-wide consumption: the credit expiring first is used first (all or nothing)."""
         self._expire()
         pool = (CURRENCIES if kind == "AMOUNT" else ITEMS)[pool_index]
@@ -202,9 +245,16 @@ class LedgerMachine(RuleBasedStateMachine):
             body["units"], body["item_id"] = units_wire(wanted), pool
         answer = self.api.post("/credits/consume", json=body)
         candidates = sorted(
-            (c for c in self.model.values() if c.customer_id == customer and c.type == kind
-             and c.pool == pool and c.state == "ACTIVE"),
-            key=lambda c: (c.expires is None, c.expires or START, c.seq))
+            (
+                c
+                for c in self.model.values()
+                if c.customer_id == customer
+                and c.type == kind
+                and c.pool == pool
+                and c.state == "ACTIVE"
+            ),
+            key=lambda c: (c.expires is None, c.expires or START, c.seq),
+        )
         if wanted > sum(c.balance for c in candidates):
             assert answer.status_code == 400, answer.text
             return
@@ -266,8 +316,11 @@ class LedgerMachine(RuleBasedStateMachine):
         found = {c["id"]: c for c in self._find_all("/credits/find")}
         rows: dict[str, list[tuple[str, int]]] = {}
         for log in self._find_all("/credits/logs/find"):
-            applied = (log["amount_applied"]["value_in_cents"] if log["type"] == "AMOUNT"
-                       else units_micro(log["units_applied"]))
+            applied = (
+                log["amount_applied"]["value_in_cents"]
+                if log["type"] == "AMOUNT"
+                else units_micro(log["units_applied"])
+            )
             assert applied > 0, log
             rows.setdefault(log["credit_id"], []).append((log["action_type"], applied))
         assert set(found) == set(self.model)
@@ -275,18 +328,27 @@ class LedgerMachine(RuleBasedStateMachine):
 
         for credit_id, credit in self.model.items():
             got = found[credit_id]
-            balance = (got["amount"]["value_in_cents"] if got["type"] == "AMOUNT"
-                       else units_micro(got["units"]))
-            issued = (got["issued_amount"]["value_in_cents"] if got["type"] == "AMOUNT"
-                      else units_micro(got["issued_units"]))
+            balance = (
+                got["amount"]["value_in_cents"]
+                if got["type"] == "AMOUNT"
+                else units_micro(got["units"])
+            )
+            issued = (
+                got["issued_amount"]["value_in_cents"]
+                if got["type"] == "AMOUNT"
+                else units_micro(got["issued_units"])
+            )
             ledger = rows[credit_id]
-            total = {action: sum(a for kind, a in ledger if kind == action)
-                     for action in ("ISSUED", "CONSUMED", "EXPIRED", "REVOKED")}
+            total = {
+                action: sum(a for kind, a in ledger if kind == action)
+                for action in ("ISSUED", "CONSUMED", "EXPIRED", "REVOKED")
+            }
             actions = [kind for kind, _ in ledger]
             # The ledger alone explains the balance.
             assert issued == total["ISSUED"] and actions.count("ISSUED") == 1
-            assert total["ISSUED"] - total["CONSUMED"] - total["EXPIRED"] - total["REVOKED"] \
-                == balance, (credit_id, ledger, balance)
+            assert (
+                total["ISSUED"] - total["CONSUMED"] - total["EXPIRED"] - total["REVOKED"] == balance
+            ), (credit_id, ledger, balance)
             # States agree with balances and rows.
             state = got["state"]
             assert (state == "ACTIVE") == (balance > 0), got

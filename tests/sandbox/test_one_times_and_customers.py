@@ -15,8 +15,13 @@ def _charge(**overrides: Any) -> dict[str, Any]:
         "type": "NEXT_INVOICE",
         "onetime_items": [
             {"product_pricing_id": "pp_onboarding_fee", "aggregate": 1},
-            {"custom_price": {"amount": {"currency": "USD", "value_in_cents": 9900},
-                              "description": "Data migration"}, "aggregate": 2},
+            {
+                "custom_price": {
+                    "amount": {"currency": "USD", "value_in_cents": 9900},
+                    "description": "Data migration",
+                },
+                "aggregate": 2,
+            },
         ],
         "metadata": {"ticket": "T-1"},
         "notes": "kick-off",
@@ -46,18 +51,37 @@ def test_immediate_charges_are_invoiced(api: httpx.Client) -> None:
     assert {b["state"] for b in billables} == {"INVOICED"}
 
 
-@pytest.mark.parametrize(("item", "field"), [
-    ({"aggregate": 1}, "onetime_items[0]"),
-    ({"product_pricing_id": "pp_onboarding_fee", "aggregate": 1,
-      "custom_price": {"amount": {"currency": "USD", "value_in_cents": 1},
-                       "description": "x"}}, "onetime_items[0]"),
-    ({"product_pricing_id": "pp_nope", "aggregate": 1}, "onetime_items[0].product_pricing_id"),
-    ({"product_pricing_id": "pp_onboarding_fee", "aggregate": 0}, "onetime_items[0].aggregate"),
-    ({"product_pricing_id": "pp_onboarding_fee"}, "onetime_items[0].aggregate"),
-    ({"custom_price": {"amount": {"currency": "USD", "value_in_cents": 1},
-                       "description": "x", "product_id": "prod_nope"}, "aggregate": 1},
-     "onetime_items[0].custom_price.product_id"),
-])
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"aggregate": 1}, "onetime_items[0]"),
+        (
+            {
+                "product_pricing_id": "pp_onboarding_fee",
+                "aggregate": 1,
+                "custom_price": {
+                    "amount": {"currency": "USD", "value_in_cents": 1},
+                    "description": "x",
+                },
+            },
+            "onetime_items[0]",
+        ),
+        ({"product_pricing_id": "pp_nope", "aggregate": 1}, "onetime_items[0].product_pricing_id"),
+        ({"product_pricing_id": "pp_onboarding_fee", "aggregate": 0}, "onetime_items[0].aggregate"),
+        ({"product_pricing_id": "pp_onboarding_fee"}, "onetime_items[0].aggregate"),
+        (
+            {
+                "custom_price": {
+                    "amount": {"currency": "USD", "value_in_cents": 1},
+                    "description": "x",
+                    "product_id": "prod_nope",
+                },
+                "aggregate": 1,
+            },
+            "onetime_items[0].custom_price.product_id",
+        ),
+    ],
+)
 def test_item_rules(api: httpx.Client, item: dict[str, Any], field: str) -> None:
     """Each item needs exactly one price source, a positive quantity and existing ids."""
     response = api.post("/one_times", json=_charge(onetime_items=[item]))
@@ -68,9 +92,11 @@ def test_item_rules(api: httpx.Client, item: dict[str, Any], field: str) -> None
 
 def test_charge_rules(api: httpx.Client) -> None:
     """Unknown customer, empty items and an unknown type are named."""
-    for body, field in [(_charge(customer_id="cus_nope"), "customer_id"),
-                        (_charge(onetime_items=[]), "onetime_items"),
-                        (_charge(type="LATER"), "type")]:
+    for body, field in [
+        (_charge(customer_id="cus_nope"), "customer_id"),
+        (_charge(onetime_items=[]), "onetime_items"),
+        (_charge(type="LATER"), "type"),
+    ]:
         response = api.post("/one_times", json=body)
         assert response.status_code == 400
         assert field in {e["field"] for e in response.json()["validation_errors"]}
@@ -83,8 +109,9 @@ def test_find_one_times_filters(api: httpx.Client) -> None:
     assert len(find_all(api, "/one_times/find")) == 4
     assert len(find_all(api, "/one_times/find", {"customer_id": "cus_globex"})) == 2
     assert len(find_all(api, "/one_times/find", {"state": "PENDING"})) == 2
-    assert len(find_all(api, "/one_times/find", {"type": "IMMEDIATE",
-                                                  "customer_id": "cus_acme"})) == 0
+    assert (
+        len(find_all(api, "/one_times/find", {"type": "IMMEDIATE", "customer_id": "cus_acme"})) == 0
+    )
 
 
 def test_get_customer_by_id_or_identifier(api: httpx.Client) -> None:
@@ -99,14 +126,20 @@ def test_find_customers_filters(api: httpx.Client) -> None:
     """Customer finds filter by identifier, email, name, status and search."""
     assert len(find_all(api, "/customers/find")) == 5
     assert [c["id"] for c in find_all(api, "/customers/find", {"identifier": "hooli"})] == [
-        "cus_hooli"]
-    assert [c["id"] for c in find_all(api, "/customers/find",
-                                      {"email": "ap@globex.example"})] == ["cus_globex"]
+        "cus_hooli"
+    ]
+    assert [c["id"] for c in find_all(api, "/customers/find", {"email": "ap@globex.example"})] == [
+        "cus_globex"
+    ]
     assert [c["id"] for c in find_all(api, "/customers/find", {"name": "Initech"})] == [
-        "cus_initech"]
+        "cus_initech"
+    ]
     assert {c["id"] for c in find_all(api, "/customers/find", {"search": "CORP"})} == {
-        "cus_acme", "cus_globex"}
+        "cus_acme",
+        "cus_globex",
+    }
     assert len(find_all(api, "/customers/find", {"status": "ARCHIVED"})) == 0
-    page = api.post("/customers/find", json={"pagination": {"limit": 2},
-                                             "include_meta": True}).json()
+    page = api.post(
+        "/customers/find", json={"pagination": {"limit": 2}, "include_meta": True}
+    ).json()
     assert page["pagination"]["total"] == 5

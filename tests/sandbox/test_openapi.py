@@ -26,8 +26,19 @@ def test_post_operations_have_strict_request_schemas() -> None:
 
 def test_public_surface() -> None:
     """The package exports what the lead's code imports, and nothing missing."""
-    for name in ("Sandbox", "serve_in_thread", "run_server", "DEMO_SEED", "DEMO_SEED_COMPANY",
-                 "RunningServer", "Clock", "ManualClock", "SystemClock", "Store", "Session"):
+    for name in (
+        "Sandbox",
+        "serve_in_thread",
+        "run_server",
+        "DEMO_SEED",
+        "DEMO_SEED_COMPANY",
+        "RunningServer",
+        "Clock",
+        "ManualClock",
+        "SystemClock",
+        "Store",
+        "Session",
+    ):
         assert name in sandbox_pkg.__all__
         assert getattr(sandbox_pkg, name) is not None
     assert sandbox_pkg.DEMO_SEED.is_file()

@@ -58,8 +58,9 @@ def test_include_meta_gives_total_of_matches(api: httpx.Client) -> None:
     """include_meta adds pagination.total, the number of matches, not of the page."""
     _make(api, 5)
     _make(api, 2, customer_id="cus_globex")
-    page = find(api, "/credits/find", {"customer_id": "cus_acme"}, limit=2,
-                include_meta=True).json()
+    page = find(
+        api, "/credits/find", {"customer_id": "cus_acme"}, limit=2, include_meta=True
+    ).json()
     assert page["pagination"]["total"] == 5
     assert len(page["results"]) == 2
     assert "total" not in find(api, "/credits/find").json()["pagination"]
@@ -78,11 +79,14 @@ def test_limit_100_is_allowed(api: httpx.Client) -> None:
     assert find(api, "/credits/find", limit=100).status_code == 200
 
 
-@pytest.mark.parametrize("cursor", [
-    "garbage!!",
-    base64.urlsafe_b64encode(b'["customers","createdAtDesc","2030","cus_x"]').decode(),
-    base64.urlsafe_b64encode(b'{"a": 1}').decode(),
-])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage!!",
+        base64.urlsafe_b64encode(b'["customers","createdAtDesc","2030","cus_x"]').decode(),
+        base64.urlsafe_b64encode(b'{"a": 1}').decode(),
+    ],
+)
 def test_bad_cursor_is_400_request_error(api: httpx.Client, cursor: str) -> None:
     """A from_key this endpoint did not issue is 400 request_error."""
     response = find(api, "/credits/find", from_key=cursor)
@@ -102,8 +106,7 @@ def test_missing_pagination_is_400(api: httpx.Client) -> None:
     """pagination is required in every find body."""
     response = api.post("/credits/find", json={"query": {}})
     assert response.status_code == 400
-    assert response.json()["validation_errors"] == [{"field": "pagination",
-                                                     "message": "required"}]
+    assert response.json()["validation_errors"] == [{"field": "pagination", "message": "required"}]
 
 
 def test_updated_at_sort(api: httpx.Client) -> None:
@@ -117,13 +120,25 @@ def test_updated_at_sort(api: httpx.Client) -> None:
 def test_credit_filters(api: httpx.Client) -> None:
     """Credit filters match exactly; search is a case-insensitive substring; null matches all."""
     acme = _make(api, 2)
-    globex = api.post("/credits", json=credit_body(customer_id="cus_globex", name="Big PROMO",
-                                                   subscription_id="sub_globex_team")).json()
-    eur = api.post("/credits", json=credit_body(
-        amount={"currency": "EUR", "value_in_cents": 100})).json()
-    units = api.post("/credits", json={"customer_id": "cus_acme", "name": "Calls",
-                                       "type": "UNITS", "units": 10,
-                                       "item_id": "itm_api_calls"}).json()
+    globex = api.post(
+        "/credits",
+        json=credit_body(
+            customer_id="cus_globex", name="Big PROMO", subscription_id="sub_globex_team"
+        ),
+    ).json()
+    eur = api.post(
+        "/credits", json=credit_body(amount={"currency": "EUR", "value_in_cents": 100})
+    ).json()
+    units = api.post(
+        "/credits",
+        json={
+            "customer_id": "cus_acme",
+            "name": "Calls",
+            "type": "UNITS",
+            "units": 10,
+            "item_id": "itm_api_calls",
+        },
+    ).json()
     api.delete(f"/credits/{acme[0]}")
 
     def ids(query: dict[str, object]) -> set[str]:
@@ -133,8 +148,7 @@ def test_credit_filters(api: httpx.Client) -> None:
     assert ids({"subscription_id": "sub_globex_team"}) == {globex["id"]}
     assert ids({"search": "promo"}) == {globex["id"]}
     assert ids({"status": "REVOKED"}) == {acme[0]}
-    assert ids({"statuses": ["REVOKED", "ACTIVE"]}) == {*acme, globex["id"], eur["id"],
-                                                        units["id"]}
+    assert ids({"statuses": ["REVOKED", "ACTIVE"]}) == {*acme, globex["id"], eur["id"], units["id"]}
     assert ids({"type": "UNITS"}) == {units["id"]}
     assert ids({"currency": "EUR"}) == {eur["id"]}
     assert ids({"customer_id": None, "search": None}) == ids({})

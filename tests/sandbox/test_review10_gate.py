@@ -31,13 +31,17 @@ def served(tmp_path: Path) -> Iterator[tuple[Sandbox, RunningServer, str]]:
 
 
 def test_the_token_published_in_the_demo_seed_does_not_open_the_control_api(
-        served: tuple[Sandbox, RunningServer, str]) -> None:
+    served: tuple[Sandbox, RunningServer, str],
+) -> None:
     """Only the token `sandbox serve` printed (random) admits control requests: the demo seed's
     second company token, readable in maplectl's own source, cannot take the sandbox over by
     replacing the printed token or resetting it."""
     box, running, printed = served
-    taken = httpx.put(f"{running.base_url}/_sandbox/companies/{box.company_id}/token",
-                      json={"token": "attacker"}, timeout=10,
-                      headers={"Authorization": f"Bearer {PUBLISHED}"})
+    taken = httpx.put(
+        f"{running.base_url}/_sandbox/companies/{box.company_id}/token",
+        json={"token": "attacker"},
+        timeout=10,
+        headers={"Authorization": f"Bearer {PUBLISHED}"},
+    )
     assert taken.status_code == 401, taken.text
     assert box.token_for(box.company_id) == printed

@@ -48,8 +48,13 @@ START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 SCHEMA = schemathesis.openapi.from_path(str(OPENAPI_PATH))
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 
-CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance,
-               response_headers_conformance, response_schema_conformance]
+CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 SETTINGS = settings(
     max_examples=30,
@@ -86,14 +91,29 @@ def _seed_credits(box: Sandbox) -> list[str]:
     bodies: list[dict[str, Any]] = []
     for customer in CUSTOMERS:
         for currency in IDS["currency"]:
-            bodies.append({"customer_id": customer, "name": "Fuzz credit", "type": "AMOUNT",
-                           "amount": {"currency": currency, "value_in_cents": 10**14}})
+            bodies.append(
+                {
+                    "customer_id": customer,
+                    "name": "Fuzz credit",
+                    "type": "AMOUNT",
+                    "amount": {"currency": currency, "value_in_cents": 10**14},
+                }
+            )
         for item in IDS["item_id"]:
-            bodies.append({"customer_id": customer, "name": "Fuzz units", "type": "UNITS",
-                           "units": 10**9, "item_id": item})
-    with httpx.Client(transport=httpx.WSGITransport(app=box.app),
-                      base_url=f"http://sandbox/api/v1/companies/{COMPANY}",
-                      headers={"Authorization": f"Bearer {box.token}"}) as api:
+            bodies.append(
+                {
+                    "customer_id": customer,
+                    "name": "Fuzz units",
+                    "type": "UNITS",
+                    "units": 10**9,
+                    "item_id": item,
+                }
+            )
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=box.app),
+        base_url=f"http://sandbox/api/v1/companies/{COMPANY}",
+        headers={"Authorization": f"Bearer {box.token}"},
+    ) as api:
         ids = []
         for body in bodies:
             answer = api.post("/credits", json=body)
@@ -102,8 +122,7 @@ def _seed_credits(box: Sandbox) -> list[str]:
         return ids
 
 
-def _steer(value: Any, draw: Callable[[st.SearchStrategy[Any]], Any],
-           credit_ids: list[str]) -> Any:
+def _steer(value: Any, draw: Callable[[st.SearchStrategy[Any]], Any], credit_ids: list[str]) -> Any:
     """Make a body's generated ids real (recursively) so the store's rules can pass.
 
     Only values of the generated type are replaced (a null stays null), so the body stays valid
@@ -142,8 +161,9 @@ def _label(operation: Any) -> str:
     return str(operation.label).replace("/companies/{company_id}", "")
 
 
-def fuzz(operation: Any, mode: GenerationMode, app: Any, box: Sandbox,
-         run_settings: settings = SETTINGS) -> Counter[int]:
+def fuzz(
+    operation: Any, mode: GenerationMode, app: Any, box: Sandbox, run_settings: settings = SETTINGS
+) -> Counter[int]:
     """Send generated cases of one operation to ``app`` and check every answer; the statuses."""
     credit_ids = _seed_credits(box)
     path_pools = {"id": credit_ids, "customer_id": [*CUSTOMERS, "acme"]}
@@ -177,11 +197,13 @@ def fuzz(operation: Any, mode: GenerationMode, app: Any, box: Sandbox,
     return seen
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                         ids=lambda m: m.value)
+@pytest.mark.parametrize(
+    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value
+)
 @pytest.mark.parametrize("operation", OPERATIONS, ids=_label)
-def test_operation_conforms_to_the_document(operation: Any, mode: GenerationMode,
-                                            fuzz_sandbox: Sandbox) -> None:
+def test_operation_conforms_to_the_document(
+    operation: Any, mode: GenerationMode, fuzz_sandbox: Sandbox
+) -> None:
     """Generated requests never get a 5xx, and every answer matches the OpenAPI document."""
     seen = fuzz(operation, mode, fuzz_sandbox.app, fuzz_sandbox)
     assert seen, "no request was sent"
@@ -197,21 +219,26 @@ def _no_results(status: str, body: bytes) -> tuple[str, bytes]:
     return status, b'{"pagination": {"from_key": null, "limit": 20}}'
 
 
-@pytest.mark.parametrize(("spoil", "finding"), [
-    (_teapot, "Undocumented status code"),
-    (_no_results, "Response violates schema"),
-], ids=["status", "body"])
+@pytest.mark.parametrize(
+    ("spoil", "finding"),
+    [
+        (_teapot, "Undocumented status code"),
+        (_no_results, "Response violates schema"),
+    ],
+    ids=["status", "body"],
+)
 def test_the_run_catches_an_answer_the_document_does_not_allow(
-        spoil: Callable[[str, bytes], tuple[str, bytes]], finding: str,
-        fuzz_sandbox: Sandbox) -> None:
+    spoil: Callable[[str, bytes], tuple[str, bytes]], finding: str, fuzz_sandbox: Sandbox
+) -> None:
     """An app whose answers break the document fails the run: the checks can fail."""
 
     def spoiled(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         got: list[str] = []
         body = b"".join(fuzz_sandbox.app(environ, lambda status, headers: got.append(status)))
         status, body = spoil(got[0], body)
-        start_response(status, [("Content-Type", "application/json"),
-                                ("Content-Length", str(len(body)))])
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
         return [body]
 
     operation = next(op for op in OPERATIONS if op.label.endswith("/customers/find"))
@@ -222,10 +249,13 @@ def test_the_run_catches_an_answer_the_document_does_not_allow(
 
 # -- what the run found, pinned as plain examples ------------------------------------------------
 
+
 def _api(box: Sandbox) -> httpx.Client:
-    return httpx.Client(transport=httpx.WSGITransport(app=box.app),
-                        base_url=f"http://sandbox/api/v1/companies/{COMPANY}",
-                        headers={"Authorization": f"Bearer {box.token}"})
+    return httpx.Client(
+        transport=httpx.WSGITransport(app=box.app),
+        base_url=f"http://sandbox/api/v1/companies/{COMPANY}",
+        headers={"Authorization": f"Bearer {box.token}"},
+    )
 
 
 def test_found_a_limit_written_as_1_0_is_a_page_of_one(fuzz_sandbox: Sandbox) -> None:
@@ -237,12 +267,17 @@ def test_found_a_limit_written_as_1_0_is_a_page_of_one(fuzz_sandbox: Sandbox) ->
     assert answer.json()["pagination"]["limit"] == 1
 
 
-@pytest.mark.parametrize("body", [
-    {"type": "AMOUNT", "amount": {"currency": "USD", "value_in_cents": 2**63}},
-    {"type": "UNITS", "units": 1e13, "item_id": "itm_api_calls"},
-], ids=["cents", "units"])
-def test_found_grants_beyond_the_stores_range_are_refused(fuzz_sandbox: Sandbox,
-                                                         body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "AMOUNT", "amount": {"currency": "USD", "value_in_cents": 2**63}},
+        {"type": "UNITS", "units": 1e13, "item_id": "itm_api_calls"},
+    ],
+    ids=["cents", "units"],
+)
+def test_found_grants_beyond_the_stores_range_are_refused(
+    fuzz_sandbox: Sandbox, body: dict[str, Any]
+) -> None:
     """A grant too large for a 64-bit balance is a 400 naming the field (it was a 500)."""
     with _api(fuzz_sandbox) as api:
         answer = api.post("/credits", json={"customer_id": "cus_acme", "name": "Huge", **body})

@@ -20,8 +20,14 @@ from maplectl.model import Kind
 
 def run(fake: FakeMaple, clock: Any, desired: list[Any], **kw: Any) -> Any:
     stream = io.BytesIO()
-    applier = Applier(fake, journal=Journal(stream, run_id="t"), clock=clock,
-                      sleeper=clock.sleep, parallelism=1, **kw)
+    applier = Applier(
+        fake,
+        journal=Journal(stream, run_id="t"),
+        clock=clock,
+        sleeper=clock.sleep,
+        parallelism=1,
+        **kw,
+    )
     result = applier.run(plan_of(desired))
     return result, [json.loads(line) for line in stream.getvalue().decode().splitlines()]
 
@@ -45,7 +51,9 @@ def test_500_after_commit_adopts_the_object(clock: Any) -> None:
     assert r.outcome is Outcome.ADOPTED and r.generation == 0
     assert len(fake.rows[Collection.CREDITS]) == 1
     assert [j.get("status") for j in journal if j["event"] == "outcome"] == [
-        "server_error", "adopted"]
+        "server_error",
+        "adopted",
+    ]
 
 
 def test_500_before_commit_waits_then_uses_the_next_generation(clock: Any) -> None:
@@ -77,7 +85,8 @@ def test_400_fails_that_entry_with_its_file_and_field(clock: Any) -> None:
     failed = result.failed
     assert len(failed) == 1 and failed[0].action.address == "Credit/a"
     assert str(failed[0].diagnostics[0]).startswith(
-        "billing/credits.yaml:1:1: Credit/a: spec.customer_id: Maple rejected it: no such")
+        "billing/credits.yaml:1:1: Credit/a: spec.customer_id: Maple rejected it: no such"
+    )
     assert [r.outcome for r in result.results] == [Outcome.FAILED, Outcome.CREATED]
 
 
@@ -98,8 +107,10 @@ def test_verification_reports_an_object_that_does_not_match(clock: Any) -> None:
 
     def tamper(kind: Kind, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         out = original(kind, body)
-        fake.rows[Collection.CREDITS][-1]["issued_amount"] = {"currency": "USD",
-                                                             "value_in_cents": 1}
+        fake.rows[Collection.CREDITS][-1]["issued_amount"] = {
+            "currency": "USD",
+            "value_in_cents": 1,
+        }
         return out
 
     fake._insert = tamper  # type: ignore[method-assign]
@@ -129,8 +140,9 @@ def test_a_lookup_after_500_claims_what_it_finds(clock: Any) -> None:
     assert first and second and first != second
 
 
-def test_ctrl_c_sends_nothing_new_and_reports_what_finished(clock: Any,
-                                                            sigint_raises: None) -> None:
+def test_ctrl_c_sends_nothing_new_and_reports_what_finished(
+    clock: Any, sigint_raises: None
+) -> None:
     """SIGINT during apply: the create in flight finishes and is kept; queued ones are not sent."""
     import os
     import signal
@@ -155,14 +167,16 @@ def test_ctrl_c_sends_nothing_new_and_reports_what_finished(clock: Any,
 
 # -- after a 500 the key is spent (issue 9) -------------------------------------------------------
 
+
 def test_default_wait_outlasts_a_search_lag_of_20s(clock: Any) -> None:
     """With the default 30 s wait a credit search shows 20 s late is adopted, not issued again."""
     fake = FakeMaple(clock)
     fake.faults = ["500_after"]
     fake.lag = 20.0
     stream = io.BytesIO()
-    result = Applier(fake, journal=Journal(stream, run_id="t"), clock=clock,
-                     sleeper=clock.sleep).run(plan_of([credit("a")]))
+    result = Applier(
+        fake, journal=Journal(stream, run_id="t"), clock=clock, sleeper=clock.sleep
+    ).run(plan_of([credit("a")]))
     assert result.results[0].outcome is Outcome.ADOPTED
     assert len(fake.rows[Collection.CREDITS]) == 1
 
@@ -182,8 +196,7 @@ def test_after_a_500_a_same_grant_credit_under_another_name_is_not_adopted(clock
     assert "crd_0" not in r.remote_ids and len(fake.rows[Collection.CREDITS]) == 2
 
 
-def test_500s_on_every_generation_leave_an_unknown_outcome_not_a_safe_rerun(
-        clock: Any) -> None:
+def test_500s_on_every_generation_leave_an_unknown_outcome_not_a_safe_rerun(clock: Any) -> None:
     """When keys run out the entry is reported unknown, with its spent key and the time."""
     from datetime import UTC, datetime
 
@@ -192,8 +205,13 @@ def test_500s_on_every_generation_leave_an_unknown_outcome_not_a_safe_rerun(
 
     fake = FakeMaple(clock)
     fake.faults = ["500_before"] * 3
-    applier = Applier(fake, clock=clock, sleeper=clock.sleep, consistency_wait=30,
-                      wall=lambda: datetime(2026, 11, 25, 9, 30, tzinfo=UTC))
+    applier = Applier(
+        fake,
+        clock=clock,
+        sleeper=clock.sleep,
+        consistency_wait=30,
+        wall=lambda: datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
+    )
     result = applier.run(plan_of([credit("a")]))
     (r,) = result.results
     assert r.outcome is Outcome.UNKNOWN and result.unknown == [r]
@@ -206,8 +224,7 @@ def test_500s_on_every_generation_leave_an_unknown_outcome_not_a_safe_rerun(
     assert "safe" not in f"{info.value.message} {info.value.hint}"
 
 
-def test_lag_beyond_the_wait_is_caught_by_verification_not_reported_as_success(
-        clock: Any) -> None:
+def test_lag_beyond_the_wait_is_caught_by_verification_not_reported_as_success(clock: Any) -> None:
     """A 500's object that shows after the next key created another: exit 6 with both ids."""
     fake = FakeMaple(clock)
     fake.faults = ["500_after"]
@@ -236,8 +253,7 @@ def test_verification_rematches_an_adopted_credit_against_its_entry(clock: Any) 
     fake.faults = ["500_before"]
     original = fake.create
 
-    def create_then_someone_else(kind: Kind, body: Mapping[str, Any],
-                                 key: str) -> CreateResult:
+    def create_then_someone_else(kind: Kind, body: Mapping[str, Any], key: str) -> CreateResult:
         try:
             return original(kind, body, key)
         finally:
@@ -276,3 +292,20 @@ def test_charge_versions_racing_are_reported_too(clock: Any) -> None:
     result = Applier(fake, clock=clock, sleeper=clock.sleep).run(plan)
     (problem,) = result.verification_problems
     assert "two objects with one identity" in problem and "otb_0_0" in problem
+
+
+def test_a_key_that_replays_another_entrys_object_is_a_failure_not_a_success(clock: Any) -> None:
+    """The original's key replays the object a copy now pins: no second object, and not 'done'."""
+    from helpers.planning import remote_credit
+
+    fake = FakeMaple(clock)
+    original = credit("orig", title="Goodwill", allow_duplicate=True)
+    copy = credit("copy", title="Goodwill copy", remote_id="crd_x")
+    held = remote_credit("crd_x", original)
+    plan = plan_of([original, copy], credits=[held])
+    (create,) = plan.creates
+    fake.stored[create.idempotency_key] = [held]  # the key made crd_x in an earlier run
+    result = Applier(fake, clock=clock, sleeper=clock.sleep).run(plan)
+    (r,) = result.results
+    assert r.outcome is Outcome.FAILED and "crd_x" in (r.error or "")
+    assert "another entry" in (r.error or "")

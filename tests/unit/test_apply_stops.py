@@ -25,8 +25,9 @@ FIVE = [credit(f"c{i}", title=f"T{i}") for i in range(5)]
 
 
 def apply_five(fake: FakeMaple, clock: Any, journal: Journal | None = None) -> ApplyResult:
-    applier = Applier(fake, journal=journal, clock=clock, sleeper=clock.sleep, parallelism=1,
-                      consistency_wait=0)
+    applier = Applier(
+        fake, journal=journal, clock=clock, sleeper=clock.sleep, parallelism=1, consistency_wait=0
+    )
     return applier.run(plan_of(FIVE))
 
 
@@ -52,7 +53,8 @@ class FullDisk(io.BytesIO):
 
 
 def test_each_intent_is_a_whole_line_on_disk_before_its_create_is_sent(
-        clock: Any, tmp_path: Path) -> None:
+    clock: Any, tmp_path: Path
+) -> None:
     """Read from inside the create: the journal file already ends with this key's intent."""
     fake = FakeMaple(clock)
     original = fake.create
@@ -75,7 +77,8 @@ def test_each_intent_is_a_whole_line_on_disk_before_its_create_is_sent(
 
 
 def test_a_journal_that_cannot_be_written_stops_the_run_with_exit_5(
-        clock: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    clock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Disk full at the second intent: that create and the rest are not sent; exit 5."""
     fake = FakeMaple(clock)
     result = apply_five(fake, clock, Journal(FullDisk(lines=2), run_id="t"))
@@ -89,7 +92,8 @@ def test_a_journal_that_cannot_be_written_stops_the_run_with_exit_5(
 
 
 def test_a_failed_outcome_line_keeps_the_create_and_stops_the_rest(
-        clock: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    clock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The create happened before its outcome line failed: it is reported as created."""
     fake = FakeMaple(clock)
     result = apply_five(fake, clock, Journal(FullDisk(lines=1), run_id="t"))
@@ -132,7 +136,8 @@ def test_a_short_write_leaves_no_half_line_in_the_journal(clock: Any, tmp_path: 
 
 
 def test_an_unexpected_error_in_a_worker_fails_that_entry_and_stops(
-        clock: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    clock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A bug in the second create: summary printed, exit 5, nothing more sent."""
     fake = FakeMaple(clock)
     original = fake.create
@@ -152,7 +157,8 @@ def test_an_unexpected_error_in_a_worker_fails_that_entry_and_stops(
 
 
 def test_a_failing_read_after_a_500_fails_that_entry_with_exit_5(
-        clock: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    clock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A 500, then the read that would settle it fails: that entry fails, the others go on."""
     fake = FakeMaple(clock)
     fake.faults = ["500_after"]
@@ -174,7 +180,8 @@ def test_a_failing_read_after_a_500_fails_that_entry_with_exit_5(
 
 
 def test_a_failing_read_in_the_check_after_apply_is_exit_6(
-        clock: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    clock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Everything was created, but reading it back fails: exit 6, not an internal error."""
     fake = FakeMaple(clock)
 

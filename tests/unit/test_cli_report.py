@@ -12,8 +12,9 @@ from maplectl.errors import PartialApplyError, UsageError, VerificationError
 
 def result(outcome: Outcome, problems: tuple[str, ...] = ()) -> ApplyResult:
     plan = plan_of([credit("a")])
-    return ApplyResult(plan, (ActionResult(plan.actions[0], outcome, ("crd_1",)),),
-                       verification_problems=problems)
+    return ApplyResult(
+        plan, (ActionResult(plan.actions[0], outcome, ("crd_1",)),), verification_problems=problems
+    )
 
 
 def test_failed_create_is_exit_5(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,8 +37,9 @@ def test_success_is_silent_about_errors(capsys: pytest.CaptureFixture[str]) -> N
     assert "Apply: 1 created. New credits: USD 50.00." in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("45s", 45), ("30m", 1800),
-                                               ("12h", 43200), ("2d", 172800)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90), ("45s", 45), ("30m", 1800), ("12h", 43200), ("2d", 172800)]
+)
 def test_durations(text: str, seconds: int) -> None:
     """--plan-ttl accepts seconds and s/m/h/d suffixes."""
     assert parse_duration(text).total_seconds() == seconds

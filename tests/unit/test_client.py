@@ -29,18 +29,35 @@ TOKEN = "canary-token-5f1d"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-def make(handler: Callable[[httpx.Request], httpx.Response], clock: object,
-         log: list[str] | None = None, **kw: object) -> MapleClient:
+def make(
+    handler: Callable[[httpx.Request], httpx.Response],
+    clock: object,
+    log: list[str] | None = None,
+    **kw: object,
+) -> MapleClient:
     return MapleClient(
-        api_url="https://maple.test/api/v1", company_id="cmp_x", token=Secret(TOKEN),
-        transport=httpx.MockTransport(handler), clock=clock, sleeper=clock.sleep,  # type: ignore[attr-defined]
-        now=lambda: NOW, log=log.append if log is not None else None, **kw,  # type: ignore[arg-type]
+        api_url="https://maple.test/api/v1",
+        company_id="cmp_x",
+        token=Secret(TOKEN),
+        transport=httpx.MockTransport(handler),
+        clock=clock,
+        sleeper=clock.sleep,  # type: ignore[attr-defined]
+        now=lambda: NOW,
+        log=log.append if log is not None else None,
+        **kw,  # type: ignore[arg-type]
     )
 
 
 def err(status: int, etype: str, **extra: object) -> httpx.Response:
-    return httpx.Response(status, json={"error_message": f"boom {status}", "error_type": etype,
-                                        "error_status": status, **extra})
+    return httpx.Response(
+        status,
+        json={
+            "error_message": f"boom {status}",
+            "error_type": etype,
+            "error_status": status,
+            **extra,
+        },
+    )
 
 
 def test_find_page_sends_contract_body_and_auth(clock: object) -> None:
@@ -49,20 +66,24 @@ def test_find_page_sends_contract_body_and_auth(clock: object) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"results": None,
-                                         "pagination": {"from_key": None, "limit": 100,
-                                                        "total": 0}})
+        return httpx.Response(
+            200, json={"results": None, "pagination": {"from_key": None, "limit": 100, "total": 0}}
+        )
 
-    page = make(handler, clock).find_page(Collection.CREDITS, {"customer_id": "cus_a"},
-                                          include_meta=True)
+    page = make(handler, clock).find_page(
+        Collection.CREDITS, {"customer_id": "cus_a"}, include_meta=True
+    )
     assert page.results == [] and page.next_key is None and page.total == 0
     req = seen[0]
     assert req.url.path == "/api/v1/companies/cmp_x/credits/find"
     assert req.headers["Authorization"] == f"Bearer {TOKEN}"
     assert "Idempotency-Key" not in req.headers
     assert json.loads(req.content) == {
-        "pagination": {"from_key": None, "limit": 100}, "query": {"customer_id": "cus_a"},
-        "sort_key": "createdAtAsc", "include_meta": True}
+        "pagination": {"from_key": None, "limit": 100},
+        "query": {"customer_id": "cus_a"},
+        "sort_key": "createdAtAsc",
+        "include_meta": True,
+    }
 
 
 def test_create_retries_with_the_same_key_after_no_response(clock: object) -> None:
@@ -118,10 +139,18 @@ def test_429_storm_gives_up_after_the_attempts(clock: object) -> None:
         client.get_customer("c")
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("3", 3.0), ("0", 0.0), ("Sun, 22 Nov 2026 12:00:30 GMT", 30.0), ("soon", None),
-    ("-1", None), (None, None), ("nan", None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("3", 3.0),
+        ("0", 0.0),
+        ("Sun, 22 Nov 2026 12:00:30 GMT", 30.0),
+        ("soon", None),
+        ("-1", None),
+        (None, None),
+        ("nan", None),
+    ],
+)
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     """Retry-After is seconds or an HTTP date; anything else falls back to backoff."""
     assert parse_retry_after(value, NOW) == expected
@@ -133,8 +162,11 @@ def test_400_maps_validation_errors(clock: object) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(1)
-        return err(400, "validation_error",
-                   validation_errors=[{"field": "customer_id", "message": "no such customer"}])
+        return err(
+            400,
+            "validation_error",
+            validation_errors=[{"field": "customer_id", "message": "no such customer"}],
+        )
 
     with pytest.raises(ApiValidationError) as info:
         make(handler, clock).create(Kind.CREDIT, {}, "k")
@@ -151,8 +183,9 @@ def test_401_is_an_auth_error_with_a_hint_and_no_token(clock: object) -> None:
 
 def test_unparseable_body_is_a_transport_error(clock: object) -> None:
     """A truncated body is treated like no response (retry with the same key)."""
-    client = make(lambda r: httpx.Response(201, content=b'{"id": "crd'), clock,
-                  retry=RetryPolicy(attempts=2))
+    client = make(
+        lambda r: httpx.Response(201, content=b'{"id": "crd'), clock, retry=RetryPolicy(attempts=2)
+    )
     with pytest.raises(TransportError):
         client.create(Kind.CREDIT, {}, "k")
 
@@ -161,13 +194,15 @@ def test_debug_log_never_contains_the_token(clock: object) -> None:
     """Request logs name method, path, key and status, and never the token."""
     log: list[str] = []
     make(lambda r: httpx.Response(201, json={"id": "crd_1"}), clock, log=log).create(
-        Kind.CREDIT, {"name": "n"}, "key-1")
+        Kind.CREDIT, {"name": "n"}, "key-1"
+    )
     assert log and "key=key-1" in log[0] and "201" in log[0]
     assert all(TOKEN not in line for line in log)
 
 
 def test_deadline_stops_retries(clock: object) -> None:
     """Past the run's deadline the client stops retrying and reports the last failure."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused")
 
@@ -244,8 +279,9 @@ def test_retry_after_longer_than_the_time_left_fails_at_once(clock: object) -> N
 def test_a_shared_rate_limit_pause_past_the_deadline_is_not_waited_out(clock: object) -> None:
     """When another worker's 429 pause outlasts the run, a request fails at once, unsent."""
     sent: list[int] = []
-    client = make(lambda r: sent.append(1) or httpx.Response(200, json={"id": "c"}), clock,
-                  deadline=1010.0)
+    client = make(
+        lambda r: sent.append(1) or httpx.Response(200, json={"id": "c"}), clock, deadline=1010.0
+    )
     client.throttle.pause(60.0)
     with pytest.raises(TransportError) as info:
         client.get_customer("c")
@@ -256,15 +292,18 @@ def test_a_shared_rate_limit_pause_past_the_deadline_is_not_waited_out(clock: ob
 def test_a_response_is_bounded_by_a_total_deadline_not_a_per_read_one(clock: object) -> None:
     """A body trickling in (each read quick, the whole slow) is abandoned at the request's
     deadline (--read-timeout), and at the run's deadline when that comes first."""
+
     def trickle(request: httpx.Request) -> httpx.Response:
         def body() -> Iterator[bytes]:
             for _ in range(1000):
                 clock.now += 2.0  # type: ignore[attr-defined]
                 yield b" "
+
         return httpx.Response(200, content=body())
 
-    client = make(trickle, clock, retry=RetryPolicy(attempts=1),
-                  timeouts=Timeouts(connect=1.0, read=30.0))
+    client = make(
+        trickle, clock, retry=RetryPolicy(attempts=1), timeouts=Timeouts(connect=1.0, read=30.0)
+    )
     with pytest.raises(TransportError) as info:
         client.get_customer("c")
     assert "timed out reading the response" in str(info.value)
@@ -287,6 +326,7 @@ def test_an_oversized_body_is_refused_while_streaming_in_bounded_memory(clock: o
             for _ in range(300 * 1024 * 1024 // len(chunk)):
                 pulled.append(1)
                 yield bytes(chunk)  # a fresh copy each time, as off a socket
+
         return httpx.Response(200, content=body())
 
     client = make(huge, clock)
@@ -304,6 +344,7 @@ def test_an_oversized_body_is_refused_while_streaming_in_bounded_memory(clock: o
 
 def test_a_declared_oversized_body_is_refused_before_reading_it(clock: object) -> None:
     """A Content-Length over the limit is refused without reading the body at all."""
+
     def declared(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"Content-Length": str(2**40)}, content=iter([]))
 
@@ -314,8 +355,11 @@ def test_a_declared_oversized_body_is_refused_before_reading_it(clock: object) -
 
 def test_a_find_answer_of_the_wrong_shape_is_a_transport_error(clock: object) -> None:
     """results that is not a list is reported as a bad answer, not an internal TypeError."""
-    client = make(lambda r: httpx.Response(200, json={"results": 5, "pagination": {}}), clock,
-                  retry=RetryPolicy(attempts=1))
+    client = make(
+        lambda r: httpx.Response(200, json={"results": 5, "pagination": {}}),
+        clock,
+        retry=RetryPolicy(attempts=1),
+    )
     with pytest.raises(TransportError, match="results is not a list"):
         client.find_page(Collection.CREDITS, {})
 
@@ -324,10 +368,10 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_connection() -> None:
     """Without an injected transport, http:// to a non-loopback address fails in the
     constructor: no socket is ever opened."""
     with pytest.raises(UsageError, match="refusing to send the API token in clear"):
-        MapleClient(api_url="http://10.255.255.1/api/v1", company_id="cmp_x",
-                    token=Secret(TOKEN))
-    MapleClient(api_url="http://127.0.0.1:1/api/v1", company_id="cmp_x",
-                token=Secret(TOKEN)).close()
+        MapleClient(api_url="http://10.255.255.1/api/v1", company_id="cmp_x", token=Secret(TOKEN))
+    MapleClient(
+        api_url="http://127.0.0.1:1/api/v1", company_id="cmp_x", token=Secret(TOKEN)
+    ).close()
 
 
 def test_the_python_api_strips_the_token_and_refuses_hidden_characters(clock: object) -> None:
@@ -339,13 +383,20 @@ def test_the_python_api_strips_the_token_and_refuses_hidden_characters(clock: ob
         seen.append(request.headers["Authorization"])
         return httpx.Response(200, json={"id": "c"})
 
-    client = MapleClient(api_url="https://maple.test/api/v1", company_id="cmp_x",
-                         token=Secret(TOKEN + "\n"), transport=httpx.MockTransport(handler))
+    client = MapleClient(
+        api_url="https://maple.test/api/v1",
+        company_id="cmp_x",
+        token=Secret(TOKEN + "\n"),
+        transport=httpx.MockTransport(handler),
+    )
     client.get_customer("c")
     assert seen == [f"Bearer {TOKEN}"]
     with pytest.raises(UsageError) as info:
-        MapleClient(api_url="https://maple.test/api/v1", company_id="cmp_x",
-                    token=Secret(TOKEN[:4] + "\x1b" + TOKEN[4:]),
-                    transport=httpx.MockTransport(handler))
+        MapleClient(
+            api_url="https://maple.test/api/v1",
+            company_id="cmp_x",
+            token=Secret(TOKEN[:4] + "\x1b" + TOKEN[4:]),
+            transport=httpx.MockTransport(handler),
+        )
     assert "U+001B" in str(info.value) and TOKEN[4:] not in str(info.value)
     assert len(seen) == 1

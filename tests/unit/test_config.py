@@ -9,13 +9,25 @@ import pytest
 from maplectl.config import Secret, find_config_file, resolve_settings
 from maplectl.errors import UsageError
 
-FILE = {"company_id": "cmp_file", "api_url": "https://file.test/api/v1", "parallelism": 3,
-        "timeout_seconds": 12}
+FILE = {
+    "company_id": "cmp_file",
+    "api_url": "https://file.test/api/v1",
+    "parallelism": 3,
+    "timeout_seconds": 12,
+}
 
 
 def resolve(env: dict[str, str] | None = None, **flags: object) -> object:
-    args: dict[str, object] = dict(config=FILE, config_file=None, env=env or {}, api_url=None,
-                                   company=None, token_file=None, sandbox=False, sandbox_db=None)
+    args: dict[str, object] = dict(
+        config=FILE,
+        config_file=None,
+        env=env or {},
+        api_url=None,
+        company=None,
+        token_file=None,
+        sandbox=False,
+        sandbox_db=None,
+    )
     args.update(flags)
     return resolve_settings(**args)  # type: ignore[arg-type]
 
@@ -67,7 +79,8 @@ def test_config_file_is_found_at_the_manifests_root(tmp_path: Path) -> None:
     (tmp_path / "billing" / "a.yaml").write_text("")
     assert find_config_file([tmp_path / "billing"]) == tmp_path / "billing" / "maplectl.yaml"
     assert find_config_file([tmp_path / "billing" / "a.yaml"]) == (
-        tmp_path / "billing" / "maplectl.yaml")
+        tmp_path / "billing" / "maplectl.yaml"
+    )
     assert find_config_file([tmp_path]) is None
     assert str(Secret("x")) == "Secret('****')"
 
@@ -102,19 +115,22 @@ def test_a_token_file_others_can_read_is_warned_about(tmp_path: Path) -> None:
     assert token_file_warning(path) is None
 
 
-@pytest.mark.parametrize(("url", "ok"), [
-    ("https://api.maplebilling.com/api/v1", True),
-    ("https://10.0.0.5/api/v1", True),
-    ("http://127.0.0.1:8080/api/v1", True),
-    ("http://127.5.6.7/api/v1", True),
-    ("http://localhost:9000/api/v1", True),
-    ("http://[::1]:9000/api/v1", True),
-    ("http://10.255.255.1/api/v1", False),
-    ("http://api.maplebilling.com/api/v1", False),
-    ("http://localhost.evil.example/api/v1", False),
-    ("http://127.0.0.1.nip.io/api/v1", False),
-    ("ftp://127.0.0.1/api/v1", False),
-])
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://api.maplebilling.com/api/v1", True),
+        ("https://10.0.0.5/api/v1", True),
+        ("http://127.0.0.1:8080/api/v1", True),
+        ("http://127.5.6.7/api/v1", True),
+        ("http://localhost:9000/api/v1", True),
+        ("http://[::1]:9000/api/v1", True),
+        ("http://10.255.255.1/api/v1", False),
+        ("http://api.maplebilling.com/api/v1", False),
+        ("http://localhost.evil.example/api/v1", False),
+        ("http://127.0.0.1.nip.io/api/v1", False),
+        ("ftp://127.0.0.1/api/v1", False),
+    ],
+)
 def test_plain_http_is_allowed_to_loopback_hosts_only(url: str, ok: bool) -> None:
     """http:// carries the token in clear, so only to this machine; https:// anywhere."""
     if ok:
@@ -131,9 +147,13 @@ def test_settings_know_when_the_api_url_came_from_a_file(tmp_path: Path) -> None
     config_file = tmp_path / "maplectl.yaml"
     from_file = resolve({"MAPLE_API_TOKEN": "t"}, config_file=config_file)
     assert from_file.api_url_from_file == config_file  # type: ignore[attr-defined]
-    from_flag = resolve({"MAPLE_API_TOKEN": "t"}, config_file=config_file,
-                        api_url="https://file.test/api/v1")
+    from_flag = resolve(
+        {"MAPLE_API_TOKEN": "t"}, config_file=config_file, api_url="https://file.test/api/v1"
+    )
     assert from_flag.api_url_from_file is None  # type: ignore[attr-defined]
-    own = resolve({"MAPLE_API_TOKEN": "t"}, config_file=config_file,
-                  config={**FILE, "api_url": "https://api.maplebilling.com/api/v1/"})
+    own = resolve(
+        {"MAPLE_API_TOKEN": "t"},
+        config_file=config_file,
+        config={**FILE, "api_url": "https://api.maplebilling.com/api/v1/"},
+    )
     assert own.api_url_from_file is None  # type: ignore[attr-defined]

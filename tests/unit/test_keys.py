@@ -21,18 +21,34 @@ CHARGE = {
 }
 
 GOLDEN = [
-    (Kind.CREDIT, "Credit/acme-goodwill", CREDIT, 0,
-     "mctl1.c.0.8fa717523d6bbd7f4d849450953d72fc02d4e1cecd061743"),
-    (Kind.ONE_TIME_CHARGE, "OneTimeCharge/acme-onboarding", CHARGE, 0,
-     "mctl1.o.0.7af5e595946663bed85d16ee63bfc7735a2b41b60ac64d7e"),
-    (Kind.CREDIT, "Credit/é", {"name": "Crédit ✓"}, 0,
-     "mctl1.c.0.2f1ff030a68e884a77c760302a62e3c7e56877e506635c36"),
+    (
+        Kind.CREDIT,
+        "Credit/acme-goodwill",
+        CREDIT,
+        0,
+        "mctl1.c.0.8fa717523d6bbd7f4d849450953d72fc02d4e1cecd061743",
+    ),
+    (
+        Kind.ONE_TIME_CHARGE,
+        "OneTimeCharge/acme-onboarding",
+        CHARGE,
+        0,
+        "mctl1.o.0.7af5e595946663bed85d16ee63bfc7735a2b41b60ac64d7e",
+    ),
+    (
+        Kind.CREDIT,
+        "Credit/é",
+        {"name": "Crédit ✓"},
+        0,
+        "mctl1.c.0.2f1ff030a68e884a77c760302a62e3c7e56877e506635c36",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("kind", "address", "body", "generation", "expected"), GOLDEN)
-def test_golden_vectors(kind: Kind, address: str, body: dict[str, object], generation: int,
-                        expected: str) -> None:
+def test_golden_vectors(
+    kind: Kind, address: str, body: dict[str, object], generation: int, expected: str
+) -> None:
     """A key derived today equals the key derived by every earlier release."""
     key = idempotency_key(company_id="cmp_demo", kind=kind, address=address, body=body)
     assert key == expected
@@ -51,11 +67,15 @@ def test_key_ignores_dict_order_but_not_content() -> None:
     """Reordering YAML keys keeps the key; changing a cent changes it."""
     reordered = dict(reversed(list(CREDIT.items())))
     base = idempotency_key(company_id="cmp_demo", kind=Kind.CREDIT, address="Credit/a", body=CREDIT)
-    assert idempotency_key(company_id="cmp_demo", kind=Kind.CREDIT, address="Credit/a",
-                           body=reordered) == base
+    assert (
+        idempotency_key(company_id="cmp_demo", kind=Kind.CREDIT, address="Credit/a", body=reordered)
+        == base
+    )
     changed = {**CREDIT, "amount": {"currency": "USD", "value_in_cents": 5001}}
-    assert idempotency_key(company_id="cmp_demo", kind=Kind.CREDIT, address="Credit/a",
-                           body=changed) != base
+    assert (
+        idempotency_key(company_id="cmp_demo", kind=Kind.CREDIT, address="Credit/a", body=changed)
+        != base
+    )
 
 
 @pytest.mark.parametrize("field", ["company_id", "address"])

@@ -17,9 +17,18 @@ HOMES = {
     "deepdiff": {"plan/diff.py"},
 }
 # Modules that do no I/O: the plan, the judging half of manifests, records and rendering.
-PURE = {"model.py", "currency.py", "errors.py", "redaction.py", "render.py", "plan/",
-        "manifests/documents.py", "manifests/rules.py", "manifests/messages.py",
-        "manifests/schema.py"}
+PURE = {
+    "model.py",
+    "currency.py",
+    "errors.py",
+    "redaction.py",
+    "render.py",
+    "plan/",
+    "manifests/documents.py",
+    "manifests/rules.py",
+    "manifests/messages.py",
+    "manifests/schema.py",
+}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -54,20 +63,38 @@ def test_each_foreign_library_lives_in_its_one_module() -> None:
 
 def test_core_never_imports_the_sandbox() -> None:
     """Only the CLI (the composition root) may reach the sandbox."""
-    offenders = [rel for rel, names in modules()
-                 if not rel.startswith(("sandbox/", "cli/"))
-                 and any(n.startswith("maplectl.sandbox") for n in names)]
+    offenders = [
+        rel
+        for rel, names in modules()
+        if not rel.startswith(("sandbox/", "cli/"))
+        and any(n.startswith("maplectl.sandbox") for n in names)
+    ]
     assert offenders == []
 
 
 def test_pure_modules_do_no_io() -> None:
     """Pure modules import nothing that reaches disk, network or terminal."""
-    io_modules = {"os", "pathlib", "socket", "subprocess", "httpx", "click", "yaml", "sqlite3",
-                  "maplectl.maple.client", "maplectl.cli", "maplectl.manifests.loader"}
+    io_modules = {
+        "os",
+        "pathlib",
+        "socket",
+        "subprocess",
+        "httpx",
+        "click",
+        "yaml",
+        "sqlite3",
+        "maplectl.maple.client",
+        "maplectl.cli",
+        "maplectl.manifests.loader",
+    }
     pure = [(rel, names) for rel, names in modules() if allowed(rel, PURE)]
     assert len(pure) >= 14, "the pure set names files that no longer exist"
-    offenders = [f"{rel} imports {n}" for rel, names in pure for n in names
-                 if n in io_modules or n.startswith(("maplectl.cli", "maplectl.sandbox"))]
+    offenders = [
+        f"{rel} imports {n}"
+        for rel, names in pure
+        for n in names
+        if n in io_modules or n.startswith(("maplectl.cli", "maplectl.sandbox"))
+    ]
     assert offenders == []
 
 
@@ -78,9 +105,11 @@ def test_ruff_banned_api_agrees_with_the_homes() -> None:
     config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
     lint = config["tool"]["ruff"]["lint"]
     assert set(lint["flake8-tidy-imports"]["banned-api"]) == set(HOMES)
-    exempt = {path.removeprefix("maplectl/").removesuffix("*")
-              for path, codes in lint["per-file-ignores"].items()
-              if "TID251" in codes and path.startswith("maplectl/")}
+    exempt = {
+        path.removeprefix("maplectl/").removesuffix("*")
+        for path, codes in lint["per-file-ignores"].items()
+        if "TID251" in codes and path.startswith("maplectl/")
+    }
     assert exempt == set().union(*HOMES.values())
 
 
@@ -89,6 +118,9 @@ def test_public_api_is_exactly_all() -> None:
     for name in maplectl.__all__:
         assert hasattr(maplectl, name), name
     public = {n for n in vars(maplectl) if not n.startswith("_")} - {"annotations"}
-    submodules = ({p.stem for p in PACKAGE.glob("*.py")} | {"schemas"}
-                  | {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()})
+    submodules = (
+        {p.stem for p in PACKAGE.glob("*.py")}
+        | {"schemas"}
+        | {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    )
     assert public - set(maplectl.__all__) - submodules == set()

@@ -45,7 +45,8 @@ def test_changed_amount_is_drift_with_a_field_diff() -> None:
     (a,) = plan_of([d], [remote]).actions
     assert a.action is ActionType.DRIFT
     assert [(x.field, x.expected, x.actual) for x in a.diff] == [
-        ("amount.value_in_cents", 7500, 5000)]
+        ("amount.value_in_cents", 7500, 5000)
+    ]
 
 
 def test_expiration_compares_as_an_instant() -> None:
@@ -68,8 +69,7 @@ def test_pinning_with_remote_id_resolves_ambiguity() -> None:
     """metadata.remote_id picks the credit to manage."""
     d = credit("a", remote_id="crd_02")
     plan = plan_of([d], [remote_credit("crd_01", d), remote_credit("crd_02", d)])
-    assert [(a.action, a.remote_ids) for a in plan.actions] == [
-        (ActionType.UNCHANGED, ("crd_02",))]
+    assert [(a.action, a.remote_ids) for a in plan.actions] == [(ActionType.UNCHANGED, ("crd_02",))]
     assert [u.remote_id for u in plan.unmanaged] == ["crd_01"]
 
 
@@ -77,8 +77,10 @@ def test_unknown_remote_id_is_an_error_at_its_manifest() -> None:
     """Pinning an id Maple does not have stops the plan with the file and field."""
     with pytest.raises(ManifestError) as info:
         plan_of([credit("a", remote_id="crd_nope")])
-    assert ("billing/credits.yaml:1:1: Credit/a: metadata.remote_id: crd_nope is not a credit of "
-            "customer cus_acme (unknown id") in str(info.value)
+    assert (
+        "billing/credits.yaml:1:1: Credit/a: metadata.remote_id: crd_nope is not a credit of "
+        "customer cus_acme (unknown id"
+    ) in str(info.value)
 
 
 def test_renamed_credit_is_a_possible_duplicate() -> None:
@@ -87,8 +89,10 @@ def test_renamed_credit_is_a_possible_duplicate() -> None:
     (a,) = plan_of([credit("a", title="New title")], [old]).actions
     assert a.action is ActionType.POSSIBLE_DUPLICATE and a.remote_ids == ("crd_01",)
     assert "crd_01" in notes(a)[-2]
-    assert notes(a)[-1] == ("the same credit: set metadata.remote_id: crd_01; another credit on "
-                           "purpose: set metadata.allow_duplicate: true")
+    assert notes(a)[-1] == (
+        "the same credit: set metadata.remote_id: crd_01; another credit on "
+        "purpose: set metadata.allow_duplicate: true"
+    )
 
 
 def test_allow_duplicate_makes_it_a_create() -> None:
@@ -109,7 +113,8 @@ def test_past_expiry_is_an_error_only_for_a_create() -> None:
     """An expired manifest keeps validating once its credit exists; creating it is refused."""
     d = credit("a", expiration_date="2020-01-01T00:00:00Z")
     assert actions(plan_of([d], [remote_credit("crd_01", d, state="EXPIRED")])) == {
-        "Credit/a": "unchanged"}
+        "Credit/a": "unchanged"
+    }
     with pytest.raises(ManifestError, match=r"spec\.expiration_date: 2020-01-01T00:00:00Z is not"):
         plan_of([d])
 
@@ -131,8 +136,7 @@ def test_charge_present_when_each_item_matches() -> None:
 
 def test_identical_charges_claim_distinct_billables() -> None:
     """Two identical manifests and one billable: one is in place, the other is created."""
-    plan = plan_of([charge("c1"), charge("c2", allow_duplicate=True)],
-                   charges=[billable("otb_1")])
+    plan = plan_of([charge("c1"), charge("c2", allow_duplicate=True)], charges=[billable("otb_1")])
     assert actions(plan) == {"OneTimeCharge/c1": "unchanged", "OneTimeCharge/c2": "create"}
 
 
@@ -145,8 +149,10 @@ def test_charge_type_must_match() -> None:
 
 def test_partial_charge_is_drift() -> None:
     """A charge with one of two items in Maple is drift, never half re-created."""
-    items = [{"product_pricing_id": "pp_onboarding_fee", "aggregate": 1},
-             {"product_pricing_id": "pp_training_day", "aggregate": 2}]
+    items = [
+        {"product_pricing_id": "pp_onboarding_fee", "aggregate": 1},
+        {"product_pricing_id": "pp_training_day", "aggregate": 2},
+    ]
     (a,) = plan_of([charge("c", items=items)], charges=[billable("otb_1")]).actions
     assert a.action is ActionType.DRIFT and "onetime_items.1" in notes(a)[0]
 
@@ -160,11 +166,20 @@ def test_created_after_narrows_the_match() -> None:
 
 def test_custom_price_money_counts_quantity() -> None:
     """Custom-price items count amount x aggregate into the charges total."""
-    items = [{"custom_price": {"amount": {"currency": "EUR", "value_in_cents": 12500},
-                               "description": "Consulting"}, "aggregate": 4}]
+    items = [
+        {
+            "custom_price": {
+                "amount": {"currency": "EUR", "value_in_cents": 12500},
+                "description": "Consulting",
+            },
+            "aggregate": 4,
+        }
+    ]
     plan = plan_of([charge("c", items=items), credit("a", customer="cus_globex")])
-    assert plan.money() == {"EUR": {"credits": 0, "charges": 50000},
-                            "USD": {"credits": 5000, "charges": 0}}
+    assert plan.money() == {
+        "EUR": {"credits": 0, "charges": 50000},
+        "USD": {"credits": 5000, "charges": 0},
+    }
     assert plan.money_per_customer()["cus_acme"] == {"EUR": {"credits": 0, "charges": 50000}}
 
 
@@ -182,7 +197,8 @@ def test_target_keeps_other_manifests_claims() -> None:
     a, b = credit("a", title="A"), credit("b", title="Same grant")
     remote_b = remote_credit("crd_02", b)
     observed = Observed(customers=frozenset({"cus_acme"}), credits=(remote_b,), charges=())
-    plan = build_plan([a, b], observed, company_id="cmp_demo", api_url="x", now=NOW,
-                      targets=["Credit/a"])
+    plan = build_plan(
+        [a, b], observed, company_id="cmp_demo", api_url="x", now=NOW, targets=["Credit/a"]
+    )
     assert [(x.address, x.action) for x in plan.actions] == [("Credit/a", ActionType.CREATE)]
     assert plan.unmanaged == ()

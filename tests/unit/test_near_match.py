@@ -17,8 +17,13 @@ from maplectl.plan.identity import name_key
 from maplectl.plan.records import Action, ActionType
 from maplectl.render import notes
 
-SERVICES = {"custom_price": {"amount": {"currency": "USD", "value_in_cents": 50000},
-                             "description": "SSO workshop"}, "aggregate": 2}
+SERVICES = {
+    "custom_price": {
+        "amount": {"currency": "USD", "value_in_cents": 50000},
+        "description": "SSO workshop",
+    },
+    "aggregate": 2,
+}
 
 
 def one(plan: Any) -> Action:
@@ -33,16 +38,17 @@ def with_item(**price: Any) -> dict[str, Any]:
 
 # -- charges: edits after billing -----------------------------------------------------------------
 
+
 def test_charge_quantity_edited_after_billing_is_a_possible_duplicate() -> None:
     """Quantity 2 -> 3 of a billed catalog item: the old billable could be it; nothing is sent."""
     billed = billable("otb_1", product_pricing_id="pp_training_day", aggregate=2)
-    edited = charge("training", items=[{"product_pricing_id": "pp_training_day",
-                                        "aggregate": 3}])
+    edited = charge("training", items=[{"product_pricing_id": "pp_training_day", "aggregate": 3}])
     action = one(plan_of([edited], charges=[billed]))
     assert action.action is ActionType.POSSIBLE_DUPLICATE
     assert action.remote_ids == ("otb_1",)
     assert [(d.field, d.expected, d.actual) for d in action.diff] == [
-        ("onetime_items.0.aggregate", 3, 2)]
+        ("onetime_items.0.aggregate", 3, 2)
+    ]
     assert "metadata.remote_id: otb_1" in notes(action)[-1]
     assert "metadata.allow_duplicate: true" in notes(action)[-1]
 
@@ -58,8 +64,10 @@ def test_custom_price_description_typo_fixed_is_a_possible_duplicate() -> None:
 def test_custom_price_amount_changed_is_a_possible_duplicate() -> None:
     """A new price for the same described service is still that service."""
     billed = billable("otb_1", **with_item(amount={"currency": "USD", "value_in_cents": 45000}))
-    assert one(plan_of([charge("sso", items=[SERVICES])], charges=[billed])).action is \
-        ActionType.POSSIBLE_DUPLICATE
+    assert (
+        one(plan_of([charge("sso", items=[SERVICES])], charges=[billed])).action
+        is ActionType.POSSIBLE_DUPLICATE
+    )
 
 
 def test_a_charge_sharing_nothing_is_unrelated() -> None:
@@ -72,19 +80,28 @@ def test_a_charge_sharing_nothing_is_unrelated() -> None:
 
 def test_billables_older_than_created_after_are_never_candidates() -> None:
     """A charge billed again on purpose names the window it belongs to."""
-    last_year = billable("otb_1", created_at="2025-12-01T00:00:00Z",
-                         product_pricing_id="pp_training_day", aggregate=2)
-    again = charge("training-2026", items=[{"product_pricing_id": "pp_training_day",
-                                            "aggregate": 3}],
-                   created_after="2026-01-01T00:00:00Z")
+    last_year = billable(
+        "otb_1",
+        created_at="2025-12-01T00:00:00Z",
+        product_pricing_id="pp_training_day",
+        aggregate=2,
+    )
+    again = charge(
+        "training-2026",
+        items=[{"product_pricing_id": "pp_training_day", "aggregate": 3}],
+        created_after="2026-01-01T00:00:00Z",
+    )
     assert one(plan_of([again], charges=[last_year])).action is ActionType.CREATE
 
 
 def test_allow_duplicate_makes_a_charge_near_match_a_create_and_says_so() -> None:
     """A second charge on purpose is planned, with the look-alike named in its notes."""
     billed = billable("otb_1", product_pricing_id="pp_training_day", aggregate=2)
-    edited = charge("training", items=[{"product_pricing_id": "pp_training_day",
-                                        "aggregate": 3}], allow_duplicate=True)
+    edited = charge(
+        "training",
+        items=[{"product_pricing_id": "pp_training_day", "aggregate": 3}],
+        allow_duplicate=True,
+    )
     action = one(plan_of([edited], charges=[billed]))
     assert action.action is ActionType.CREATE
     assert "allowed by metadata.allow_duplicate" in notes(action)[-1]
@@ -102,8 +119,10 @@ def test_created_after_in_the_future_is_an_error_at_its_field() -> None:
 
 def test_created_after_in_the_past_is_fine() -> None:
     """The usual case, a bound at the start of this billing period, plans a create."""
-    assert one(plan_of([charge("c", created_after="2026-11-01T00:00:00Z")])).action is \
-        ActionType.CREATE
+    assert (
+        one(plan_of([charge("c", created_after="2026-11-01T00:00:00Z")])).action
+        is ActionType.CREATE
+    )
 
 
 # -- credits: look-alikes and renames --------
@@ -135,8 +154,9 @@ def test_a_look_alike_of_an_existing_credit_is_a_possible_duplicate(spelling: st
 
 def test_rename_with_a_later_expiry_is_a_possible_duplicate() -> None:
     """The same grant under a new name and expiry could still be the credit issued before."""
-    old = remote_credit("crd_01", credit("a", title="Goodwill Q4",
-                                         expiration_date="2030-01-01T00:00:00Z"))
+    old = remote_credit(
+        "crd_01", credit("a", title="Goodwill Q4", expiration_date="2030-01-01T00:00:00Z")
+    )
     renamed = credit("a", title="Goodwill (Q4)", expiration_date="2031-01-01T00:00:00Z")
     action = one(plan_of([renamed], [old]))
     assert action.action is ActionType.POSSIBLE_DUPLICATE
@@ -154,14 +174,21 @@ def test_new_name_and_new_grant_is_unrelated() -> None:
 def test_units_credits_compare_units_and_item() -> None:
     """For unit credits the grant is units of an item."""
     units = {"type": "UNITS", "units": 1000, "item_id": "itm_api"}
-    old = remote_credit("crd_01", credit("a", title="Prepaid"), type="UNITS",
-                        issued_units=1000, item_id="itm_api", issued_amount=None)
+    old = remote_credit(
+        "crd_01",
+        credit("a", title="Prepaid"),
+        type="UNITS",
+        issued_units=1000,
+        item_id="itm_api",
+        issued_amount=None,
+    )
     d = credit("a", title="Prepaid calls", **units)
     d.body.pop("amount")
     assert one(plan_of([d], [old])).action is ActionType.POSSIBLE_DUPLICATE
 
 
 # -- pins first -----------------------------------------------------------------------------------
+
 
 def test_a_pin_in_a_file_that_sorts_first_never_makes_the_original_a_create() -> None:
     """Pins resolve before names: the original entry sees the object is already held."""
@@ -204,9 +231,13 @@ def test_a_pin_to_another_customers_charge_is_an_error() -> None:
     """The same holds for one-time charges."""
     theirs = billable("otb_7", customer="cus_globex")
     with pytest.raises(ManifestError, match="belongs to customer cus_globex"):
-        plan_of([charge("c", remote_id="otb_7"), charge("g", customer="cus_globex",
-                                                         allow_duplicate=True)],
-                charges=[theirs])
+        plan_of(
+            [
+                charge("c", remote_id="otb_7"),
+                charge("g", customer="cus_globex", allow_duplicate=True),
+            ],
+            charges=[theirs],
+        )
 
 
 def test_unknown_pin_is_an_error() -> None:
@@ -217,8 +248,9 @@ def test_unknown_pin_is_an_error() -> None:
 
 # -- within one plan ------------------------------------------------------------------------------
 
+
 def test_two_look_alike_credits_in_one_plan_are_an_error_unless_one_allows_it() -> None:
-    """"Café goodwill" and "café goodwill " for one customer could be one credit."""
+    """ "Café goodwill" and "café goodwill " for one customer could be one credit."""
     a = credit("a", title="Café goodwill", line=2)
     b = credit("b", title="café goodwill ", line=8)
     with pytest.raises(ManifestError) as info:
@@ -226,13 +258,14 @@ def test_two_look_alike_credits_in_one_plan_are_an_error_unless_one_allows_it() 
     (problem,) = info.value.diagnostics
     assert (problem.address, problem.field, problem.line) == ("Credit/b", "spec.name", 8)
     assert "Credit/a at billing/credits.yaml:2" in problem.message
-    assert len(plan_of([a, credit("b", title="café goodwill ", allow_duplicate=True)])
-               .creates) == 2
+    assert len(plan_of([a, credit("b", title="café goodwill ", allow_duplicate=True)]).creates) == 2
 
 
 def test_two_look_alike_charges_in_one_plan_are_an_error_unless_windows_differ() -> None:
     """Two charges sharing a pricing are one unless a window or allow_duplicate says otherwise."""
     with pytest.raises(ManifestError, match="shares product pricing pp_onboarding_fee"):
         plan_of([charge("c1"), charge("c2")])
-    assert len(plan_of([charge("c1"), charge("c2", created_after="2026-11-01T00:00:00Z")])
-               .creates) == 2
+    assert (
+        len(plan_of([charge("c1"), charge("c2", created_after="2026-11-01T00:00:00Z")]).creates)
+        == 2
+    )

@@ -17,14 +17,17 @@ from maplectl.redaction import MASK, redact
 TOKEN = "redact-canary-91b2"
 
 
-@pytest.mark.parametrize("spelling", [
-    TOKEN,
-    f"Bearer {TOKEN}",
-    repr(f"Bearer {TOKEN}\n"),
-    repr(f"Bearer {TOKEN}\n".encode()),
-    json.dumps({"auth": f"Bearer {TOKEN}\n"}),
-    repr(f"Bearer {TOKEN}\u200b"),
-])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        TOKEN,
+        f"Bearer {TOKEN}",
+        repr(f"Bearer {TOKEN}\n"),
+        repr(f"Bearer {TOKEN}\n".encode()),
+        json.dumps({"auth": f"Bearer {TOKEN}\n"}),
+        repr(f"Bearer {TOKEN}\u200b"),
+    ],
+)
 def test_every_spelling_of_a_secret_is_masked(spelling: str) -> None:
     """The token as text, inside a repr of str or bytes, or JSON-escaped, is masked."""
     raw = TOKEN + "\n"
@@ -54,8 +57,11 @@ def test_the_journal_masks_a_token_echoed_in_an_error() -> None:
     Secret(TOKEN)
     stream = BytesIO()
     journal = Journal(stream, now=lambda: datetime(2026, 1, 1, tzinfo=UTC))
-    journal.write("outcome", status="failed",
-                  error=f"400: rejected Authorization: Bearer {TOKEN} (b'Bearer {TOKEN}\\n')")
+    journal.write(
+        "outcome",
+        status="failed",
+        error=f"400: rejected Authorization: Bearer {TOKEN} (b'Bearer {TOKEN}\\n')",
+    )
     line = stream.getvalue().decode("utf-8")
     assert TOKEN not in line and "Bearer ****" in line
     assert json.loads(line)["status"] == "failed"

@@ -12,18 +12,29 @@ from maplectl.errors import TransportError
 from maplectl.maple.client import MapleClient
 from maplectl.maple.reader import Collection
 
-GOOD = {"id": "crd_1", "customer_id": "cus_acme", "name": "Goodwill", "type": "AMOUNT",
-        "state": "ACTIVE", "issued_amount": {"currency": "USD", "value_in_cents": 500},
-        "amount": {"currency": "USD", "value_in_cents": 500}, "created_at": "2026-01-01T00:00:00Z"}
+GOOD = {
+    "id": "crd_1",
+    "customer_id": "cus_acme",
+    "name": "Goodwill",
+    "type": "AMOUNT",
+    "state": "ACTIVE",
+    "issued_amount": {"currency": "USD", "value_in_cents": 500},
+    "amount": {"currency": "USD", "value_in_cents": 500},
+    "created_at": "2026-01-01T00:00:00Z",
+}
 
 
 def page_of(row: Any) -> MapleClient:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"results": [row], "pagination": {"from_key": None}})
 
-    return MapleClient(api_url="https://maple.test/api/v1", company_id="cmp_x",
-                       token=Secret("tok-123456"), transport=httpx.MockTransport(handler),
-                       sleeper=lambda s: None)
+    return MapleClient(
+        api_url="https://maple.test/api/v1",
+        company_id="cmp_x",
+        token=Secret("tok-123456"),
+        transport=httpx.MockTransport(handler),
+        sleeper=lambda s: None,
+    )
 
 
 def test_a_well_formed_row_passes_unchanged() -> None:
@@ -32,16 +43,20 @@ def test_a_well_formed_row_passes_unchanged() -> None:
         assert client.find_page(Collection.CREDITS, {}).results == [GOOD]
 
 
-@pytest.mark.parametrize(("field", "value", "says"), [
-    ("id", None, "without a string id"),
-    ("customer_id", 7, "without a string customer_id"),
-    ("issued_amount", {"currency": "USD", "value_in_cents": 5.0}, "integer minor units"),
-    ("amount", {"value_in_cents": 5}, "integer minor units"),
-    ("name", ["Goodwill"], "name is not a string"),
-    ("issued_units", "100", "issued_units is not a number"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("id", None, "without a string id"),
+        ("customer_id", 7, "without a string customer_id"),
+        ("issued_amount", {"currency": "USD", "value_in_cents": 5.0}, "integer minor units"),
+        ("amount", {"value_in_cents": 5}, "integer minor units"),
+        ("name", ["Goodwill"], "name is not a string"),
+        ("issued_units", "100", "issued_units is not a number"),
+    ],
+)
 def test_a_malformed_credit_is_a_transport_error_naming_the_field(
-        field: str, value: Any, says: str) -> None:
+    field: str, value: Any, says: str
+) -> None:
     """A float amount or a missing id never reaches matching as if it were money or identity."""
     with page_of({**GOOD, field: value}) as client, pytest.raises(TransportError, match=says):
         client.find_page(Collection.CREDITS, {})
@@ -49,10 +64,17 @@ def test_a_malformed_credit_is_a_transport_error_naming_the_field(
 
 def test_a_malformed_billable_is_refused_too() -> None:
     """A billable's custom price is money in integer minor units, its quantity a number."""
-    row = {"id": "otb_1", "customer_id": "cus_acme", "type": "NEXT_INVOICE", "aggregate": 1,
-           "custom_price": {"amount": {"currency": "USD", "value_in_cents": "100"}}}
+    row = {
+        "id": "otb_1",
+        "customer_id": "cus_acme",
+        "type": "NEXT_INVOICE",
+        "aggregate": 1,
+        "custom_price": {"amount": {"currency": "USD", "value_in_cents": "100"}},
+    }
     with page_of(row) as client, pytest.raises(TransportError, match=r"custom_price\.amount"):
         client.find_page(Collection.ONE_TIMES, {})
-    with page_of({**row, "custom_price": None, "aggregate": True}) as client, \
-            pytest.raises(TransportError, match="aggregate is not a number"):
+    with (
+        page_of({**row, "custom_price": None, "aggregate": True}) as client,
+        pytest.raises(TransportError, match="aggregate is not a number"),
+    ):
         client.find_page(Collection.ONE_TIMES, {})

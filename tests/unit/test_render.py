@@ -24,21 +24,32 @@ def sample_plan() -> Plan:
     renamed = credit("initech-renamed", customer="cus_initech", cents=2500, title="New name")
     amb = credit("hooli-promo", customer="cus_hooli", cents=100, title="Promo")
     consumed = credit("umbrella-prepaid", customer="cus_umbrella", cents=20000, title="Prepaid")
-    services = charge("acme-services", items=[{
-        "custom_price": {"amount": {"currency": "USD", "value_in_cents": 125000},
-                         "description": "Implementation services"}, "aggregate": 4}])
+    services = charge(
+        "acme-services",
+        items=[
+            {
+                "custom_price": {
+                    "amount": {"currency": "USD", "value_in_cents": 125000},
+                    "description": "Implementation services",
+                },
+                "aggregate": 4,
+            }
+        ],
+    )
     onboarding = charge("globex-onboarding", customer="cus_globex")
     remote = [
-        remote_credit("crd_10", credit("g", customer="cus_globex", cents=9000,
-                                       title="Goodwill")),
-        remote_credit("crd_11", credit("i", customer="cus_initech", cents=2500,
-                                       title="Old name")),
-        remote_credit("crd_12", amb), remote_credit("crd_13", amb),
+        remote_credit("crd_10", credit("g", customer="cus_globex", cents=9000, title="Goodwill")),
+        remote_credit("crd_11", credit("i", customer="cus_initech", cents=2500, title="Old name")),
+        remote_credit("crd_12", amb),
+        remote_credit("crd_13", amb),
         remote_credit("crd_14", consumed, state="CONSUMED", balance=0),
         remote_credit("crd_15", credit("z", customer="cus_acme", cents=1, title="Unrelated")),
     ]
-    made = plan_of([acme, drifted, renamed, amb, consumed, services, onboarding], remote,
-                   [billable("otb_20", "cus_globex")])
+    made = plan_of(
+        [acme, drifted, renamed, amb, consumed, services, onboarding],
+        remote,
+        [billable("otb_20", "cus_globex")],
+    )
     return replace(made, paths=("billing/",))  # as `maplectl plan billing/` records it
 
 
@@ -67,9 +78,11 @@ def test_markdown_golden() -> None:
 def test_summary_line_states_money_per_currency() -> None:
     """Reviewers approve money: the last line totals new credits and charges per currency."""
     last = plan_text(sample_plan()).strip().splitlines()[-1]
-    assert last == ("Plan: 2 to create, 2 unchanged, 1 drifted, 1 ambiguous, "
-                    "1 possible duplicate, 2 unmanaged. New credits: USD 50.00. "
-                    "New charges: USD 5,000.00.")
+    assert last == (
+        "Plan: 2 to create, 2 unchanged, 1 drifted, 1 ambiguous, "
+        "1 possible duplicate, 2 unmanaged. New credits: USD 50.00. "
+        "New charges: USD 5,000.00."
+    )
 
 
 def test_color_only_when_asked() -> None:
@@ -83,20 +96,44 @@ def test_json_has_the_fixed_fields() -> None:
     doc = json.loads(plan_json(sample_plan()))
     assert doc["format_version"] == 2
     assert doc["paths"] == ["billing/"] and doc["customer_filter"] == []
-    for key in ("company_id", "api_url", "created_at", "expires_at", "manifest_digest",
-                "observation_digest", "actions", "unmanaged", "summary"):
+    for key in (
+        "company_id",
+        "api_url",
+        "created_at",
+        "expires_at",
+        "manifest_digest",
+        "observation_digest",
+        "actions",
+        "unmanaged",
+        "summary",
+    ):
         assert key in doc
     action = doc["actions"][0]
-    for key in ("address", "kind", "action", "reason", "customer_id", "source", "request",
-                "remote_ids", "candidates", "diff", "missing", "state", "grant", "balance",
-                "balance_units", "metadata"):
+    for key in (
+        "address",
+        "kind",
+        "action",
+        "reason",
+        "customer_id",
+        "source",
+        "request",
+        "remote_ids",
+        "candidates",
+        "diff",
+        "missing",
+        "state",
+        "grant",
+        "balance",
+        "balance_units",
+        "metadata",
+    ):
         assert key in action
-    assert set(action["request"]) == {"body", "idempotency_key", "money", "catalog",
-                                      "discounted"}
+    assert set(action["request"]) == {"body", "idempotency_key", "money", "catalog", "discounted"}
     assert "notes" not in action, "wording belongs to the renderings, not the data"
     assert doc["summary"]["money"] == {"USD": {"credits": 5000, "charges": 500000}}
     assert doc["summary"]["per_customer"]["cus_acme"] == {
-        "USD": {"credits": 5000, "charges": 500000}}
+        "USD": {"credits": 5000, "charges": 500000}
+    }
 
 
 def test_plan_round_trips_through_json() -> None:
@@ -146,12 +183,15 @@ def test_an_api_url_read_from_a_file_heads_the_plan() -> None:
     text plan, in bold on a terminal, and the first thing in the Markdown comment."""
     plan = replace(sample_plan(), api_url="https://evil.example/api/v1")
     text = plan_text(plan, api_url_from="maplectl.yaml")
-    assert text.splitlines()[0] == ("warning: the API URL https://evil.example/api/v1 is not "
-                                    "Maple's own and comes from maplectl.yaml; the token is sent "
-                                    "there")
+    assert text.splitlines()[0] == (
+        "warning: the API URL https://evil.example/api/v1 is not "
+        "Maple's own and comes from maplectl.yaml; the token is sent "
+        "there"
+    )
     coloured = plan_text(plan, color=True, api_url_from="maplectl.yaml")
     assert "at \033[1mhttps://evil.example/api/v1\033[0m:" in coloured
     markdown = plan_markdown(plan, api_url_from="maplectl.yaml")
     assert markdown.splitlines()[2].startswith(
-        "> **Warning:** the API URL `https://evil.example/api/v1` is not Maple's own")
+        "> **Warning:** the API URL `https://evil.example/api/v1` is not Maple's own"
+    )
     assert "Warning" not in plan_markdown(plan) and "warning" not in plan_text(plan)

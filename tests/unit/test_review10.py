@@ -50,13 +50,18 @@ def test_a_compressed_bomb_is_refused_in_bounded_memory(clock: Any) -> None:
     assert len(bomb) < 4096
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=iter([bomb]),
-                              headers={"Content-Encoding": "gzip, gzip"})
+        return httpx.Response(200, content=iter([bomb]), headers={"Content-Encoding": "gzip, gzip"})
 
-    client = MapleClient(api_url="https://maple.test/api/v1", company_id="cmp_x",
-                         token=Secret(TOKEN), transport=httpx.MockTransport(handler),
-                         clock=clock, sleeper=clock.sleep, now=lambda: NOW,
-                         retry=RetryPolicy(attempts=1))
+    client = MapleClient(
+        api_url="https://maple.test/api/v1",
+        company_id="cmp_x",
+        token=Secret(TOKEN),
+        transport=httpx.MockTransport(handler),
+        clock=clock,
+        sleeper=clock.sleep,
+        now=lambda: NOW,
+        retry=RetryPolicy(attempts=1),
+    )
     tracemalloc.start()
     try:
         with pytest.raises(ResponseTooLarge):
@@ -74,8 +79,11 @@ def test_a_retry_after_date_far_ahead_is_not_obeyed() -> None:
     assert far is None or far <= 3600
 
 
-@pytest.mark.xfail(strict=True, reason="review-10: the total deadline is checked only between "
-                   "body chunks; headers trickled a byte at a time are waited for indefinitely")
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-10: the total deadline is checked only between "
+    "body chunks; headers trickled a byte at a time are waited for indefinitely",
+)
 def test_headers_trickled_a_byte_at_a_time_cannot_pass_the_deadline() -> None:
     """A server on 127.0.0.1 that sends its headers one byte every 0.1 s (each read quick, the
     whole slow) is abandoned at the request's 0.3 s deadline, not when it finishes 2 s later."""
@@ -99,9 +107,13 @@ def test_headers_trickled_a_byte_at_a_time_cannot_pass_the_deadline() -> None:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    client = MapleClient(api_url=f"http://127.0.0.1:{port}/api/v1", company_id="cmp_x",
-                         token=Secret(TOKEN), timeouts=Timeouts(connect=1.0, read=0.3),
-                         retry=RetryPolicy(attempts=1))
+    client = MapleClient(
+        api_url=f"http://127.0.0.1:{port}/api/v1",
+        company_id="cmp_x",
+        token=Secret(TOKEN),
+        timeouts=Timeouts(connect=1.0, read=0.3),
+        retry=RetryPolicy(attempts=1),
+    )
     started = time.monotonic()
     try:
         with pytest.raises(TransportError):
@@ -142,8 +154,9 @@ def two_servers() -> Iterator[tuple[str, list[tuple[str, str]], list[tuple[str, 
     for seen in (api_seen, proxy_seen):
         handler = type("H", (_Recorder,), {"seen": seen})
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         servers.append(server)
     api_port, proxy_port = (s.server_address[1] for s in servers)
     try:
@@ -155,8 +168,9 @@ def two_servers() -> Iterator[tuple[str, list[tuple[str, str]], list[tuple[str, 
 
 
 def test_plain_http_to_loopback_never_goes_through_an_environment_proxy(
-        two_servers: tuple[str, list[tuple[str, str]], list[tuple[str, str]]],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    two_servers: tuple[str, list[tuple[str, str]], list[tuple[str, str]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """http:// is allowed to loopback because the bytes never leave the machine; an HTTP_PROXY
     in the environment (common on CI runners) must not carry the Bearer token elsewhere."""
     ports, api_seen, proxy_seen = two_servers
@@ -165,8 +179,12 @@ def test_plain_http_to_loopback_never_goes_through_an_environment_proxy(
     # in CI it is a host on the network.
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
     monkeypatch.setenv("NO_PROXY", "")
-    client = MapleClient(api_url=f"http://localhost:{api_port}/api/v1", company_id="cmp_x",
-                         token=Secret(TOKEN), retry=RetryPolicy(attempts=1))
+    client = MapleClient(
+        api_url=f"http://localhost:{api_port}/api/v1",
+        company_id="cmp_x",
+        token=Secret(TOKEN),
+        retry=RetryPolicy(attempts=1),
+    )
     try:
         client.get_customer("cus_a")
     finally:
@@ -184,7 +202,8 @@ def test_a_dns_name_under_localhost_is_not_trusted_as_loopback() -> None:
 
 
 def test_sandbox_control_commands_refuse_plain_http_to_a_remote_host(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """`maplectl sandbox reset --url http://<remote>` with the (real) MAPLE_API_TOKEN of the
     shell is refused before connecting, as plan and apply refuse it."""
     sent: list[str] = []

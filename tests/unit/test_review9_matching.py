@@ -21,16 +21,28 @@ from maplectl.plan.records import ActionType, Desired, Plan
 TRAINING = [{"product_pricing_id": "pp_training_day", "aggregate": 3}]
 
 
-def targeted(desired: list[Desired], targets: list[str], *,
-             charges: list[dict[str, Any]] = ()) -> Plan:  # type: ignore[assignment]
+def targeted(
+    desired: list[Desired], targets: list[str], *, charges: list[dict[str, Any]] = ()
+) -> Plan:  # type: ignore[assignment]
     """A plan of every entry of the customers, narrowed to ``targets`` as --target does."""
-    observed = Observed(customers=frozenset(d.customer_id for d in desired), credits=(),
-                        charges=tuple(charges), requests=3)
-    return build_plan(desired, observed, company_id="cmp_demo", api_url="https://maple.test",
-                      now=NOW, targets=targets)
+    observed = Observed(
+        customers=frozenset(d.customer_id for d in desired),
+        credits=(),
+        charges=tuple(charges),
+        requests=3,
+    )
+    return build_plan(
+        desired,
+        observed,
+        company_id="cmp_demo",
+        api_url="https://maple.test",
+        now=NOW,
+        targets=targets,
+    )
 
 
 # -- pins and near matches ------------------------------------------------------------------------
+
 
 def test_a_look_alike_of_a_credit_another_entry_pins_is_a_possible_duplicate() -> None:
     """Pin in a copy plus a case-only edit of the original must not grant the credit again."""
@@ -44,8 +56,11 @@ def test_a_look_alike_of_a_credit_another_entry_pins_is_a_possible_duplicate() -
 def test_a_charge_whose_billable_another_entry_pins_is_not_billed_again() -> None:
     """The issue's pin case for charges: the original entry must not bill its billable again."""
     billed = billable("otb_01", product_pricing_id="pp_training_day", aggregate=3)
-    copy = charge("aa-copy", items=[{"product_pricing_id": "pp_onboarding_fee", "aggregate": 1}],
-                  remote_id="otb_01")
+    copy = charge(
+        "aa-copy",
+        items=[{"product_pricing_id": "pp_onboarding_fee", "aggregate": 1}],
+        remote_id="otb_01",
+    )
     original = charge("zz-training", items=TRAINING)
     by = {a.address: a for a in plan_of([copy, original], charges=[billed]).actions}
     assert by["OneTimeCharge/aa-copy"].action is ActionType.DRIFT
@@ -80,10 +95,15 @@ def test_invisible_non_format_characters_do_not_make_a_new_name(spelling: str) -
 
 # -- created_after --------------------------------------------------------------------------------
 
+
 def test_a_lower_case_rfc3339_created_after_still_bounds_the_window() -> None:
     """'2026-01-01t00:00:00z' is valid RFC 3339: last year's billable is not this year's charge."""
-    last_year = billable("otb_1", created_at="2025-12-01T00:00:00Z",
-                         product_pricing_id="pp_training_day", aggregate=3)
+    last_year = billable(
+        "otb_1",
+        created_at="2025-12-01T00:00:00Z",
+        product_pricing_id="pp_training_day",
+        aggregate=3,
+    )
     again = charge("training-2026", items=TRAINING, created_after="2026-01-01t00:00:00z")
     (action,) = plan_of([again], charges=[last_year]).actions
     assert action.action is ActionType.CREATE
@@ -91,19 +111,30 @@ def test_a_lower_case_rfc3339_created_after_still_bounds_the_window() -> None:
 
 # -- two entries of one plan ----------------------------------------------------------------------
 
+
 def _custom(description: str, cents: int) -> dict[str, Any]:
-    return {"custom_price": {"amount": {"currency": "USD", "value_in_cents": cents},
-                             "description": description}, "aggregate": 1}
+    return {
+        "custom_price": {
+            "amount": {"currency": "USD", "value_in_cents": cents},
+            "description": description,
+        },
+        "aggregate": 1,
+    }
 
 
 def test_two_different_services_at_the_same_price_plan_as_two_creates() -> None:
     """'Onboarding' and 'Custom report', both USD 1,000.00: not one object, both are billed."""
-    plan = plan_of([charge("onboarding", items=[_custom("Onboarding", 100000)]),
-                    charge("report", items=[_custom("Custom report", 100000)])])
+    plan = plan_of(
+        [
+            charge("onboarding", items=[_custom("Onboarding", 100000)]),
+            charge("report", items=[_custom("Custom report", 100000)]),
+        ]
+    )
     assert len(plan.creates) == 2
 
 
 # -- --target and apply ---------------------------------------------------------------------------
+
 
 def test_targeted_apply_after_a_500_never_adopts_another_entrys_billable(clock: Any) -> None:
     """A second training charge on purpose meets a 500: it must be created, not 'adopted'."""
@@ -137,9 +168,15 @@ def test_an_interrupted_run_with_an_unknown_outcome_never_calls_a_rerun_safe() -
 
     plan = plan_of([credit("a", title="A"), credit("b", title="B")])
     first = plan.creates[0]
-    unknown = ActionResult(first, Outcome.UNKNOWN, (), "mctl1.c.0.x", 0,
-                           error="outcome unknown: the run was interrupted",
-                           spent=("mctl1.c.0.x at 2026-11-25T09:30:00Z",))
+    unknown = ActionResult(
+        first,
+        Outcome.UNKNOWN,
+        (),
+        "mctl1.c.0.x",
+        0,
+        error="outcome unknown: the run was interrupted",
+        spent=("mctl1.c.0.x at 2026-11-25T09:30:00Z",),
+    )
     result = ApplyResult(plan=plan, results=(unknown,), not_started=1)
     with pytest.raises(PartialApplyError) as info:
         report(result, "json")
@@ -147,6 +184,7 @@ def test_an_interrupted_run_with_an_unknown_outcome_never_calls_a_rerun_safe() -
 
 
 # -- scale ----------------------------------------------------------------------------------------
+
 
 class CountingRow(dict[str, Any]):
     """A Maple row that counts how often the planner looks into it."""
@@ -167,13 +205,13 @@ def test_matching_one_customers_objects_is_linear(kind: Kind) -> None:
         credits = [CountingRow(remote_credit(f"crd_{i:04d}", d)) for i, d in enumerate(desired)]
         charges: list[dict[str, Any]] = []
     else:
-        desired = [charge(f"c{i:04d}", items=[_custom(f"Service {i}", 100 + i)])
-                   for i in range(n)]
+        desired = [charge(f"c{i:04d}", items=[_custom(f"Service {i}", 100 + i)]) for i in range(n)]
         credits = []
-        charges = [CountingRow(billable(f"otb_{i:04d}", **_custom(f"Service {i}", 100 + i)))
-                   for i in range(n)]
+        charges = [
+            CountingRow(billable(f"otb_{i:04d}", **_custom(f"Service {i}", 100 + i)))
+            for i in range(n)
+        ]
     CountingRow.reads = 0
     plan = plan_of(desired, credits, charges)
     assert plan.creates == []
     assert CountingRow.reads < 100 * n
-

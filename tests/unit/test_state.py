@@ -27,9 +27,15 @@ class PagedReader:
         self.customers = customers or set()
         self.requests: list[str | None] = []
 
-    def find_page(self, collection: Collection, query: Mapping[str, Any], *,
-                  from_key: str | None = None, limit: int = 100,
-                  include_meta: bool = False) -> Page:
+    def find_page(
+        self,
+        collection: Collection,
+        query: Mapping[str, Any],
+        *,
+        from_key: str | None = None,
+        limit: int = 100,
+        include_meta: bool = False,
+    ) -> Page:
         self.requests.append(from_key)
         return self.pages[from_key]
 
@@ -45,8 +51,13 @@ def row(n: int, customer: str = "cus_a") -> dict[str, Any]:
 
 def scan(reader: PagedReader, customers: set[str]) -> list[dict[str, Any]]:
     with ThreadPoolExecutor(2) as pool:
-        rows, strategy = read_collection(reader, Collection.CREDITS, frozenset(customers),
-                                         pool=pool, counter=RequestCounter(None))
+        rows, strategy = read_collection(
+            reader,
+            Collection.CREDITS,
+            frozenset(customers),
+            pool=pool,
+            counter=RequestCounter(None),
+        )
     assert strategy == "scan"
     return rows
 
@@ -57,8 +68,9 @@ def many(customers: int) -> set[str]:
 
 def test_last_page_with_a_cursor_that_leads_nowhere() -> None:
     """A final cursor that is not null but yields an empty page ends the read."""
-    reader = PagedReader({None: Page([row(1)], "k1", total=2), "k1": Page([row(2)], "k2"),
-                          "k2": Page([], "k3")})
+    reader = PagedReader(
+        {None: Page([row(1)], "k1", total=2), "k1": Page([row(2)], "k2"), "k2": Page([], "k3")}
+    )
     assert [r["id"] for r in scan(reader, many(50) | {"cus_a"})] == ["crd_1", "crd_2"]
     assert reader.requests == [None, "k1", "k2"]
 
@@ -72,8 +84,9 @@ def test_a_cursor_handed_back_twice_stops_instead_of_looping() -> None:
 
 def test_rows_repeated_across_pages_are_kept_once() -> None:
     """A page boundary shifting under inserts can repeat a row; the plan sees it once."""
-    reader = PagedReader({None: Page([row(1), row(2)], "k1", total=3),
-                          "k1": Page([row(2), row(3)], None)})
+    reader = PagedReader(
+        {None: Page([row(1), row(2)], "k1", total=3), "k1": Page([row(2), row(3)], None)}
+    )
     observed = read_observed(reader, many(50) | {"cus_a"}, parallelism=2)
     assert sorted(r["id"] for r in observed.credits) == ["crd_1", "crd_2", "crd_3"]
 
@@ -85,8 +98,9 @@ def test_null_results_and_no_total_are_an_empty_account() -> None:
     assert observed.credits == () and observed.customer_problems == {}
 
 
-@pytest.mark.parametrize(("known", "problem"), [
-    (set(), "no customer cus_a in this company"), ({"cus_a"}, None)])
+@pytest.mark.parametrize(
+    ("known", "problem"), [(set(), "no customer cus_a in this company"), ({"cus_a"}, None)]
+)
 def test_a_customer_with_nothing_is_looked_up(known: set[str], problem: str | None) -> None:
     """Only a customer with no objects costs a lookup; an unknown one is reported."""
     reader = PagedReader({None: Page([], None, total=0)}, customers=known)
