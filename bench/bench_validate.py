@@ -22,6 +22,7 @@ import yaml
 
 from maplectl.manifests.loader import load_manifests
 
+
 def manifest(index: int) -> str:
     """One realistic manifest; the kinds and shapes rotate like a real repository's.
 
