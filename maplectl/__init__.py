@@ -18,7 +18,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from maplectl.apply import ActionResult, Applier, ApplyResult, Outcome
+from maplectl.apply import Applier
 from maplectl.config import Secret
 from maplectl.errors import Diagnostic, MaplectlError
 from maplectl.manifests.loader import load_manifests, validate_paths
@@ -29,6 +29,7 @@ from maplectl.plan.builder import build_plan
 from maplectl.plan.keys import idempotency_key
 from maplectl.plan.records import Action, ActionType, Desired, Plan
 from maplectl.render import plan_json, plan_markdown, plan_text
+from maplectl.results import ActionResult, ApplyResult, Outcome
 from maplectl.workflow import (
     apply_plan,
     check_saved_plan,

@@ -31,9 +31,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from maplectl.errors import (
@@ -65,105 +64,9 @@ from maplectl.plan.identity import (
 )
 from maplectl.plan.keys import generation_key, idempotency_key
 from maplectl.plan.records import Plan
+from maplectl.results import ActionResult, ApplyResult, Outcome
 
 MAX_GENERATIONS = 3
-
-
-class Outcome(StrEnum):
-    """How one create ended."""
-
-    CREATED = "created"  # Maple created it now
-    REPLAYED = "replayed"  # an earlier request with the same key had created it
-    ADOPTED = "adopted"  # after a 500, the object was found and taken as ours
-    FAILED = "failed"  # nothing created (a 400), or the key is unchanged: a re-run settles it
-    UNKNOWN = "unknown"  # a 500 spent the key and the object never showed: look, then re-run
-
-
-@dataclass(frozen=True, slots=True)
-class ActionResult:
-    """The fate of one create action."""
-
-    action: Create
-    outcome: Outcome
-    remote_ids: tuple[str, ...] = ()
-    key: str | None = None
-    generation: int = 0
-    error: str | None = None
-    diagnostics: tuple[Diagnostic, ...] = ()
-    spent: tuple[str, ...] = ()
-    """``"<key> at <time>"`` for each key a 500 spent: an object may exist that search hid."""
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome not in (Outcome.FAILED, Outcome.UNKNOWN)
-
-    def to_json(self) -> JSONDict:
-        return {
-            "address": self.action.address,
-            "outcome": self.outcome.value,
-            "remote_ids": list(self.remote_ids),
-            "idempotency_key": self.key,
-            "generation": self.generation,
-            "error": self.error,
-            "diagnostics": [d.to_json() for d in self.diagnostics],
-            "money": [m.to_json() for m in self.action.money],
-            "spent_keys": list(self.spent),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ApplyResult:
-    """Everything a run did, for rendering and for the exit code."""
-
-    plan: Plan
-    results: tuple[ActionResult, ...]
-    verification_problems: tuple[str, ...] = ()
-    journal_path: str | None = None
-    not_started: int = 0
-    """Creates never sent because the run was interrupted (Ctrl-C) or stopped."""
-    stopped: str | None = None
-    """Why the run stopped sending early (the journal failed, an unexpected error); else None."""
-
-    @property
-    def interrupted(self) -> bool:
-        return self.not_started > 0
-
-    @property
-    def failed(self) -> list[ActionResult]:
-        return [r for r in self.results if not r.ok]
-
-    @property
-    def unknown(self) -> list[ActionResult]:
-        """Creates whose key a 500 spent and whose object never showed: a person must look."""
-        return [r for r in self.results if r.outcome is Outcome.UNKNOWN]
-
-    def money_moved(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for r in self.results:
-            if r.outcome in (Outcome.CREATED, Outcome.REPLAYED, Outcome.ADOPTED):
-                bucket = "credits" if r.action.kind is Kind.CREDIT else "charges"
-                for m in r.action.money:
-                    cur = out.setdefault(m.currency, {"credits": 0, "charges": 0})
-                    cur[bucket] += m.value_in_cents
-        return dict(sorted(out.items()))
-
-    def to_json(self) -> JSONDict:
-        counts = {o.value: 0 for o in Outcome}
-        for r in self.results:
-            counts[r.outcome.value] += 1
-        return {
-            "format_version": 1,
-            "company_id": self.plan.company_id,
-            "results": [r.to_json() for r in self.results],
-            "summary": {"counts": counts, "money": self.money_moved()},
-            "verification": {
-                "ok": not self.verification_problems,
-                "problems": list(self.verification_problems),
-            },
-            "not_started": self.not_started,
-            "stopped": self.stopped,
-            "journal": self.journal_path,
-        }
 
 
 class _NotSent(Exception):

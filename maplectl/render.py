@@ -15,11 +15,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from maplectl.apply import ActionResult, ApplyResult
 from maplectl.currency import format_minor
 from maplectl.model import Kind
 from maplectl.plan.actions import Action, ActionType, Candidate, Create, Existing, Reason
 from maplectl.plan.records import Plan
+from maplectl.results import ActionResult, ApplyResult
 
 MARKERS = {
     ActionType.CREATE: "+",

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from maplectl.apply import Applier, ApplyResult, Locator, ProgressFn
+from maplectl.apply import Applier, Locator, ProgressFn
 from maplectl.errors import PlanFileError, StalePlanError, UsageError
 from maplectl.journal import Journal
 from maplectl.maple.reader import ProgressFn as ReadProgressFn
@@ -26,6 +26,7 @@ from maplectl.maple.reader import StateReader, StateWriter, read_observed
 from maplectl.model import Resource, SourceLocation
 from maplectl.plan.builder import DEFAULT_TTL, build_plan
 from maplectl.plan.records import Desired, Plan, plan_differences
+from maplectl.results import ApplyResult
 
 Clock = Callable[[], datetime]
 

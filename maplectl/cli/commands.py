@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from maplectl import workflow
-from maplectl.apply import ActionResult, ApplyResult, refuse_duplicates
+from maplectl.apply import refuse_duplicates
 from maplectl.cli.base import (
     ConnOpts,
     F,
@@ -51,6 +51,7 @@ from maplectl.render import (
     plan_text,
     progress_bar,
 )
+from maplectl.results import ActionResult, ApplyResult
 
 # -- validate / schema ---------------------------------------------------------------------------
 

@@ -12,12 +12,13 @@ from typing import Any
 import httpx
 
 from helpers.control import control_client
-from maplectl.apply import Applier, ApplyResult
+from maplectl.apply import Applier
 from maplectl.config import Secret
 from maplectl.maple.client import MapleClient, wsgi_transport
 from maplectl.maple.reader import read_observed
 from maplectl.plan.builder import build_plan
 from maplectl.plan.records import Desired, Plan
+from maplectl.results import ApplyResult
 from maplectl.sandbox import Sandbox
 from maplectl.sandbox.control_client import ControlClient
 

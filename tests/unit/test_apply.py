@@ -12,10 +12,11 @@ import pytest
 from helpers.fake_maple import FakeMaple
 from helpers.planning import charge, credit, plan_of
 
-from maplectl.apply import Applier, Outcome
+from maplectl.apply import Applier
 from maplectl.journal import Journal
 from maplectl.maple.reader import Collection, CreateResult
 from maplectl.model import Kind
+from maplectl.results import Outcome
 
 
 def run(fake: FakeMaple, clock: Any, desired: list[Any], **kw: Any) -> Any:

@@ -14,12 +14,13 @@ import pytest
 from helpers.fake_maple import FakeMaple
 from helpers.planning import credit, plan_of
 
-from maplectl.apply import Applier, ApplyResult, Outcome
+from maplectl.apply import Applier
 from maplectl.cli import report
 from maplectl.errors import PartialApplyError, TransportError, VerificationError
 from maplectl.journal import Journal
 from maplectl.maple.reader import Collection, CreateResult, Page
 from maplectl.model import Kind
+from maplectl.results import ApplyResult, Outcome
 
 FIVE = [credit(f"c{i}", title=f"T{i}") for i in range(5)]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from helpers.planning import credit, plan_of
 
-from maplectl.apply import ActionResult, ApplyResult, Outcome
 from maplectl.cli import parse_duration, report
 from maplectl.errors import PartialApplyError, UsageError, VerificationError
+from maplectl.results import ActionResult, ApplyResult, Outcome
 
 
 def result(outcome: Outcome, problems: tuple[str, ...] = ()) -> ApplyResult:

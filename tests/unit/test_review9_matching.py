@@ -11,12 +11,13 @@ import pytest
 from helpers.fake_maple import FakeMaple
 from helpers.planning import NOW, billable, charge, credit, plan_of, remote_credit
 
-from maplectl.apply import ActionResult, Applier, ApplyResult, Outcome
+from maplectl.apply import Applier
 from maplectl.errors import PartialApplyError
 from maplectl.maple.reader import Collection, Observed
 from maplectl.model import Kind
 from maplectl.plan.builder import build_plan
 from maplectl.plan.records import ActionType, Desired, Plan
+from maplectl.results import ActionResult, ApplyResult, Outcome
 
 TRAINING = [{"product_pricing_id": "pp_training_day", "aggregate": 3}]
 
