@@ -23,6 +23,7 @@ PURE = {
     "errors.py",
     "redaction.py",
     "render.py",
+    "render_markdown.py",
     "plan/",
     "manifests/documents.py",
     "manifests/rules.py",
