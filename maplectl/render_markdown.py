@@ -93,7 +93,13 @@ def _size(group: Sequence[str]) -> int:
 
 
 def _frame(table: Table, *, continued: bool = False) -> int:
-    return len(_block(table, 0, 0, continued=continued)) + len(row(*table.header)) * 2 + 8
+    """A table's characters besides its rows: title, header, delimiter, blank lines, fold."""
+    return (
+        len(_block(table, 0, 0, continued=continued))
+        + len(row(*table.header))
+        + len(row(*table.align))
+        + 4
+    )
 
 
 def _join(blocks: Sequence[str]) -> str:
