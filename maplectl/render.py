@@ -15,6 +15,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from maplectl import render_markdown as md
 from maplectl.currency import format_minor
 from maplectl.model import Kind
 from maplectl.plan.actions import Action, ActionType, Candidate, Create, Existing, Reason
@@ -239,8 +240,29 @@ def plan_json(plan: Plan) -> str:
 def plan_markdown(
     plan: Plan, *, limit: int = MARKDOWN_LIMIT, api_url_from: str | None = None
 ) -> str:
-    """A PR comment: summary table first, details in collapsible blocks, under ``limit`` chars."""
-    counts = plan.counts()
+    """A PR comment, money first, under ``limit`` characters.
+
+    The summary line, money per currency and per customer, then one table per action type;
+    creates are open below 50 rows, everything else folded. Too long, and rows are left out
+    whole (never a table cut inside) with a closing note of what is missing.
+    """
+    head, tables = _markdown(plan, api_url_from)
+    return md.fit_comment(head, tables, limit)
+
+
+def plan_markdown_parts(
+    plan: Plan, *, limit: int = MARKDOWN_LIMIT, api_url_from: str | None = None
+) -> list[str]:
+    """The PR comment with every row, in parts of at most ``limit`` characters each."""
+    head, tables = _markdown(plan, api_url_from)
+    return md.split_parts(head, _markdown_head(plan, api_url_from), tables, limit)
+
+
+FOLD_AT = 50
+"""Creates are folded from this many rows on; other action types always are."""
+
+
+def _markdown_head(plan: Plan, api_url_from: str | None) -> list[str]:
     head = [
         "### maplectl plan",
         "",
@@ -251,13 +273,12 @@ def plan_markdown(
             f"from `{api_url_from}`; the token is sent there.",
             "",
         ]
-    head += [
-        f"Company `{plan.company_id}` · {summary_line(plan)}",
-        "",
-        "| action | count |",
-        "|---|---:|",
-    ]
-    head += [f"| {key.replace('_', ' ')} | {n} |" for key, n in counts.items()]
+    head += [f"Company `{plan.company_id}` · {summary_line(plan)}"]
+    return head
+
+
+def _markdown(plan: Plan, api_url_from: str | None) -> tuple[list[str], list[md.Table]]:
+    head = _markdown_head(plan, api_url_from)
     money = plan.money()
     if money:
         head += ["", "| currency | new credits | new charges |", "|---|---:|---:|"]
@@ -265,50 +286,130 @@ def plan_markdown(
             f"| {cur} | {format_minor(cur, v['credits'])} | {format_minor(cur, v['charges'])} |"
             for cur, v in money.items()
         ]
-    blocks = []
+    unpriced = _unpriced(plan.creates)
+    if unpriced != ("", ""):
+        head += ["", "Also created, priced by units or Maple's catalog (not in the totals): "]
+        head[-1] += "; ".join(md.cell(p) for p in unpriced if p) + "."
+    tables = []
+    per_customer = _per_customer(plan)
+    if per_customer:
+        tables.append(
+            md.Table(
+                title=f"Per customer ({len(per_customer)})",
+                label="per-customer",
+                header=("customer", "currency", "new credits", "new charges"),
+                align=("---", "---", "---:", "---:"),
+                rows=tuple((line,) for line in per_customer),
+                folded=len(per_customer) >= FOLD_AT,
+            )
+        )
     for kind in ActionType:
         acts = plan.of(kind)
         if not acts:
             continue
-        body = [
-            f"<details><summary>{MARKERS[kind]} {_WORDS[kind]} ({len(acts)})</summary>",
-            "",
-            "| address | customer | amount | remote | source |",
-            "|---|---|---|---|---|",
-        ]
-        for a in acts:
-            body.append(
-                f"| `{a.address}` | `{a.customer_id}` | "
-                f"{', '.join(str(m) for m in a.money) or '-'} | "
-                f"{', '.join(a.remote_ids) or '-'} | {a.source.file}:{a.source.line} |"
+        tables.append(
+            md.Table(
+                title=f"{MARKERS[kind]} {_WORDS[kind]} ({len(acts)})",
+                label=_WORDS[kind],
+                header=("address", "customer", "amount", "remote", "source"),
+                align=("---",) * 5,
+                rows=tuple(_markdown_rows(a) for a in acts),
+                folded=kind is not ActionType.CREATE or len(acts) >= FOLD_AT,
             )
-            body += [
-                f"| | ↳ `{d.field}` | manifest {_show(d.expected)} | Maple {_show(d.actual)} | |"
-                for d in a.diff
-            ]
-            body += [f"| | ↳ {_escape(n)} | | | |" for n in notes(a)]
-        body += ["", "</details>"]
-        blocks.append("\n".join(body))
-    text = "\n".join(head) + "\n\n" + "\n\n".join(blocks) + "\n"
-    return _cut_middle(text, limit)
+        )
+    return head, tables
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
+def _markdown_rows(action: Action) -> tuple[str, ...]:
+    """An action's line, then a line per field diff and per note under it."""
+    lines = [
+        md.row(
+            md.code(action.address),
+            md.code(action.customer_id),
+            md.cell(amount_words(action) or "-"),
+            md.cell(", ".join(action.remote_ids) or "-"),
+            md.cell(f"{action.source.file}:{action.source.line}"),
+        )
+    ]
+    lines += [
+        md.row(
+            "",
+            f"↳ {md.code(d.field)}",
+            md.cell(f"manifest {_show(d.expected)}"),
+            md.cell(f"Maple {_show(d.actual)}"),
+            "",
+        )
+        for d in action.diff
+    ]
+    lines += [md.row("", f"↳ {md.cell(n)}", "", "", "") for n in notes(action)]
+    return tuple(lines)
 
 
-def _cut_middle(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    note = (
-        "\n\n> **Note:** {n:,} characters cut from the middle to fit a comment; "
-        "run `maplectl plan` or read the JSON plan for everything.\n\n"
+def amount_words(action: Action) -> str:
+    """What an action moves: money, units of an item, catalog-priced items and quantities."""
+    parts = [str(m) for m in action.money]
+    request = action.request
+    if request is not None:
+        body = request.body
+        if action.kind is Kind.CREDIT and body.get("type") == "UNITS":
+            parts.append(f"{body.get('units'):,} units of {body.get('item_id')}")
+        parts += [
+            f"{c.product_pricing_id} x{c.aggregate:,} (catalog price)" for c in request.catalog
+        ]
+    return ", ".join(parts)
+
+
+def _unpriced(creates: list[Create]) -> tuple[str, str]:
+    """Units credited per item and catalog items charged per price, summed: (credits, charges)."""
+    units: dict[str, int | float] = {}
+    catalog: dict[str, int | float] = {}
+    for action in creates:
+        body = action.request.body
+        if action.kind is Kind.CREDIT and body.get("type") == "UNITS":
+            item = str(body.get("item_id"))
+            units[item] = units.get(item, 0) + body.get("units", 0)
+        for c in action.request.catalog:
+            catalog[c.product_pricing_id] = catalog.get(c.product_pricing_id, 0) + c.aggregate
+    return (
+        _some([f"{n:,} units of {item}" for item, n in sorted(units.items())]),
+        _some([f"{p} x{n:,} (catalog price)" for p, n in sorted(catalog.items())]),
     )
-    keep = limit - len(note.format(n=len(text))) - 20
-    head, tail = text[: keep // 2], text[-keep // 2 :]
-    head = head[: head.rfind("\n") + 1]
-    tail = tail[tail.find("\n") + 1 :]
-    return head + note.format(n=len(text) - len(head) - len(tail)) + tail
+
+
+def _some(items: list[str], most: int = 10) -> str:
+    """At most ``most`` items, and how many more: a summary line stays a line."""
+    more = f", and {len(items) - most:,} more" if len(items) > most else ""
+    return ", ".join(items[:most]) + more
+
+
+def _per_customer(plan: Plan) -> list[str]:
+    """Customer × currency lines of new credits and charges; units and catalog items last."""
+    by_customer: dict[str, list[Create]] = {}
+    for action in plan.creates:
+        by_customer.setdefault(action.customer_id, []).append(action)
+    money = plan.money_per_customer()
+    lines = []
+    for customer, acts in sorted(by_customer.items()):
+        for cur, v in money.get(customer, {}).items():
+            lines.append(
+                md.row(
+                    md.code(customer),
+                    cur,
+                    format_minor(cur, v["credits"]),
+                    format_minor(cur, v["charges"]),
+                )
+            )
+        credits, charges = _unpriced(acts)
+        if credits or charges:
+            lines.append(
+                md.row(
+                    md.code(customer),
+                    "units / catalog",
+                    md.cell(credits or "-"),
+                    md.cell(charges or "-"),
+                )
+            )
+    return lines
 
 
 def _iso(value: datetime) -> str:

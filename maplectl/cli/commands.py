@@ -48,6 +48,7 @@ from maplectl.render import (
     apply_summary,
     plan_json,
     plan_markdown,
+    plan_markdown_parts,
     plan_text,
     progress_bar,
 )
@@ -152,6 +153,29 @@ def render(
         )
 
 
+out_dir_option = click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the Markdown comment with every row, in parts: DIR/part-1.md, part-2.md, ...",
+)
+
+
+def save_parts(the_plan: Plan, out_dir: Path, api_url_from: Path | None) -> list[Path]:
+    """Write the Markdown comment in parts under ``out_dir``; older ``part-N.md`` files go."""
+    source = str(api_url_from) if api_url_from else None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("part-*.md"):
+        if old.stem.removeprefix("part-").isdigit():
+            old.unlink()
+    written = []
+    for number, text in enumerate(plan_markdown_parts(the_plan, api_url_from=source), 1):
+        path = out_dir / f"part-{number}.md"
+        path.write_text(redact(text), encoding="utf-8")
+        written.append(path)
+    return written
+
+
 def save_plan(the_plan: Plan, out: Path) -> None:
     """Write the JSON plan to ``out`` (redacted, like every other output)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -217,6 +241,7 @@ plan_format_option = click.option(
     default=None,
     help="Also save the JSON plan here, for `maplectl apply FILE`.",
 )
+@out_dir_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -248,6 +273,7 @@ def plan(
     debug: bool,
     fmt: str,
     out: Path | None,
+    out_dir: Path | None,
     detailed_exitcode: bool,
     fail_on_drift: bool,
     targets: tuple[str, ...],
@@ -281,6 +307,8 @@ def plan(
     _clear_progress(progress)
     if out is not None:
         save_plan(the_plan, out)
+    if out_dir is not None:
+        save_parts(the_plan, out_dir, settings.api_url_from_file)
     render(the_plan, fmt, show_unmanaged=show_unmanaged, api_url_from=settings.api_url_from_file)
     if out is not None and fmt == "text":
         echo(f"Saved the plan to {out}; apply it with `maplectl apply {out}`.")
@@ -295,14 +323,19 @@ def plan(
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @plan_format_option
 @click.option("--show-unmanaged", is_flag=True, help="List unmanaged objects too.")
+@out_dir_option
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @handle_errors
-def show(plan_file: Path, fmt: str, show_unmanaged: bool, debug: bool) -> None:
+def show(
+    plan_file: Path, fmt: str, show_unmanaged: bool, out_dir: Path | None, debug: bool
+) -> None:
     """Render a saved plan (from `plan --out`); warns when it has expired."""
     the_plan = read_plan_file(plan_file)
     if datetime.now(UTC) > the_plan.expires_at and fmt != "text":
         echo(f"warning: this plan expired at {the_plan.expires_at.isoformat()}", err=True)
     foreign = the_plan.api_url != DEFAULT_API_URL and not the_plan.api_url.startswith("sandbox:")
+    if out_dir is not None:
+        save_parts(the_plan, out_dir, plan_file if foreign else None)
     render(
         the_plan, fmt, show_unmanaged=show_unmanaged, api_url_from=plan_file if foreign else None
     )

@@ -32,7 +32,9 @@ def test_saved_plan_renders_in_every_format(tmp_path: Path) -> None:
     plain = maplectl("plan", "examples", "--sandbox", cwd=tmp_path)
     assert text.returncode == 0 and text.stdout == plain.stdout
     markdown = maplectl("show", "p.json", "--format", "markdown", cwd=tmp_path)
-    assert markdown.stdout.startswith("### maplectl plan") and "<details>" in markdown.stdout
+    assert (
+        markdown.stdout.startswith("### maplectl plan") and "#### + create (7)" in markdown.stdout
+    )
 
 
 def test_show_warns_when_the_plan_expired(tmp_path: Path) -> None:
@@ -78,3 +80,25 @@ def test_apply_json_result_is_versioned(tmp_path: Path) -> None:
     assert doc["summary"]["money"] == {"USD": {"credits": 62500, "charges": 360000}}
     assert doc["verification"] == {"ok": True, "problems": []}
     assert all(r["remote_ids"] and r["idempotency_key"] for r in doc["results"])
+
+
+def test_out_dir_writes_the_comment_in_parts_from_plan_and_show(tmp_path: Path) -> None:
+    """`plan --out-dir` and `show --out-dir` write part-1.md, a whole comment, and remove parts
+    an earlier, longer plan left there."""
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "part-7.md").write_text("stale")
+    (tmp_path / "parts" / "notes.md").write_text("mine")
+    made = maplectl(
+        "plan", "examples", "--sandbox", "--out", "p.json", "--out-dir", "parts", cwd=tmp_path
+    )
+    assert made.returncode == 0, made.stderr
+    written = sorted(p.name for p in (tmp_path / "parts").iterdir())
+    assert written == ["notes.md", "part-1.md"]
+    part = (tmp_path / "parts" / "part-1.md").read_text()
+    assert part.startswith("### maplectl plan") and "| customer | currency |" in part
+    markdown = maplectl("show", "p.json", "--format", "markdown", cwd=tmp_path)
+    assert part == markdown.stdout
+    shown = maplectl("show", "p.json", "--out-dir", "again", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert (tmp_path / "again" / "part-1.md").read_text() == part

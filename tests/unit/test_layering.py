@@ -25,6 +25,7 @@ PURE = {
     "render.py",
     "results.py",
     "timestamps.py",
+    "render_markdown.py",
     "plan/",
     "manifests/documents.py",
     "manifests/rules.py",

@@ -71,7 +71,8 @@ def test_json_golden() -> None:
 
 
 def test_markdown_golden() -> None:
-    """The PR comment: summary tables first, details in collapsible blocks."""
+    """The PR comment: money per currency and per customer first, creates open, the rest
+    folded."""
     check("plan.md", plan_markdown(sample_plan()))
 
 
@@ -167,15 +168,6 @@ def test_a_version_1_plan_is_refused_with_a_hint_to_plan_again() -> None:
     with pytest.raises(PlanFileError, match="format_version 1 was made by an older") as info:
         Plan.from_json(doc)
     assert "maplectl plan --out" in str(info.value)
-
-
-def test_markdown_is_cut_in_the_middle_with_a_note() -> None:
-    """A huge plan still fits a PR comment: head and tail kept, the middle cut, said so."""
-    many = [credit(f"c{i:05d}", cents=100 + i) for i in range(3000)]
-    text = plan_markdown(plan_of(many))
-    assert len(text) <= 60_000
-    assert text.startswith("### maplectl plan") and "cut from the middle" in text
-    assert text.rstrip().endswith("</details>")
 
 
 def test_an_api_url_read_from_a_file_heads_the_plan() -> None:
