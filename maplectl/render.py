@@ -43,6 +43,7 @@ _WORDS = {
     ActionType.POSSIBLE_DUPLICATE: "possible duplicate",
 }
 MARKDOWN_LIMIT = 60_000
+NOT_PINNED = "environment not pinned"
 
 
 def paint(text: str, code: str, color: bool) -> str:
@@ -82,7 +83,9 @@ def plan_text(
     if api_url_from:
         lines.append(paint(_api_url_warning(plan, api_url_from), "1;33", color))
         url = paint(url, "1", color)
-    lines += [f"Plan for {plan.company_id} at {url}:", ""]
+    environment = plan.environment or NOT_PINNED
+    environment = paint(environment, "1;31", color and environment == "production")
+    lines += [f"Plan for {plan.company_id} ({environment}) at {url}:", ""]
     rows = [_row(a) for a in plan.actions]
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(4)]
     for action, row in zip(plan.actions, rows, strict=True):
@@ -108,6 +111,7 @@ def plan_text(
             )
     lines.append("")
     lines.append(summary_line(plan))
+    lines.append(f"Approval digest: {plan.approval_digest}")
     return "\n".join(lines) + "\n"
 
 
@@ -242,6 +246,8 @@ def plan_markdown(
     """A PR comment: summary table first, details in collapsible blocks, under ``limit`` chars."""
     counts = plan.counts()
     head = [
+        f"Approval digest: `{plan.approval_digest}`",
+        "",
         "### maplectl plan",
         "",
     ]
@@ -252,7 +258,7 @@ def plan_markdown(
             "",
         ]
     head += [
-        f"Company `{plan.company_id}` · {summary_line(plan)}",
+        f"Company `{plan.company_id}` ({plan.environment or NOT_PINNED}) · {summary_line(plan)}",
         "",
         "| action | count |",
         "|---|---:|",

@@ -89,11 +89,12 @@ def make_plan(
     customers: Sequence[str] = (),
     progress: ReadProgressFn | None = None,
     now: Clock = _now,
+    environment: str | None = None,
 ) -> Plan:
     """The plan of ``desired`` against Maple now. Reads only.
 
     It records the manifest ``paths`` and ``customers`` filter it was made from, so that a saved
-    copy can be made again (:func:`check_saved_plan`).
+    copy can be made again (:func:`check_saved_plan`), and the ``environment`` the settings pin.
     """
     observed = read_observed(
         reader, {d.customer_id for d in desired}, parallelism=parallelism, progress=progress
@@ -107,7 +108,12 @@ def make_plan(
         ttl=ttl,
         targets=targets,
     )
-    return replace(made, paths=tuple(str(p) for p in paths), customer_filter=tuple(customers))
+    return replace(
+        made,
+        paths=tuple(str(p) for p in paths),
+        customer_filter=tuple(customers),
+        environment=environment,
+    )
 
 
 def check_saved_plan(
@@ -191,6 +197,7 @@ def check_saved_plan(
         paths=saved.paths,
         customers=saved.customer_filter,
         now=now,
+        environment=saved.environment,
     )
     if again.customers != saved.customers:
         raise StalePlanError(
@@ -238,10 +245,16 @@ def plan_for_apply(
     customers: Sequence[str] = (),
     progress: ReadProgressFn | None = None,
     now: Clock = _now,
+    environment: str | None = None,
+    expect_digest: str | None = None,
 ) -> tuple[Plan, list[Desired]]:
     """The plan apply will run and the entries it was made from: a checked saved plan, or a plan
     made now of ``desired``. Show it; :func:`apply_plan` refuses it if it holds a possible
-    duplicate (:func:`maplectl.apply.refuse_duplicates` says so before asking for approval)."""
+    duplicate (:func:`maplectl.apply.refuse_duplicates` says so before asking for approval).
+
+    ``expect_digest``: the ``approval_digest`` of the plan a reviewer approved. The plan made
+    now must have it, or :class:`StalePlanError` says so and nothing is sent.
+    """
     if saved is not None:
         plan, entries = check_saved_plan(
             saved,
@@ -266,8 +279,26 @@ def plan_for_apply(
             customers=customers,
             progress=progress,
             now=now,
+            environment=environment,
         )
+    if expect_digest is not None:
+        check_digest(plan, expect_digest)
     return plan, entries
+
+
+def check_digest(plan: Plan, expected: str) -> None:
+    """Refuse ``plan`` unless its ``approval_digest`` is ``expected`` (with or without the
+    ``sha256:`` prefix): the world or the manifests moved since the approved plan was made."""
+    wanted = expected.strip().lower()
+    if not wanted.startswith("sha256:"):
+        wanted = "sha256:" + wanted
+    if plan.approval_digest != wanted:
+        raise StalePlanError(
+            f"the plan made now has approval digest {plan.approval_digest}, not the approved "
+            f"{wanted}: Maple or the manifests changed since the plan was approved; "
+            "nothing was sent",
+            hint="make the plan again, have it reviewed, and apply with its approval digest",
+        )
 
 
 def apply_plan(
