@@ -206,6 +206,10 @@ def resolve_settings(
 ) -> Settings:
     """Merge flags > environment > maplectl.yaml into :class:`Settings`, or explain what's missing.
 
+    ``company`` is ``--company`` only: MAPLE_COMPANY_ID is read from ``env`` here, so that one
+    that differs from the ``company_id`` maplectl.yaml pins is refused rather than obeyed. A
+    ``config`` pinned to ``environment: production`` refuses ``sandbox``.
+
     ``sandbox_company`` is the embedded sandbox's first company, used when nothing else names one.
     """
     db = sandbox_db or _path_or_none(env.get("MAPLECTL_SANDBOX_DB")) or DEFAULT_SANDBOX_DB

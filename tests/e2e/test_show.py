@@ -32,7 +32,9 @@ def test_saved_plan_renders_in_every_format(tmp_path: Path) -> None:
     plain = maplectl("plan", "examples", "--sandbox", cwd=tmp_path)
     assert text.returncode == 0 and text.stdout == plain.stdout
     markdown = maplectl("show", "p.json", "--format", "markdown", cwd=tmp_path)
-    assert markdown.stdout.startswith("### maplectl plan") and "<details>" in markdown.stdout
+    first, _, title = markdown.stdout.splitlines()[:3]
+    assert first == f"Approval digest: `{doc['approval_digest']}`"
+    assert title == "### maplectl plan" and "<details>" in markdown.stdout
 
 
 def test_show_warns_when_the_plan_expired(tmp_path: Path) -> None:
