@@ -13,6 +13,7 @@ enforced here holds everywhere:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -255,6 +256,7 @@ def plan_for_apply(
     ``expect_digest``: the ``approval_digest`` of the plan a reviewer approved. The plan made
     now must have it, or :class:`StalePlanError` says so and nothing is sent.
     """
+    wanted = approval_digest(expect_digest) if expect_digest is not None else None
     if saved is not None:
         plan, entries = check_saved_plan(
             saved,
@@ -281,17 +283,30 @@ def plan_for_apply(
             now=now,
             environment=environment,
         )
-    if expect_digest is not None:
-        check_digest(plan, expect_digest)
+    if wanted is not None:
+        check_digest(plan, wanted)
     return plan, entries
+
+
+def approval_digest(text: str) -> str:
+    """``text`` as an approval digest, ``sha256:`` and 64 hex digits (the prefix may be left
+    out, case does not matter); anything else is a usage error, raised before Maple is read."""
+    wanted = text.strip().lower()
+    if not wanted.startswith("sha256:"):
+        wanted = "sha256:" + wanted
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", wanted):
+        raise UsageError(
+            f"--expect-digest {text!r} is not an approval digest (sha256: and 64 hex digits)",
+            hint="copy approval_digest from the reviewed plan's JSON, or the `Approval digest:` "
+            "line of its text or Markdown",
+        )
+    return wanted
 
 
 def check_digest(plan: Plan, expected: str) -> None:
     """Refuse ``plan`` unless its ``approval_digest`` is ``expected`` (with or without the
     ``sha256:`` prefix): the world or the manifests moved since the approved plan was made."""
-    wanted = expected.strip().lower()
-    if not wanted.startswith("sha256:"):
-        wanted = "sha256:" + wanted
+    wanted = approval_digest(expected)
     if plan.approval_digest != wanted:
         raise StalePlanError(
             f"the plan made now has approval digest {plan.approval_digest}, not the approved "

@@ -14,7 +14,7 @@ import pytest
 
 import maplectl
 from maplectl import MapleClient, Plan, Secret, load_scope, make_plan, plan_for_apply
-from maplectl.errors import StalePlanError
+from maplectl.errors import StalePlanError, UsageError
 from maplectl.maple.client import wsgi_transport
 from maplectl.model import Kind
 from maplectl.sandbox import Sandbox
@@ -34,13 +34,15 @@ T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
 
 class Creates(httpx.BaseTransport):
-    """Forwards to the sandbox and counts the creates it carried."""
+    """Forwards to the sandbox and counts the requests, and the creates, it carried."""
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner = inner
         self.sent = 0
+        self.requests = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
         if request.method == "POST" and request.url.path.endswith(("/credits", "/one_times")):
             self.sent += 1
         return self.inner.handle_request(request)
@@ -176,3 +178,21 @@ def test_an_unmanaged_object_does_not_change_the_digest(
     after = plan_at(client, company, path, T0)
     assert after.counts()["unmanaged"] == before.counts()["unmanaged"] + 1
     assert after.approval_digest == before.approval_digest
+
+
+def test_a_malformed_expected_digest_is_a_usage_error_before_maple_is_read(
+    world: tuple[MapleClient, Creates, str], tmp_path: Path
+) -> None:
+    """A truncated or mistyped digest is refused (exit 1) naming it, before any request."""
+    client, transport, company = world
+    path = three_credits(tmp_path / "credits.yaml")
+    with pytest.raises(UsageError, match="'sha256:3fd6' is not an approval digest") as info:
+        plan_for_apply(
+            client,
+            company_id=company,
+            api_url="https://api.maplebilling.com/api/v1",
+            desired=load_scope([path]),
+            expect_digest="sha256:3fd6",
+        )
+    assert info.value.exit_code == 1
+    assert transport.requests == 0
