@@ -53,6 +53,8 @@ class Secret:
 
 
 ApiUrlSource = Literal["flag", "env", "file", "default", "sandbox"]
+Environment = Literal["production", "test"]
+ENVIRONMENTS: tuple[Environment, ...] = ("production", "test")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ class Settings:
     parallelism: int | None = None
     read_timeout: float | None = None
     api_url_source: ApiUrlSource = "default"
+    environment: Environment | None = None
+    """``environment`` in maplectl.yaml (or the saved plan); ``test`` for an unpinned sandbox."""
 
     @property
     def api_url_from_file(self) -> Path | None:
@@ -202,16 +206,28 @@ def resolve_settings(
 ) -> Settings:
     """Merge flags > environment > maplectl.yaml into :class:`Settings`, or explain what's missing.
 
+    ``company`` is ``--company`` only: MAPLE_COMPANY_ID is read from ``env`` here, so that one
+    that differs from the ``company_id`` maplectl.yaml pins is refused rather than obeyed. A
+    ``config`` pinned to ``environment: production`` refuses ``sandbox``.
+
     ``sandbox_company`` is the embedded sandbox's first company, used when nothing else names one.
     """
     db = sandbox_db or _path_or_none(env.get("MAPLECTL_SANDBOX_DB")) or DEFAULT_SANDBOX_DB
+    environment = _environment(config, config_file)
     if sandbox:
         if api_url:
             raise UsageError(
                 "--sandbox and --api-url cannot be used together",
                 hint="drop --api-url to use the embedded sandbox, or drop --sandbox",
             )
-        company_id = company or env.get("MAPLE_COMPANY_ID") or config.get("company_id")
+        if environment == "production":
+            raise UsageError(
+                f"{_pinned_by(config_file)} pins environment: production (company "
+                f"{config.get('company_id') or '(none)'}); --sandbox is refused for it",
+                hint="drop --sandbox to plan against Maple, or use a maplectl.yaml pinned to "
+                "environment: test for the sandbox",
+            )
+        company_id = _company(company, env, config, config_file)
         company_id = company_id or sandbox_company or ""
         _check_company(company_id)
         return Settings(
@@ -222,6 +238,7 @@ def resolve_settings(
             sandbox_db=db,
             config_file=config_file,
             api_url_source="sandbox",
+            environment=environment or "test",
             **_defaults(config),
         )
     # The token first: once it is a Secret, every message is redacted of it, including a
@@ -237,7 +254,7 @@ def resolve_settings(
             "purpose: flags end up in shell history and CI logs); or use --sandbox",
         )
     url, url_source = _api_url(api_url, env, config, config_file)
-    company_id = company or env.get("MAPLE_COMPANY_ID") or config.get("company_id") or ""
+    company_id = _company(company, env, config, config_file)
     if not company_id:
         raise UsageError(
             "no company id",
@@ -252,8 +269,50 @@ def resolve_settings(
         sandbox_db=db,
         config_file=config_file,
         api_url_source=url_source,
+        environment=environment,
         **_defaults(config),
     )
+
+
+def _pinned_by(config_file: Path | None) -> str:
+    return str(config_file) if config_file else "the saved plan"
+
+
+def _environment(config: Mapping[str, Any], config_file: Path | None) -> Environment | None:
+    """``environment`` of maplectl.yaml (the schema has checked it) or of a saved plan."""
+    value = config.get("environment")
+    if value is None:
+        return None
+    for known in ENVIRONMENTS:
+        if value == known:
+            return known
+    raise UsageError(
+        f"environment {value!r} in {_pinned_by(config_file)} is neither production nor test",
+        hint="write environment: production or environment: test",
+    )
+
+
+def _company(
+    flag: str | None, env: Mapping[str, str], config: Mapping[str, Any], config_file: Path | None
+) -> str:
+    """The company: ``--company``, else MAPLE_COMPANY_ID, else maplectl.yaml's ``company_id``.
+
+    A company in the environment that is not the one maplectl.yaml pins is refused unless
+    ``--company`` says which: a CI variable left over from another job must not silently move
+    the plan to another company.
+    """
+    if flag:
+        return flag
+    from_env = env.get("MAPLE_COMPANY_ID") or ""
+    from_file = str(config.get("company_id") or "")
+    if from_env and from_file and from_env != from_file:
+        raise UsageError(
+            f"MAPLE_COMPANY_ID is {from_env}, but {_pinned_by(config_file)} pins company_id "
+            f"{from_file}; nothing was sent",
+            hint=f"unset MAPLE_COMPANY_ID, or pass --company {from_env} (or --company "
+            f"{from_file}) to say which company you mean",
+        )
+    return from_env or from_file
 
 
 def _api_url(

@@ -44,6 +44,7 @@ _WORDS = {
     ActionType.POSSIBLE_DUPLICATE: "possible duplicate",
 }
 MARKDOWN_LIMIT = 60_000
+NOT_PINNED = "environment not pinned"
 
 
 def paint(text: str, code: str, color: bool) -> str:
@@ -83,7 +84,9 @@ def plan_text(
     if api_url_from:
         lines.append(paint(_api_url_warning(plan, api_url_from), "1;33", color))
         url = paint(url, "1", color)
-    lines += [f"Plan for {plan.company_id} at {url}:", ""]
+    environment = plan.environment or NOT_PINNED
+    environment = paint(environment, "1;31", color and environment == "production")
+    lines += [f"Plan for {plan.company_id} ({environment}) at {url}:", ""]
     rows = [_row(a) for a in plan.actions]
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(4)]
     for action, row in zip(plan.actions, rows, strict=True):
@@ -109,6 +112,7 @@ def plan_text(
             )
     lines.append("")
     lines.append(summary_line(plan))
+    lines.append(f"Approval digest: {plan.approval_digest}")
     return "\n".join(lines) + "\n"
 
 
@@ -264,6 +268,8 @@ FOLD_AT = 50
 
 def _markdown_head(plan: Plan, api_url_from: str | None) -> list[str]:
     head = [
+        f"Approval digest: `{plan.approval_digest}`",
+        "",
         "### maplectl plan",
         "",
     ]
@@ -273,7 +279,9 @@ def _markdown_head(plan: Plan, api_url_from: str | None) -> list[str]:
             f"from `{api_url_from}`; the token is sent there.",
             "",
         ]
-    head += [f"Company `{plan.company_id}` · {summary_line(plan)}"]
+    head += [
+        f"Company `{plan.company_id}` ({plan.environment or NOT_PINNED}) · {summary_line(plan)}"
+    ]
     return head
 
 

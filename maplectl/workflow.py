@@ -13,6 +13,7 @@ enforced here holds everywhere:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -90,11 +91,12 @@ def make_plan(
     customers: Sequence[str] = (),
     progress: ReadProgressFn | None = None,
     now: Clock = _now,
+    environment: str | None = None,
 ) -> Plan:
     """The plan of ``desired`` against Maple now. Reads only.
 
     It records the manifest ``paths`` and ``customers`` filter it was made from, so that a saved
-    copy can be made again (:func:`check_saved_plan`).
+    copy can be made again (:func:`check_saved_plan`), and the ``environment`` the settings pin.
     """
     observed = read_observed(
         reader, {d.customer_id for d in desired}, parallelism=parallelism, progress=progress
@@ -108,7 +110,12 @@ def make_plan(
         ttl=ttl,
         targets=targets,
     )
-    return replace(made, paths=tuple(str(p) for p in paths), customer_filter=tuple(customers))
+    return replace(
+        made,
+        paths=tuple(str(p) for p in paths),
+        customer_filter=tuple(customers),
+        environment=environment,
+    )
 
 
 def check_saved_plan(
@@ -192,6 +199,7 @@ def check_saved_plan(
         paths=saved.paths,
         customers=saved.customer_filter,
         now=now,
+        environment=saved.environment,
     )
     if again.customers != saved.customers:
         raise StalePlanError(
@@ -239,10 +247,17 @@ def plan_for_apply(
     customers: Sequence[str] = (),
     progress: ReadProgressFn | None = None,
     now: Clock = _now,
+    environment: str | None = None,
+    expect_digest: str | None = None,
 ) -> tuple[Plan, list[Desired]]:
     """The plan apply will run and the entries it was made from: a checked saved plan, or a plan
     made now of ``desired``. Show it; :func:`apply_plan` refuses it if it holds a possible
-    duplicate (:func:`maplectl.apply.refuse_duplicates` says so before asking for approval)."""
+    duplicate (:func:`maplectl.apply.refuse_duplicates` says so before asking for approval).
+
+    ``expect_digest``: the ``approval_digest`` of the plan a reviewer approved. The plan made
+    now must have it, or :class:`StalePlanError` says so and nothing is sent.
+    """
+    wanted = approval_digest(expect_digest) if expect_digest is not None else None
     if saved is not None:
         plan, entries = check_saved_plan(
             saved,
@@ -267,8 +282,39 @@ def plan_for_apply(
             customers=customers,
             progress=progress,
             now=now,
+            environment=environment,
         )
+    if wanted is not None:
+        check_digest(plan, wanted)
     return plan, entries
+
+
+def approval_digest(text: str) -> str:
+    """``text`` as an approval digest, ``sha256:`` and 64 hex digits (the prefix may be left
+    out, case does not matter); anything else is a usage error, raised before Maple is read."""
+    wanted = text.strip().lower()
+    if not wanted.startswith("sha256:"):
+        wanted = "sha256:" + wanted
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", wanted):
+        raise UsageError(
+            f"--expect-digest {text!r} is not an approval digest (sha256: and 64 hex digits)",
+            hint="copy approval_digest from the reviewed plan's JSON, or the `Approval digest:` "
+            "line of its text or Markdown",
+        )
+    return wanted
+
+
+def check_digest(plan: Plan, expected: str) -> None:
+    """Refuse ``plan`` unless its ``approval_digest`` is ``expected`` (with or without the
+    ``sha256:`` prefix): the world or the manifests moved since the approved plan was made."""
+    wanted = approval_digest(expected)
+    if plan.approval_digest != wanted:
+        raise StalePlanError(
+            f"the plan made now has approval digest {plan.approval_digest}, not the approved "
+            f"{wanted}: Maple or the manifests changed since the plan was approved; "
+            "nothing was sent",
+            hint="make the plan again, have it reviewed, and apply with its approval digest",
+        )
 
 
 def apply_plan(

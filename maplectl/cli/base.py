@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -148,9 +148,9 @@ def connection_options(func: F) -> F:
         ),
         click.option(
             "--company",
-            envvar="MAPLE_COMPANY_ID",
             default=None,
-            help="Company id, cmp_... [env MAPLE_COMPANY_ID].",
+            help="Company id, cmp_... [env MAPLE_COMPANY_ID, which must agree with "
+            "maplectl.yaml's company_id unless --company is given].",
         ),
         click.option(
             "--token-file",
@@ -211,11 +211,15 @@ class ConnOpts:
     read_timeout: float | None = None
 
 
-def settings_for(opts: ConnOpts, paths: Sequence[str]) -> Settings:
+def settings_for(
+    opts: ConnOpts, paths: Sequence[str], *, pinned: Mapping[str, Any] | None = None
+) -> Settings:
+    """Settings of a run over ``paths``; ``pinned``: the company and environment a saved plan
+    records, which take the place of maplectl.yaml's (the plan was made with them)."""
     from maplectl.manifests.loader import load_config
 
-    config_file = find_config_file(paths)
-    config = load_config(config_file) if config_file else {}
+    config_file = find_config_file(paths) if pinned is None else None
+    config = dict(pinned) if pinned is not None else load_config(config_file) if config_file else {}
     sandbox_company = None
     if opts.use_sandbox:
         from maplectl.sandbox import DEMO_SEED_COMPANY

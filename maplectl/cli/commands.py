@@ -6,11 +6,9 @@ Each parses options, builds collaborators, calls one library function, renders, 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -303,6 +301,7 @@ def plan(
             paths=paths,
             customers=customers,
             progress=progress,
+            environment=settings.environment,
         )
     _clear_progress(progress)
     if out is not None:
@@ -385,6 +384,13 @@ def is_saved_plan(paths: Sequence[str]) -> bool:
     default=None,
     help="Client-side request rate limit (off by default).",
 )
+@click.option(
+    "--expect-digest",
+    metavar="DIGEST",
+    default=None,
+    help="The approval digest of the reviewed plan; if the plan made now differs, send "
+    "nothing and exit 4.",
+)
 @handle_errors
 def apply(
     paths: tuple[str, ...],
@@ -405,6 +411,7 @@ def apply(
     consistency_wait: float,
     total_timeout: float | None,
     max_rps: float | None,
+    expect_digest: str | None,
 ) -> None:
     """Create exactly what the plan says is missing, each create once, whatever fails.
 
@@ -423,10 +430,14 @@ def apply(
             hint="make the plan with --target/--customer, review it, apply it",
         )
     desired = [] if saved else workflow.load_scope(paths, targets, customers)
-    if saved is not None and not company and not use_sandbox:
-        # The reviewed plan names its company; maplectl.yaml lives beside the manifests.
-        opts = replace(opts, company=os.environ.get("MAPLE_COMPANY_ID") or saved.company_id)
-    settings = settings_for(opts, [] if saved else paths)
+    # A saved plan names its company and environment, as maplectl.yaml would: MAPLE_COMPANY_ID
+    # must agree with it (or --company say otherwise, and the plan be refused as made elsewhere).
+    pinned = None
+    if saved is not None:
+        pinned = {"company_id": saved.company_id}
+        if saved.environment:
+            pinned["environment"] = saved.environment
+    settings = settings_for(opts, paths, pinned=pinned)
     workers = parallelism or settings.parallelism or 4
     with connect(
         settings, opts, deadline=deadline, max_rps=max_rps, pool_size=max(16, workers * 2)
@@ -444,6 +455,8 @@ def apply(
             paths=paths,
             customers=customers,
             progress=progress,
+            environment=settings.environment,
+            expect_digest=expect_digest,
         )
         _clear_progress(progress)
         human_out = fmt == "text"

@@ -481,8 +481,9 @@ def load_manifests(paths: Sequence[str | os.PathLike[str]]) -> list[Resource]:
 def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The settings in a ``maplectl.yaml``, strictly read and checked against its schema.
 
-    Allowed: ``company_id`` (starts with ``cmp_``), ``api_url`` (http or https),
-    ``parallelism`` (1-32) and ``timeout_seconds`` (0-600); all optional. An empty file gives
+    Allowed: ``company_id`` (starts with ``cmp_``), ``environment`` (production or test),
+    ``api_url`` (http or https), ``parallelism`` (1-32) and ``timeout_seconds`` (0-600); all
+    optional. An empty file gives
     ``{}``. Raises :class:`~maplectl.errors.ManifestError` with file:line:col diagnostics.
     """
     file = os.fspath(path)

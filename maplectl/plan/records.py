@@ -9,6 +9,7 @@ again from them and applies it only if :func:`plan_differences` finds nothing.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -134,7 +135,35 @@ class Plan:
     neither adopt them after a 500 nor take them for a racing apply's objects)."""
     from_file: bool = field(default=False, compare=False)
     """Read from a file: apply runs it only after ``workflow.check_saved_plan`` made it again."""
-    """The ``--customer`` ids given to ``plan``, if any."""
+    environment: str | None = None
+    """``production`` or ``test``, as maplectl.yaml pins it (``test`` for the sandbox); None
+    when nothing pins it."""
+
+    @property
+    def approval_digest(self) -> str:
+        """What a reviewer approves, as one hash: the company, the API host and, per action, its
+        address, action, idempotency key, request body and remote ids.
+
+        Two plans of the same manifests against an unchanged Maple have the same digest, whenever
+        and from wherever they were made: times, file paths and lines, balances and states are
+        left out. ``apply --expect-digest`` sends nothing unless the plan it makes has it.
+        """
+        return digest(
+            {
+                "company_id": self.company_id,
+                "api_host": api_host(self.api_url),
+                "actions": [
+                    {
+                        "address": a.address,
+                        "action": a.action.value,
+                        "idempotency_key": a.idempotency_key,
+                        "body": a.request.body if a.request else None,
+                        "remote_ids": list(a.remote_ids),
+                    }
+                    for a in sorted(self.actions, key=lambda a: a.address)
+                ],
+            }
+        )
 
     def of(self, *kinds: ActionType) -> list[Action]:
         return [a for a in self.actions if a.action in kinds]
@@ -172,7 +201,9 @@ class Plan:
     def to_json(self) -> JSONDict:
         doc: JSONDict = {
             "format_version": FORMAT_VERSION,
+            "approval_digest": self.approval_digest,
             "company_id": self.company_id,
+            "environment": self.environment,
             "api_url": self.api_url,
             "created_at": _iso(self.created_at),
             "expires_at": _iso(self.expires_at),
@@ -219,6 +250,7 @@ class Plan:
             return cls(
                 company_id=str(data["company_id"]),
                 api_url=str(data["api_url"]),
+                environment=_environment(data.get("environment")),
                 created_at=datetime.fromisoformat(data["created_at"]),
                 expires_at=datetime.fromisoformat(data["expires_at"]),
                 manifest_digest=str(data["manifest_digest"]),
@@ -274,6 +306,21 @@ def plan_differences(saved: Plan, derived: Plan) -> list[str]:
                     f"{address}: the saved plan's idempotency key is not the one the manifest gives"
                 )
     return problems
+
+
+def api_host(api_url: str) -> str:
+    """The host (and port) of an API URL, lower case; ``sandbox`` for the embedded sandbox."""
+    if api_url.startswith("sandbox:"):
+        return "sandbox"
+    return (urllib.parse.urlsplit(api_url).netloc or api_url).lower()
+
+
+def _environment(value: Any) -> str | None:
+    if value is None:
+        return None
+    if value in ("production", "test"):
+        return str(value)
+    raise ValueError(f"environment must be production, test or null, not {value!r}")
 
 
 def _strings(value: Any, name: str) -> tuple[str, ...]:

@@ -32,9 +32,9 @@ def test_saved_plan_renders_in_every_format(tmp_path: Path) -> None:
     plain = maplectl("plan", "examples", "--sandbox", cwd=tmp_path)
     assert text.returncode == 0 and text.stdout == plain.stdout
     markdown = maplectl("show", "p.json", "--format", "markdown", cwd=tmp_path)
-    assert (
-        markdown.stdout.startswith("### maplectl plan") and "#### + create (7)" in markdown.stdout
-    )
+    first, _, title = markdown.stdout.splitlines()[:3]
+    assert first == f"Approval digest: `{doc['approval_digest']}`"
+    assert title == "### maplectl plan" and "#### + create (7)" in markdown.stdout
 
 
 def test_show_warns_when_the_plan_expired(tmp_path: Path) -> None:
@@ -96,7 +96,11 @@ def test_out_dir_writes_the_comment_in_parts_from_plan_and_show(tmp_path: Path) 
     written = sorted(p.name for p in (tmp_path / "parts").iterdir())
     assert written == ["notes.md", "part-1.md"]
     part = (tmp_path / "parts" / "part-1.md").read_text()
-    assert part.startswith("### maplectl plan") and "| customer | currency |" in part
+    assert (
+        part.startswith("Approval digest: `sha256:")
+        and "### maplectl plan" in part
+        and "| customer | currency |" in part
+    )
     markdown = maplectl("show", "p.json", "--format", "markdown", cwd=tmp_path)
     assert part == markdown.stdout
     shown = maplectl("show", "p.json", "--out-dir", "again", cwd=tmp_path)

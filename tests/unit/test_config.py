@@ -33,10 +33,13 @@ def resolve(env: dict[str, str] | None = None, **flags: object) -> object:
 
 
 def test_flags_beat_env_beat_file() -> None:
-    """--company beats MAPLE_COMPANY_ID, which beats company_id in maplectl.yaml."""
+    """--company beats MAPLE_COMPANY_ID, which names the company when maplectl.yaml pins none."""
     env = {"MAPLE_API_TOKEN": "t", "MAPLE_COMPANY_ID": "cmp_env"}
-    assert resolve(env).company_id == "cmp_env"  # type: ignore[attr-defined]
+    unpinned = {k: v for k, v in FILE.items() if k != "company_id"}
+    assert resolve(env, config=unpinned).company_id == "cmp_env"  # type: ignore[attr-defined]
     assert resolve(env, company="cmp_flag").company_id == "cmp_flag"  # type: ignore[attr-defined]
+    same = {"MAPLE_API_TOKEN": "t", "MAPLE_COMPANY_ID": "cmp_file"}
+    assert resolve(same).company_id == "cmp_file"  # type: ignore[attr-defined]
     only_file = resolve({"MAPLE_API_TOKEN": "t"})
     assert only_file.company_id == "cmp_file"  # type: ignore[attr-defined]
     assert only_file.api_url == "https://file.test/api/v1"  # type: ignore[attr-defined]
@@ -157,3 +160,34 @@ def test_settings_know_when_the_api_url_came_from_a_file(tmp_path: Path) -> None
         config={**FILE, "api_url": "https://api.maplebilling.com/api/v1/"},
     )
     assert own.api_url_from_file is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("sandbox", [False, True])
+def test_a_company_from_the_environment_must_agree_with_the_pinned_one(sandbox: bool) -> None:
+    """MAPLE_COMPANY_ID other than maplectl.yaml's company_id is refused, naming both, unless
+    --company says which company is meant."""
+    env = {"MAPLE_API_TOKEN": "t", "MAPLE_COMPANY_ID": "cmp_leftover"}
+    with pytest.raises(UsageError) as info:
+        resolve(env, sandbox=sandbox)
+    assert "MAPLE_COMPANY_ID is cmp_leftover" in info.value.message
+    assert "company_id cmp_file" in info.value.message
+    assert "--company" in str(info.value.hint)
+    chosen = resolve(env, sandbox=sandbox, company="cmp_leftover")
+    assert chosen.company_id == "cmp_leftover"  # type: ignore[attr-defined]
+
+
+def test_sandbox_is_refused_for_a_config_pinned_to_production(tmp_path: Path) -> None:
+    """environment: production in maplectl.yaml refuses --sandbox, naming the file; test and
+    unpinned configs allow it, and the settings carry the environment."""
+    config_file = tmp_path / "maplectl.yaml"
+    production = {"company_id": "cmp_live", "environment": "production"}
+    with pytest.raises(UsageError, match="pins environment: production") as info:
+        resolve({}, sandbox=True, config=production, config_file=config_file)
+    assert str(config_file) in info.value.message
+    live = resolve({"MAPLE_API_TOKEN": "t"}, config=production)
+    assert live.environment == "production"  # type: ignore[attr-defined]
+    test = resolve({}, sandbox=True, config={"company_id": "cmp_t", "environment": "test"})
+    assert test.environment == "test"  # type: ignore[attr-defined]
+    unpinned = resolve({}, sandbox=True, config={}, sandbox_company="cmp_demo")
+    assert unpinned.environment == "test"  # type: ignore[attr-defined]
+    assert resolve({"MAPLE_API_TOKEN": "t"}).environment is None  # type: ignore[attr-defined]

@@ -78,7 +78,7 @@ def test_markdown_golden() -> None:
 
 def test_summary_line_states_money_per_currency() -> None:
     """Reviewers approve money: the last line totals new credits and charges per currency."""
-    last = plan_text(sample_plan()).strip().splitlines()[-1]
+    last = plan_text(sample_plan()).strip().splitlines()[-2]
     assert last == (
         "Plan: 2 to create, 2 unchanged, 1 drifted, 1 ambiguous, "
         "1 possible duplicate, 2 unmanaged. New credits: USD 50.00. "
@@ -172,7 +172,8 @@ def test_a_version_1_plan_is_refused_with_a_hint_to_plan_again() -> None:
 
 def test_an_api_url_read_from_a_file_heads_the_plan() -> None:
     """An API URL that came from maplectl.yaml (and is not Maple's) is a warning line over the
-    text plan, in bold on a terminal, and the first thing in the Markdown comment."""
+    text plan, in bold on a terminal, and the first thing in the Markdown comment under its
+    approval digest and title."""
     plan = replace(sample_plan(), api_url="https://evil.example/api/v1")
     text = plan_text(plan, api_url_from="maplectl.yaml")
     assert text.splitlines()[0] == (
@@ -183,7 +184,7 @@ def test_an_api_url_read_from_a_file_heads_the_plan() -> None:
     coloured = plan_text(plan, color=True, api_url_from="maplectl.yaml")
     assert "at \033[1mhttps://evil.example/api/v1\033[0m:" in coloured
     markdown = plan_markdown(plan, api_url_from="maplectl.yaml")
-    assert markdown.splitlines()[2].startswith(
+    assert markdown.splitlines()[4].startswith(
         "> **Warning:** the API URL `https://evil.example/api/v1` is not Maple's own"
     )
     assert "Warning" not in plan_markdown(plan) and "warning" not in plan_text(plan)

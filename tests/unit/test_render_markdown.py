@@ -125,7 +125,7 @@ def test_every_part_of_a_10000_action_comment_is_a_whole_document() -> None:
     seen: list[str] = []
     for number, part in enumerate(parts, 1):
         assert len(part) <= MARKDOWN_LIMIT, f"part {number} is {len(part)} characters"
-        assert part.startswith("### maplectl plan")
+        assert part.startswith("Approval digest: `sha256:") and "### maplectl plan" in part
         assert f"*Part {number} of {len(parts)}.*" in part
         assert check_tables(part) >= 1
         seen += re.findall(r"^\| `((?:Credit|OneTimeCharge)/[^`]+)` \|", part, flags=re.M)
@@ -252,7 +252,7 @@ def test_zero_and_three_decimal_currencies_in_every_rendering() -> None:
     )
     text = plan_text(plan)
     assert "JPY 500 " in text and "KWD 1.500" in text and "JPY 5.00" not in text
-    assert text.rstrip().endswith("New credits: JPY 500. New charges: KWD 1.500.")
+    assert "New credits: JPY 500. New charges: KWD 1.500.\n" in text
     markdown = plan_markdown(plan)
     assert "| JPY | JPY 500 | JPY 0 |" in markdown
     assert "| KWD | KWD 0.000 | KWD 1.500 |" in markdown
