@@ -18,7 +18,8 @@ from typing import Any
 from maplectl.apply import ActionResult, ApplyResult
 from maplectl.currency import format_minor
 from maplectl.model import Kind
-from maplectl.plan.actions import Action, ActionType, Candidate, Create, Existing, Reason
+from maplectl.plan.actions import Action, ActionType, Candidate, Create, Existing, Reason, Risk
+from maplectl.plan.policy import RuleName, Severity, Violation, immediate_charges
 from maplectl.plan.records import Plan
 
 MARKERS = {
@@ -43,6 +44,11 @@ _WORDS = {
     ActionType.POSSIBLE_DUPLICATE: "possible duplicate",
 }
 MARKDOWN_LIMIT = 60_000
+IMMEDIATE = (Risk.CHARGE_IMMEDIATE, Risk.CHARGE_IMMEDIATE_AUTO)
+_RISK_COLORS = {
+    Risk.CHARGE_IMMEDIATE: "1;33",  # bold yellow: invoiced now
+    Risk.CHARGE_IMMEDIATE_AUTO: "1;37;41",  # white on red: the card is charged now
+}
 
 
 def paint(text: str, code: str, color: bool) -> str:
@@ -82,21 +88,21 @@ def plan_text(
     if api_url_from:
         lines.append(paint(_api_url_warning(plan, api_url_from), "1;33", color))
         url = paint(url, "1", color)
-    lines += [f"Plan for {plan.company_id} at {url}:", ""]
+    lines += [f"Plan for {plan.company_id} at {url}:"]
+    lines += [paint(line, "1;31", color) for line in guard_summary(plan)]
+    lines.append("")
     rows = [_row(a) for a in plan.actions]
-    widths = [max((len(r[i]) for r in rows), default=0) for i in range(4)]
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(5)]
     for action, row in zip(plan.actions, rows, strict=True):
         marker = MARKERS[action.action]
-        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        cells = [row[i].ljust(widths[i]) for i in range(5)]
         line = f"  {marker} " + "  ".join(cells).rstrip()
-        lines.append(
-            paint(line, _COLORS[action.action], color)
-            if action.action is not ActionType.UNCHANGED
-            else paint(line, "2", color)
-        )
+        pending = action.action in (ActionType.CREATE, ActionType.POSSIBLE_DUPLICATE)
+        code = _COLORS[action.action] if action.action is not ActionType.UNCHANGED else "2"
+        lines.append(paint(line, _RISK_COLORS.get(action.risk, code) if pending else code, color))
         for d in action.diff:
             lines.append(f"      {d.field}: manifest {_show(d.expected)}, Maple {_show(d.actual)}")
-        for note in notes(action):
+        for note in notes(action, plan):
             lines.append(f"      {note}")
     if show_unmanaged and plan.unmanaged:
         lines.append("")
@@ -134,7 +140,7 @@ def summary_line(plan: Plan) -> str:
     return text
 
 
-def _row(action: Action) -> tuple[str, str, str, str]:
+def _row(action: Action) -> tuple[str, str, str, str, str]:
     what = ", ".join(str(m) for m in action.money)
     if not what and action.request:
         body = action.request.body
@@ -152,15 +158,76 @@ def _row(action: Action) -> tuple[str, str, str, str]:
         elif action.balance_units is not None:
             extra.append(f"balance {action.balance_units:,} units")
         detail += f" ({'; '.join(extra)})"
-    return (action.address, action.customer_id, what, detail)
+    return (action.address, action.customer_id, what, action.risk.value, detail)
 
 
 # -- why, in words -------------------------------------------------------------------------------
 
 
-def notes(action: Action) -> list[str]:
-    """The sentences under an action: every one made here, from the action's structured facts."""
+def guard_summary(plan: Plan) -> list[str]:
+    """The lines on top of a plan about money guardrails: cards charged at once, policy
+    violations (those of a customer or of the whole run in full), and any override."""
     out: list[str] = []
+    cards = immediate_charges(plan.actions)
+    if cards:
+        allowed = (
+            "allowed by --allow-immediate-charges"
+            if plan.allow_immediate_charges
+            else "apply refuses them without --allow-immediate-charges"
+        )
+        out.append(
+            f"{len(cards)} charge{'s' if len(cards) != 1 else ''} the card on file at once "
+            f"(charge-immediate-auto: {', '.join(a.address for a in cards)}); {allowed}"
+        )
+    if plan.violations:
+        hard = sum(v.severity is Severity.HARD for v in plan.violations)
+        soft = len(plan.violations) - hard
+        out.append(
+            f"Policy: {hard} hard and {soft} soft violation{'s' if soft != 1 else ''}"
+            + (
+                f"; soft ones overridden: {plan.override_reason}"
+                if plan.override_reason and soft
+                else ""
+            )
+            + ("; apply refuses this plan" if hard or (soft and not plan.override_reason) else "")
+        )
+        out += [f"  {violation_text(v, plan)}" for v in plan.violations if v.address is None]
+    return out
+
+
+def violation_text(v: Violation, plan: Plan | None = None) -> str:
+    """One violation in words, money in the currency's own minor units (JPY 500, KWD 1.500)."""
+    what = f"policy {v.rule.value} ({v.severity.value})"
+    if v.rule is RuleName.ALLOWED_CURRENCIES:
+        text = f"{v.currency} is not an allowed currency ({v.actual})"
+    elif v.rule is RuleName.CREDIT_EXPIRY:
+        text = (
+            f"never expires; credits must expire within {v.limit_units} days"
+            if v.actual_units is None
+            else f"expires in {v.actual_units} days, after the {v.limit_units} days allowed"
+        )
+    elif v.item_id is not None:
+        text = (
+            f"{v.actual_units:,} units of {v.item_id}, over the limit of "
+            f"{v.limit_units:,} per credit"
+        )
+    elif v.rule is RuleName.MAX_PER_CREDIT:
+        text = f"{v.actual}, over the limit of {v.limit} per credit"
+    elif v.rule is RuleName.MAX_PER_CUSTOMER:
+        text = f"{v.customer_id} gets {v.actual} in this run, over the limit of {v.limit}"
+    else:
+        text = f"this run creates {v.actual}, over the limit of {v.limit} per run"
+    if v.severity is Severity.SOFT and plan is not None and plan.override_reason:
+        text += " (overridden)"
+    return f"{what}: {text}"
+
+
+def notes(action: Action, plan: Plan | None = None) -> list[str]:
+    """The sentences under an action: every one made here, from the action's structured facts
+    (and, given the plan, the policy violations that concern this action)."""
+    out: list[str] = []
+    if plan is not None:
+        out += [violation_text(v, plan) for v in plan.violations if v.address == action.address]
     if isinstance(action, Existing):
         if action.pinned:
             out.append(f"pinned to {action.remote_ids[0]}")
@@ -245,6 +312,8 @@ def plan_markdown(
         "### maplectl plan",
         "",
     ]
+    head += [f"> **Warning:** {_escape(line.strip())}" for line in guard_summary(plan)]
+    head += [""] if guard_summary(plan) else []
     if api_url_from:
         head += [
             f"> **Warning:** the API URL `{plan.api_url}` is not Maple's own and comes "
@@ -279,18 +348,25 @@ def plan_markdown(
         for a in acts:
             body.append(
                 f"| `{a.address}` | `{a.customer_id}` | "
-                f"{', '.join(str(m) for m in a.money) or '-'} | "
+                f"{_amount_md(a)} | "
                 f"{', '.join(a.remote_ids) or '-'} | {a.source.file}:{a.source.line} |"
             )
             body += [
                 f"| | ↳ `{d.field}` | manifest {_show(d.expected)} | Maple {_show(d.actual)} | |"
                 for d in a.diff
             ]
-            body += [f"| | ↳ {_escape(n)} | | | |" for n in notes(a)]
+            body += [f"| | ↳ {_escape(n)} | | | |" for n in notes(a, plan)]
         body += ["", "</details>"]
         blocks.append("\n".join(body))
     text = "\n".join(head) + "\n\n" + "\n\n".join(blocks) + "\n"
     return _cut_middle(text, limit)
+
+
+def _amount_md(action: Action) -> str:
+    """The money of an action, then its risk class (bold when money moves at once)."""
+    risk = f"**{action.risk.value}**" if action.risk in IMMEDIATE else action.risk.value
+    money = ", ".join(str(m) for m in action.money)
+    return f"{money} · {risk}" if money else risk
 
 
 def _escape(text: str) -> str:
