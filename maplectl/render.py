@@ -175,9 +175,10 @@ def guard_summary(plan: Plan) -> list[str]:
             if plan.allow_immediate_charges
             else "apply refuses them without --allow-immediate-charges"
         )
+        one = len(cards) == 1
         out.append(
-            f"{len(cards)} charge{'s' if len(cards) != 1 else ''} the card on file at once "
-            f"(charge-immediate-auto: {', '.join(a.address for a in cards)}); {allowed}"
+            f"{len(cards)} {'charge charges' if one else 'charges charge'} the card on file at "
+            f"once (charge-immediate-auto: {', '.join(a.address for a in cards)}); {allowed}"
         )
     if plan.violations:
         hard = sum(v.severity is Severity.HARD for v in plan.violations)
