@@ -133,7 +133,7 @@ spec:
 
 def test_a_card_charged_at_once_is_refused_unless_allowed(server: Server, tmp_path: Path) -> None:
     """IMMEDIATE + auto_charges: plan --detailed-exitcode and apply exit 3 and nothing is sent;
-    with --allow-immediate-charges apply creates it."""
+    with --allow-immediate-charges apply creates it (its risk class in the apply JSON)."""
     (tmp_path / "billing").mkdir()
     (tmp_path / "billing" / "charges.yaml").write_text(CARD_NOW, encoding="utf-8")
     run = maplectl("plan", "billing", "--detailed-exitcode", cwd=tmp_path, server=server)
@@ -151,13 +151,26 @@ def test_a_card_charged_at_once_is_refused_unless_allowed(server: Server, tmp_pa
     assert still.returncode == 2, still.stderr  # nothing was sent: still to create
 
     run = maplectl(
-        "apply", "billing", "--auto-approve", "--allow-immediate-charges",
+        "apply", "billing", "--auto-approve", "--allow-immediate-charges", "--format", "json",
         cwd=tmp_path, server=server,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "OneTimeCharge/acme-rush-order created" in run.stdout
+    (result,) = json.loads(run.stdout)["results"]
+    assert (result["address"], result["outcome"], result["risk"]) == (
+        "OneTimeCharge/acme-rush-order",
+        "created",
+        "charge-immediate-auto",
+    )
     done = maplectl("plan", "billing", *allowed, cwd=tmp_path, server=server)
     assert done.returncode == 0, done.stdout + done.stderr
     (policy,) = [line for line in journal_lines(tmp_path) if line["event"] == "policy"]
     assert policy["immediate_charges"] == ["OneTimeCharge/acme-rush-order"]
     assert policy["allow_immediate_charges"] is True
+
+
+def test_an_empty_override_reason_is_a_usage_error(tmp_path: Path) -> None:
+    """--override-policy needs a real reason: a blank one is refused (exit 1) before any request."""
+    project(tmp_path, "soft")
+    run = maplectl("plan", "billing", "--sandbox", "--override-policy", "  ", cwd=tmp_path)
+    assert run.returncode == 1
+    assert "--override-policy needs a reason" in run.stderr
