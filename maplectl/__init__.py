@@ -9,7 +9,9 @@ same path as the CLI (:mod:`maplectl.workflow`), so the same money rules hold::
         print(plan_text(plan))                                    # plan -> render
         result = apply_plan(client, plan, desired=desired)        # plan -> apply
 
-``apply_plan`` (like ``Applier.run``) refuses a plan holding a possible duplicate, and a plan read
+``apply_plan`` (like ``Applier.run``) refuses a plan holding a possible duplicate, a plan breaking
+the ``policy:`` of its maplectl.yaml without leave (``make_plan(..., override_reason=...)``), a
+charge of a card at once unless ``allow_immediate_charges=True``, and a plan read
 from a file (``Plan.from_json``) until ``plan_for_apply(client, saved=plan, ...)`` made it again
 from its manifests and Maple and found it unchanged.
 """

@@ -63,6 +63,7 @@ from maplectl.plan.identity import (
     item_signature,
 )
 from maplectl.plan.keys import generation_key, idempotency_key
+from maplectl.plan.policy import immediate_charges, refusal
 from maplectl.plan.records import Plan
 from maplectl.results import ActionResult, ApplyResult, Outcome
 
@@ -164,6 +165,7 @@ class Applier:
         and a plan read from a file that was not made again (``workflow.check_saved_plan``).
         """
         refuse_duplicates(plan)
+        refuse_policy(plan)
         refuse_unchecked(plan)
         for action in plan.creates:
             _check_key(plan, action)
@@ -176,6 +178,16 @@ class Applier:
         self._held = frozenset(self._owned)  # what other entries of the plan hold
         self._seen = set(self._owned) | {u.remote_id for u in plan.unmanaged}
         creates = plan.creates
+        cards = immediate_charges(creates)
+        if plan.violations or cards:
+            # Before any intent line: a run that cannot record why it may go ahead sends nothing.
+            self.journal.write(
+                "policy",
+                override_reason=plan.override_reason,
+                violations=[v.to_json() for v in plan.violations],
+                allow_immediate_charges=plan.allow_immediate_charges,
+                immediate_charges=[a.address for a in cards],
+            )
         pool = ThreadPoolExecutor(max_workers=self.parallelism)
         futures = [pool.submit(self._guarded, plan, action) for action in creates]
         interrupted = False
@@ -498,6 +510,20 @@ def refuse_duplicates(plan: Plan) -> None:
             hint="set metadata.remote_id to adopt the existing object, or "
             "metadata.allow_duplicate: true if a second one is intended",
         )
+
+
+def refuse_policy(plan: Plan) -> None:
+    """A plan breaking a hard rule, a soft one without ``override_reason``, or charging a card
+    at once without ``allow_immediate_charges`` is never run (exit 3)."""
+    refused = refusal(
+        plan.violations,
+        plan.actions,
+        override_reason=plan.override_reason,
+        allow_immediate_charges=plan.allow_immediate_charges,
+    )
+    if refused is not None:
+        problem, hint = refused
+        raise PolicyRefusal(f"the plan holds {problem}; nothing was sent", hint=hint)
 
 
 def refuse_unchecked(plan: Plan) -> None:

@@ -190,7 +190,8 @@ class JournalError(MaplectlError):
 
 
 class PolicyRefusal(MaplectlError):
-    """The plan holds actions apply refuses (possible duplicates); nothing was sent."""
+    """The plan holds actions apply refuses (possible duplicates, policy violations without
+    leave, cards charged at once without ``--allow-immediate-charges``); nothing was sent."""
 
     exit_code = 3
 

@@ -18,7 +18,8 @@ from typing import Any
 from maplectl import render_markdown as md
 from maplectl.currency import format_minor
 from maplectl.model import Kind
-from maplectl.plan.actions import Action, ActionType, Candidate, Create, Existing, Reason
+from maplectl.plan.actions import Action, ActionType, Candidate, Create, Existing, Reason, Risk
+from maplectl.plan.policy import RuleName, Severity, Violation, immediate_charges
 from maplectl.plan.records import Plan
 from maplectl.results import ActionResult, ApplyResult
 
@@ -45,6 +46,11 @@ _WORDS = {
 }
 MARKDOWN_LIMIT = 60_000
 NOT_PINNED = "environment not pinned"
+IMMEDIATE = (Risk.CHARGE_IMMEDIATE, Risk.CHARGE_IMMEDIATE_AUTO)
+_RISK_COLORS = {
+    Risk.CHARGE_IMMEDIATE: "1;33",  # bold yellow: invoiced now
+    Risk.CHARGE_IMMEDIATE_AUTO: "1;37;41",  # white on red: the card is charged now
+}
 
 
 def paint(text: str, code: str, color: bool) -> str:
@@ -86,21 +92,21 @@ def plan_text(
         url = paint(url, "1", color)
     environment = plan.environment or NOT_PINNED
     environment = paint(environment, "1;31", color and environment == "production")
-    lines += [f"Plan for {plan.company_id} ({environment}) at {url}:", ""]
+    lines += [f"Plan for {plan.company_id} ({environment}) at {url}:"]
+    lines += [paint(line, "1;31", color) for line in guard_summary(plan)]
+    lines.append("")
     rows = [_row(a) for a in plan.actions]
-    widths = [max((len(r[i]) for r in rows), default=0) for i in range(4)]
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(5)]
     for action, row in zip(plan.actions, rows, strict=True):
         marker = MARKERS[action.action]
-        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        cells = [row[i].ljust(widths[i]) for i in range(5)]
         line = f"  {marker} " + "  ".join(cells).rstrip()
-        lines.append(
-            paint(line, _COLORS[action.action], color)
-            if action.action is not ActionType.UNCHANGED
-            else paint(line, "2", color)
-        )
+        pending = action.action in (ActionType.CREATE, ActionType.POSSIBLE_DUPLICATE)
+        code = _COLORS[action.action] if action.action is not ActionType.UNCHANGED else "2"
+        lines.append(paint(line, _RISK_COLORS.get(action.risk, code) if pending else code, color))
         for d in action.diff:
             lines.append(f"      {d.field}: manifest {_show(d.expected)}, Maple {_show(d.actual)}")
-        for note in notes(action):
+        for note in notes(action, plan):
             lines.append(f"      {note}")
     if show_unmanaged and plan.unmanaged:
         lines.append("")
@@ -139,7 +145,7 @@ def summary_line(plan: Plan) -> str:
     return text
 
 
-def _row(action: Action) -> tuple[str, str, str, str]:
+def _row(action: Action) -> tuple[str, str, str, str, str]:
     what = ", ".join(str(m) for m in action.money)
     if not what and action.request:
         body = action.request.body
@@ -157,15 +163,77 @@ def _row(action: Action) -> tuple[str, str, str, str]:
         elif action.balance_units is not None:
             extra.append(f"balance {action.balance_units:,} units")
         detail += f" ({'; '.join(extra)})"
-    return (action.address, action.customer_id, what, detail)
+    return (action.address, action.customer_id, what, action.risk.value, detail)
 
 
 # -- why, in words -------------------------------------------------------------------------------
 
 
-def notes(action: Action) -> list[str]:
-    """The sentences under an action: every one made here, from the action's structured facts."""
+def guard_summary(plan: Plan) -> list[str]:
+    """The lines on top of a plan about money guardrails: cards charged at once, policy
+    violations (those of a customer or of the whole run in full), and any override."""
     out: list[str] = []
+    cards = immediate_charges(plan.actions)
+    if cards:
+        allowed = (
+            "allowed by --allow-immediate-charges"
+            if plan.allow_immediate_charges
+            else "apply refuses them without --allow-immediate-charges"
+        )
+        one = len(cards) == 1
+        out.append(
+            f"{len(cards)} {'charge charges' if one else 'charges charge'} the card on file at "
+            f"once (charge-immediate-auto: {', '.join(a.address for a in cards)}); {allowed}"
+        )
+    if plan.violations:
+        hard = sum(v.severity is Severity.HARD for v in plan.violations)
+        soft = len(plan.violations) - hard
+        out.append(
+            f"Policy: {hard} hard and {soft} soft violation{'s' if soft != 1 else ''}"
+            + (
+                f"; soft ones overridden: {plan.override_reason}"
+                if plan.override_reason and soft
+                else ""
+            )
+            + ("; apply refuses this plan" if hard or (soft and not plan.override_reason) else "")
+        )
+        out += [f"  {violation_text(v, plan)}" for v in plan.violations if v.address is None]
+    return out
+
+
+def violation_text(v: Violation, plan: Plan | None = None) -> str:
+    """One violation in words, money in the currency's own minor units (JPY 500, KWD 1.500)."""
+    what = f"policy {v.rule.value} ({v.severity.value})"
+    if v.rule is RuleName.ALLOWED_CURRENCIES:
+        text = f"{v.currency} is not an allowed currency ({v.actual})"
+    elif v.rule is RuleName.CREDIT_EXPIRY:
+        text = (
+            f"never expires; credits must expire within {v.limit_units} days"
+            if v.actual_units is None
+            else f"expires in {v.actual_units} days, after the {v.limit_units} days allowed"
+        )
+    elif v.item_id is not None:
+        text = (
+            f"{v.actual_units:,} units of {v.item_id}, over the limit of "
+            f"{v.limit_units:,} per credit"
+        )
+    elif v.rule is RuleName.MAX_PER_CREDIT:
+        text = f"{v.actual}, over the limit of {v.limit} per credit"
+    elif v.rule is RuleName.MAX_PER_CUSTOMER:
+        text = f"{v.customer_id} gets {v.actual} in this run, over the limit of {v.limit}"
+    else:
+        text = f"this run creates {v.actual}, over the limit of {v.limit} per run"
+    if v.severity is Severity.SOFT and plan is not None and plan.override_reason:
+        text += " (overridden)"
+    return f"{what}: {text}"
+
+
+def notes(action: Action, plan: Plan | None = None) -> list[str]:
+    """The sentences under an action: every one made here, from the action's structured facts
+    (and, given the plan, the policy violations that concern this action)."""
+    out: list[str] = []
+    if plan is not None:
+        out += [violation_text(v, plan) for v in plan.violations if v.address == action.address]
     if isinstance(action, Existing):
         if action.pinned:
             out.append(f"pinned to {action.remote_ids[0]}")
@@ -273,6 +341,8 @@ def _markdown_head(plan: Plan, api_url_from: str | None) -> list[str]:
         "### maplectl plan",
         "",
     ]
+    head += [f"> **Warning:** {md.cell(line.strip())}" for line in guard_summary(plan)]
+    head += [""] if guard_summary(plan) else []
     if api_url_from:
         head += [
             f"> **Warning:** the API URL `{plan.api_url}` is not Maple's own and comes "
@@ -321,20 +391,20 @@ def _markdown(plan: Plan, api_url_from: str | None) -> tuple[list[str], list[md.
                 label=_WORDS[kind],
                 header=("address", "customer", "amount", "remote", "source"),
                 align=("---",) * 5,
-                rows=tuple(_markdown_rows(a) for a in acts),
+                rows=tuple(_markdown_rows(a, plan) for a in acts),
                 folded=kind is not ActionType.CREATE or len(acts) >= FOLD_AT,
             )
         )
     return head, tables
 
 
-def _markdown_rows(action: Action) -> tuple[str, ...]:
+def _markdown_rows(action: Action, plan: Plan) -> tuple[str, ...]:
     """An action's line, then a line per field diff and per note under it."""
     lines = [
         md.row(
             md.code(action.address),
             md.code(action.customer_id),
-            md.cell(amount_words(action) or "-"),
+            md.cell(_amount_md(action)),
             md.cell(", ".join(action.remote_ids) or "-"),
             md.cell(f"{action.source.file}:{action.source.line}"),
         )
@@ -349,8 +419,16 @@ def _markdown_rows(action: Action) -> tuple[str, ...]:
         )
         for d in action.diff
     ]
-    lines += [md.row("", f"↳ {md.cell(n)}", "", "", "") for n in notes(action)]
+    lines += [md.row("", f"↳ {md.cell(n)}", "", "", "") for n in notes(action, plan)]
     return tuple(lines)
+
+
+def _amount_md(action: Action) -> str:
+    """The money (or units, or catalog items) of an action, then its risk class (bold when
+    money moves at once)."""
+    risk = f"**{action.risk.value}**" if action.risk in IMMEDIATE else action.risk.value
+    amount = amount_words(action)
+    return f"{amount} · {risk}" if amount else risk
 
 
 def amount_words(action: Action) -> str:

@@ -53,6 +53,7 @@ class ActionResult:
             "error": self.error,
             "diagnostics": [d.to_json() for d in self.diagnostics],
             "money": [m.to_json() for m in self.action.money],
+            "risk": self.action.risk.value,
             "spent_keys": list(self.spent),
         }
 

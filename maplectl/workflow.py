@@ -7,8 +7,13 @@ enforced here holds everywhere:
 * :func:`check_saved_plan`: a plan read from a file applies only as made: same company and API,
   not expired, Maple unchanged, and exactly what the manifests it records ask for;
 * :func:`plan_for_apply`: the plan apply will run, made now or a checked saved one;
-* :func:`apply_plan`: runs a plan's creates; it refuses a possible duplicate and a plan read from
-  a file that was not checked, whoever calls it.
+* :func:`apply_plan`: runs a plan's creates; it refuses a possible duplicate, a policy violation
+  not overridden, a card charged on the spot not allowed, and a plan read from a file that was
+  not checked, whoever calls it.
+
+The policy is the ``policy:`` of the ``maplectl.yaml`` at the manifests' root
+(:func:`load_policy`), read by :func:`make_plan` from the paths it is given; so a saved plan,
+made again from the paths it records, is checked against the same rules.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from maplectl.maple.reader import ProgressFn as ReadProgressFn
 from maplectl.maple.reader import StateReader, StateWriter, read_observed
 from maplectl.model import Resource, SourceLocation
 from maplectl.plan.builder import DEFAULT_TTL, build_plan
+from maplectl.plan.policy import Policy
 from maplectl.plan.records import Desired, Plan, plan_differences
 from maplectl.results import ApplyResult
 
@@ -67,6 +73,15 @@ def load_scope(
     return [Desired.from_resource(r) for r in resources if r.customer_id in scope]
 
 
+def load_policy(paths: Sequence[str | Path]) -> Policy:
+    """The ``policy:`` of the ``maplectl.yaml`` at the root of ``paths``; empty if none."""
+    from maplectl.config import find_config_file
+    from maplectl.manifests.loader import load_config
+
+    config_file = find_config_file(paths)
+    return Policy.from_config(load_config(config_file).get("policy") if config_file else None)
+
+
 def locator(desired: Sequence[Desired]) -> Locator:
     """Where a field of a loaded manifest is written (for errors Maple sends back)."""
     by_address = {d.address: d for d in desired}
@@ -92,12 +107,20 @@ def make_plan(
     progress: ReadProgressFn | None = None,
     now: Clock = _now,
     environment: str | None = None,
+    policy: Policy | None = None,
+    override_reason: str | None = None,
+    allow_immediate_charges: bool = False,
 ) -> Plan:
     """The plan of ``desired`` against Maple now. Reads only.
 
     It records the manifest ``paths`` and ``customers`` filter it was made from, so that a saved
     copy can be made again (:func:`check_saved_plan`), and the ``environment`` the settings pin.
+    ``policy`` defaults to the one in the ``maplectl.yaml`` at the root of ``paths``
+    (:func:`load_policy`); ``override_reason`` and ``allow_immediate_charges`` are recorded
+    in the plan, for apply to honour.
     """
+    if policy is None:
+        policy = load_policy(paths)
     observed = read_observed(
         reader, {d.customer_id for d in desired}, parallelism=parallelism, progress=progress
     )
@@ -109,11 +132,14 @@ def make_plan(
         now=now(),
         ttl=ttl,
         targets=targets,
+        policy=policy,
     )
     return replace(
         made,
         paths=tuple(str(p) for p in paths),
         customer_filter=tuple(customers),
+        override_reason=override_reason or None,
+        allow_immediate_charges=allow_immediate_charges,
         environment=environment,
     )
 
@@ -127,9 +153,14 @@ def check_saved_plan(
     ttl: timedelta = DEFAULT_TTL,
     parallelism: int = 8,
     now: Clock = _now,
+    override_reason: str | None = None,
+    allow_immediate_charges: bool = False,
 ) -> tuple[Plan, list[Desired]]:
     """A saved plan applies only as made: same target, not expired, the world unchanged, and
     exactly what the manifests it was made from ask for.
+
+    The policy is read again from the ``maplectl.yaml`` beside those manifests, and the
+    overrides are the ones given now (to apply), not the ones the file records.
 
     The file is not trusted for what it sends: the plan is made again from the manifests at the
     paths it records (relative ones resolved against the current directory, as ``plan`` was
@@ -200,6 +231,8 @@ def check_saved_plan(
         customers=saved.customer_filter,
         now=now,
         environment=saved.environment,
+        override_reason=override_reason,
+        allow_immediate_charges=allow_immediate_charges,
     )
     if again.customers != saved.customers:
         raise StalePlanError(
@@ -249,10 +282,13 @@ def plan_for_apply(
     now: Clock = _now,
     environment: str | None = None,
     expect_digest: str | None = None,
+    override_reason: str | None = None,
+    allow_immediate_charges: bool = False,
 ) -> tuple[Plan, list[Desired]]:
     """The plan apply will run and the entries it was made from: a checked saved plan, or a plan
     made now of ``desired``. Show it; :func:`apply_plan` refuses it if it holds a possible
-    duplicate (:func:`maplectl.apply.refuse_duplicates` says so before asking for approval).
+    duplicate or breaks the policy (:func:`maplectl.apply.refuse_duplicates` and
+    :func:`maplectl.apply.refuse_policy` say so before asking for approval).
 
     ``expect_digest``: the ``approval_digest`` of the plan a reviewer approved. The plan made
     now must have it, or :class:`StalePlanError` says so and nothing is sent.
@@ -267,6 +303,8 @@ def plan_for_apply(
             ttl=ttl,
             parallelism=parallelism,
             now=now,
+            override_reason=override_reason,
+            allow_immediate_charges=allow_immediate_charges,
         )
     else:
         entries = list(desired)
@@ -283,6 +321,8 @@ def plan_for_apply(
             progress=progress,
             now=now,
             environment=environment,
+            override_reason=override_reason,
+            allow_immediate_charges=allow_immediate_charges,
         )
     if wanted is not None:
         check_digest(plan, wanted)
@@ -327,8 +367,9 @@ def apply_plan(
     consistency_wait: float = 30.0,
     progress: ProgressFn | None = None,
 ) -> ApplyResult:
-    """Create every ``create`` of ``plan``, each once; never a possible duplicate, never an
-    unchecked saved plan. Failures of single creates are in the result, not raised."""
+    """Create every ``create`` of ``plan``, each once; never a possible duplicate, never a plan
+    that breaks its policy without leave, never an unchecked saved plan. Failures of single
+    creates are in the result, not raised."""
     return Applier(
         writer,
         journal=journal,

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from maplectl import workflow
-from maplectl.apply import refuse_duplicates
+from maplectl.apply import refuse_duplicates, refuse_policy
 from maplectl.cli.base import (
     ConnOpts,
     F,
@@ -196,6 +196,31 @@ timeout_option = click.option(
 )
 
 
+def guard_options(func: F) -> F:
+    """--override-policy and --allow-immediate-charges, shared by plan and apply."""
+    func = click.option(
+        "--allow-immediate-charges",
+        is_flag=True,
+        help="Allow IMMEDIATE charges with auto_charges: true (the card is charged at once).",
+    )(func)
+    return click.option(
+        "--override-policy",
+        "override_reason",
+        metavar="REASON",
+        default=None,
+        help="Go ahead despite soft policy violations; REASON is recorded in the plan and the "
+        "journal.",
+    )(func)
+
+
+def _override(reason: str | None) -> str | None:
+    if reason is not None and not reason.strip():
+        raise UsageError(
+            "--override-policy needs a reason", hint='e.g. --override-policy "CFO ok, #4411"'
+        )
+    return reason.strip() if reason else None
+
+
 def scope_options(verb: str, ttl_help: str) -> Callable[[F], F]:
     """--target, --customer and --plan-ttl, shared by plan and apply."""
 
@@ -243,7 +268,8 @@ plan_format_option = click.option(
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 2 when creates or possible duplicates are pending, 0 when not.",
+    help="Exit 2 when creates or possible duplicates are pending, 0 when not, 3 when apply "
+    "would refuse the plan (policy, cards charged at once).",
 )
 @click.option(
     "--fail-on-drift",
@@ -256,6 +282,7 @@ plan_format_option = click.option(
     is_flag=True,
     help="List objects of in-scope customers that no manifest claims.",
 )
+@guard_options
 @timeout_option
 @handle_errors
 def plan(
@@ -278,6 +305,8 @@ def plan(
     customers: tuple[str, ...],
     show_unmanaged: bool,
     plan_ttl: str,
+    override_reason: str | None,
+    allow_immediate_charges: bool,
     total_timeout: float | None,
 ) -> None:
     """Show what apply would create, what is in place and what drifted. Never writes."""
@@ -285,6 +314,7 @@ def plan(
         api_url, company, token_file, use_sandbox, sandbox_db, debug, connect_timeout, read_timeout
     )
     ttl = parse_duration(plan_ttl)
+    override_reason = _override(override_reason)
     deadline = run_deadline(total_timeout)
     desired = workflow.load_scope(paths, targets, customers)
     settings = settings_for(opts, paths)
@@ -302,6 +332,8 @@ def plan(
             customers=customers,
             progress=progress,
             environment=settings.environment,
+            override_reason=override_reason,
+            allow_immediate_charges=allow_immediate_charges,
         )
     _clear_progress(progress)
     if out is not None:
@@ -312,6 +344,7 @@ def plan(
     if out is not None and fmt == "text":
         echo(f"Saved the plan to {out}; apply it with `maplectl apply {out}`.")
     if detailed_exitcode:
+        refuse_policy(the_plan)  # exit 3: apply would refuse this plan
         pending = the_plan.of(ActionType.CREATE, ActionType.POSSIBLE_DUPLICATE)
         if fail_on_drift:
             pending += the_plan.of(ActionType.DRIFT, ActionType.AMBIGUOUS)
@@ -391,6 +424,7 @@ def is_saved_plan(paths: Sequence[str]) -> bool:
     help="The approval digest of the reviewed plan; if the plan made now differs, send "
     "nothing and exit 4.",
 )
+@guard_options
 @handle_errors
 def apply(
     paths: tuple[str, ...],
@@ -412,6 +446,8 @@ def apply(
     total_timeout: float | None,
     max_rps: float | None,
     expect_digest: str | None,
+    override_reason: str | None,
+    allow_immediate_charges: bool,
 ) -> None:
     """Create exactly what the plan says is missing, each create once, whatever fails.
 
@@ -422,6 +458,7 @@ def apply(
         api_url, company, token_file, use_sandbox, sandbox_db, debug, connect_timeout, read_timeout
     )
     ttl = parse_duration(plan_ttl)
+    override_reason = _override(override_reason)
     deadline = run_deadline(total_timeout)
     saved = read_plan_file(Path(paths[0])) if is_saved_plan(paths) else None
     if saved is not None and (targets or customers):
@@ -457,6 +494,8 @@ def apply(
             progress=progress,
             environment=settings.environment,
             expect_digest=expect_digest,
+            override_reason=override_reason,
+            allow_immediate_charges=allow_immediate_charges,
         )
         _clear_progress(progress)
         human_out = fmt == "text"
@@ -468,6 +507,7 @@ def apply(
             api_url_from=settings.api_url_from_file,
         )
         refuse_duplicates(the_plan)
+        refuse_policy(the_plan)
         if not the_plan.creates:
             if fmt == "json":
                 echo(apply_json(ApplyResult(the_plan, ())), nl=False)

@@ -38,6 +38,24 @@ class ActionType(StrEnum):
 ACTION_ORDER = tuple(ActionType)
 
 
+class Risk(StrEnum):
+    """What an action does with money if it is (or was) sent; set from the manifest's body."""
+
+    CREDIT_GRANT = "credit-grant"
+    CHARGE_NEXT_INVOICE = "charge-next-invoice"
+    CHARGE_IMMEDIATE = "charge-immediate"  # invoiced now
+    CHARGE_IMMEDIATE_AUTO = "charge-immediate-auto"  # invoiced now, and the card on file charged
+
+
+def risk_of(kind: Kind, body: Mapping[str, Any]) -> Risk:
+    """The risk class of a create body of ``kind``."""
+    if kind is Kind.CREDIT:
+        return Risk.CREDIT_GRANT
+    if body.get("type") != "IMMEDIATE":
+        return Risk.CHARGE_NEXT_INVOICE
+    return Risk.CHARGE_IMMEDIATE_AUTO if body.get("auto_charges") is True else Risk.CHARGE_IMMEDIATE
+
+
 class Reason(StrEnum):
     """Why an action is what it is, beyond its type."""
 
@@ -171,6 +189,8 @@ class Create:
     meta: EntryMeta = EntryMeta()
     like: tuple[Candidate, ...] = ()
     """Near matches that ``metadata.allow_duplicate`` lets through (reason ``allowed``)."""
+    risk: Risk = Risk.CREDIT_GRANT
+    """Set by the builder from the manifest (:func:`risk_of`), like on every action."""
 
     @property
     def action(self) -> ActionType:
@@ -219,6 +239,7 @@ class Existing:
     """An AMOUNT credit's issued amount (shown, never counted in the totals)."""
     balance: Money | None = None
     balance_units: int | float | None = None
+    risk: Risk = Risk.CREDIT_GRANT
 
     @property
     def action(self) -> ActionType:
@@ -261,6 +282,7 @@ class Conflict:
     """Field by field, how the entry differs from the first candidate."""
     request: Request | None = None
     meta: EntryMeta = EntryMeta()
+    risk: Risk = Risk.CREDIT_GRANT
 
     @property
     def action(self) -> ActionType:
@@ -296,6 +318,7 @@ def action_to_json(action: Action) -> JSONDict:
         "kind": action.kind.value,
         "action": action.action.value,
         "reason": action.reason.value if action.reason else None,
+        "risk": action.risk.value,
         "customer_id": action.customer_id,
         "source": action.source.to_json(),
         "request": request.to_json() if request else None,
@@ -336,6 +359,7 @@ def action_from_json(data: Mapping[str, Any]) -> Action:
         "source": SourceLocation(
             file=str(data["source"]["file"]), line=int(data["source"]["line"])
         ),
+        "risk": Risk(data["risk"]),
     }
     request = Request.from_json(data["request"]) if data.get("request") else None
     candidates = tuple(Candidate.from_json(c) for c in data.get("candidates") or ())

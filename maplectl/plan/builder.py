@@ -36,6 +36,7 @@ from maplectl.plan.actions import (
     Existing,
     Reason,
     Request,
+    risk_of,
 )
 from maplectl.plan.diff import FieldDiff, field_diffs
 from maplectl.plan.identity import (
@@ -54,6 +55,7 @@ from maplectl.plan.identity import (
     remote_credit_keys,
 )
 from maplectl.plan.keys import digest, idempotency_key
+from maplectl.plan.policy import NO_POLICY, Policy, evaluate
 from maplectl.plan.records import Desired, Plan, Unmanaged
 
 DEFAULT_TTL = timedelta(hours=12)
@@ -68,8 +70,10 @@ def build_plan(
     now: datetime,
     ttl: timedelta = DEFAULT_TTL,
     targets: Sequence[str] = (),
+    policy: Policy = NO_POLICY,
 ) -> Plan:
-    """Decide, for every desired entry, whether apply must create it. No side effects."""
+    """Decide, for every desired entry, whether apply must create it, and which rules of
+    ``policy`` the creates break. No side effects."""
     matcher = _Matcher(observed, company_id=company_id, now=now)
     for d in desired:
         problem = observed.customer_problems.get(d.customer_id)
@@ -86,6 +90,7 @@ def build_plan(
         raise ManifestError(matcher.problems)
     by_address = {d.address: d for d in desired}
     actions = [matcher.near_matches(a, by_address[a.address]) for a in actions]
+    actions = [replace(a, risk=risk_of(a.kind, by_address[a.address].body)) for a in actions]
     held: tuple[str, ...] = ()
     if targets:
         # Every manifest of the in-scope customers was matched, so objects they claim are
@@ -107,6 +112,7 @@ def build_plan(
         requests=observed.requests,
         targets=tuple(targets),
         held=held,
+        violations=evaluate(policy, actions, now),
     )
 
 

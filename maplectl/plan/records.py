@@ -23,10 +23,12 @@ from maplectl.plan.actions import (
     Action,
     ActionType,
     Create,
+    Risk,
     action_from_json,
     action_to_json,
 )
 from maplectl.plan.keys import digest
+from maplectl.plan.policy import Violation
 
 __all__ = [
     "ACTION_ORDER",
@@ -133,6 +135,12 @@ class Plan:
     held: tuple[str, ...] = ()
     """With ``targets``: remote ids that manifests left out of the targets hold (apply must
     neither adopt them after a 500 nor take them for a racing apply's objects)."""
+    violations: tuple[Violation, ...] = ()
+    """The rules of maplectl.yaml's ``policy:`` the creates break (:mod:`maplectl.plan.policy`)."""
+    override_reason: str | None = None
+    """``--override-policy``: why the soft violations may go ahead."""
+    allow_immediate_charges: bool = False
+    """``--allow-immediate-charges``: charges that charge a card at once may be sent."""
     from_file: bool = field(default=False, compare=False)
     """Read from a file: apply runs it only after ``workflow.check_saved_plan`` made it again."""
     environment: str | None = None
@@ -189,9 +197,17 @@ class Plan:
             by_customer[action.customer_id].append(action)
         return {c: _money_of(acts) for c, acts in sorted(by_customer.items())}
 
+    def risks(self) -> dict[str, int]:
+        """How many creates of each risk class (every class, zero or not)."""
+        out = {r.value: 0 for r in Risk}
+        for action in self.creates:
+            out[action.risk.value] += 1
+        return out
+
     def summary(self) -> JSONDict:
         return {
             "counts": self.counts(),
+            "risks": self.risks(),
             "money": self.money(),
             "per_customer": self.money_per_customer(),
         }
@@ -217,6 +233,9 @@ class Plan:
             "requests": self.requests,
             "actions": [action_to_json(a) for a in self.actions],
             "unmanaged": [u.to_json() for u in self.unmanaged],
+            "violations": [v.to_json() for v in self.violations],
+            "override_reason": self.override_reason,
+            "allow_immediate_charges": self.allow_immediate_charges,
             "summary": self.summary(),
         }
         doc["plan_digest"] = digest(doc)
@@ -264,6 +283,9 @@ class Plan:
                 requests=int(data.get("requests", 0)),
                 actions=tuple(action_from_json(a) for a in data["actions"]),
                 unmanaged=tuple(Unmanaged.from_json(u) for u in data.get("unmanaged") or ()),
+                violations=tuple(Violation.from_json(v) for v in data.get("violations") or ()),
+                override_reason=data.get("override_reason"),
+                allow_immediate_charges=bool(data.get("allow_immediate_charges", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PlanFileError(f"malformed plan file: {exc}") from exc

@@ -168,3 +168,29 @@ def test_the_python_api_refuses_a_stale_or_unchecked_saved_plan(
     checked, desired = plan_for_apply(client, company_id=company, api_url="sandbox", saved=fresh)
     assert not apply_plan(client, checked, desired=desired).failed
     assert len(recorder.keys) == 2
+
+
+def test_the_python_api_takes_the_policy_from_maplectl_yaml(
+    world: tuple[MapleClient, Recorder, str], tmp_path: Path
+) -> None:
+    """make_plan reads the policy beside the manifests; apply_plan refuses a soft violation
+    without a reason (nothing sent) and applies it with one, as the CLI does."""
+    client, recorder, company = world
+    (tmp_path / "maplectl.yaml").write_text(
+        "policy:\n  max_per_run: {level: soft, amounts: {USD: 1000}}\n", encoding="utf-8"
+    )
+    (tmp_path / "a.yaml").write_text(CREDIT.format(name="g", title="Goodwill", cents=1001))
+    plan = plan_of(client, company, tmp_path)
+    assert [(v.rule.value, v.actual) for v in plan.violations] == [
+        ("max_per_run", maplectl.Money("USD", 1001))
+    ]
+    with pytest.raises(PolicyRefusal):
+        apply_plan(client, plan)
+    assert recorder.keys == []
+    desired = load_scope([tmp_path])
+    overridden = make_plan(
+        client, desired, company_id=company, api_url="sandbox", paths=[tmp_path],
+        override_reason="one-off, FIN-9",
+    )  # fmt: skip
+    result = apply_plan(client, overridden)
+    assert not result.failed and len(recorder.keys) == 1

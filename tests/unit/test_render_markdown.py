@@ -195,11 +195,12 @@ def test_unit_credits_and_catalog_items_show_quantity_and_item() -> None:
     text = plan_markdown(plan)
     lines = text.splitlines()
     assert (
-        "| `Credit/api` | `cus_a` | 1,000,000 units of itm_api_calls | - | billing/credits.yaml:1 |"
-        in lines
+        "| `Credit/api` | `cus_a` | 1,000,000 units of itm_api_calls · credit-grant | - "
+        "| billing/credits.yaml:1 |" in lines
     )
     assert (
-        "| `OneTimeCharge/training` | `cus_a` | pp_training_day x3 (catalog price) | - "
+        "| `OneTimeCharge/training` | `cus_a` | pp_training_day x3 (catalog price) · "
+        "charge-next-invoice | - "
         "| billing/charges.yaml:1 |" in lines
     )
     assert (
