@@ -167,13 +167,42 @@ def check_api_url(url: str, source: str = "--api-url") -> str:
 
 
 def find_config_file(paths: Sequence[str | os.PathLike[str]]) -> Path | None:
-    """The ``maplectl.yaml`` at the root of the first PATH (a directory, or a file's folder)."""
+    """The ``maplectl.yaml`` that governs ``paths``: for each PATH (a directory, or a file's
+    folder), the nearest one in that folder or above it, up to the current directory.
+
+    Every PATH must be governed by the same file: the company, environment and policy of one run
+    come from one place, so ``plan billing/credits`` obeys the ``billing/maplectl.yaml`` that
+    ``plan billing`` does, and two PATHs under two different files are refused.
+    """
+    found: dict[Path | None, str] = {}
+    here = Path.cwd().resolve()
     for raw in paths:
         path = Path(raw)
-        folder = path if path.is_dir() else path.parent
-        candidate = folder / CONFIG_FILE_NAME
-        if candidate.is_file():
-            return candidate
+        folder = (path if path.is_dir() else path.parent).resolve()
+        found.setdefault(_nearest_config(folder, here), str(raw))
+    if len(found) > 1:
+        named = ", ".join(
+            f"{where} ({str(cfg) if cfg else 'no maplectl.yaml'})" for cfg, where in found.items()
+        )
+        raise UsageError(
+            f"the PATHs are governed by different maplectl.yaml files: {named}",
+            hint="plan and apply the manifests of one maplectl.yaml at a time",
+        )
+    config = next(iter(found), None)
+    if config is not None and config.is_relative_to(here):
+        return config.relative_to(here)  # as the user would write it, in messages
+    return config
+
+
+def _nearest_config(folder: Path, stop: Path) -> Path | None:
+    """``maplectl.yaml`` in ``folder`` or its parents, not above ``stop`` when under it."""
+    inside = folder.is_relative_to(stop)
+    for candidate in (folder, *folder.parents):
+        config = candidate / CONFIG_FILE_NAME
+        if config.is_file():
+            return config
+        if not inside or candidate == stop:
+            return None
     return None
 
 

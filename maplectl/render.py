@@ -12,6 +12,7 @@ with a warning, so a reviewer sees where the token is about to be sent.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -183,7 +184,7 @@ def guard_summary(plan: Plan) -> list[str]:
         one = len(cards) == 1
         out.append(
             f"{len(cards)} {'charge charges' if one else 'charges charge'} the card on file at "
-            f"once (charge-immediate-auto: {', '.join(a.address for a in cards)}); {allowed}"
+            f"once (charge-immediate-auto: {_first(a.address for a in cards)}); {allowed}"
         )
     if plan.violations:
         hard = sum(v.severity is Severity.HARD for v in plan.violations)
@@ -197,8 +198,22 @@ def guard_summary(plan: Plan) -> list[str]:
             )
             + ("; apply refuses this plan" if hard or (soft and not plan.override_reason) else "")
         )
-        out += [f"  {violation_text(v, plan)}" for v in plan.violations if v.address is None]
+        whole = [v for v in plan.violations if v.address is None]
+        out += [f"  {violation_text(v, plan)}" for v in whole[:GUARD_LINES]]
+        if len(whole) > GUARD_LINES:
+            out.append(f"  ... and {len(whole) - GUARD_LINES} more (see the JSON plan)")
     return out
+
+
+GUARD_LINES = 10
+"""At most this many addresses or customer violations on top: the head of a comment stays
+short, however many there are (each action's own lines say the rest)."""
+
+
+def _first(texts: Iterable[str], most: int = GUARD_LINES) -> str:
+    items = list(texts)
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
 def violation_text(v: Violation, plan: Plan | None = None) -> str:

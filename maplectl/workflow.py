@@ -120,7 +120,8 @@ def make_plan(
     in the plan, for apply to honour.
     """
     if policy is None:
-        policy = load_policy(paths)
+        # Without paths (the Python API), the entries' own files say which maplectl.yaml holds.
+        policy = load_policy(paths or sorted({d.source.file for d in desired}))
     observed = read_observed(
         reader, {d.customer_id for d in desired}, parallelism=parallelism, progress=progress
     )
@@ -248,6 +249,13 @@ def check_saved_plan(
             hint=stale_hint,
         )
     differences = plan_differences(saved, again)
+    if sorted(v.to_json().__repr__() for v in saved.violations) != sorted(
+        v.to_json().__repr__() for v in again.violations
+    ):
+        differences.append(
+            "the policy violations are not the ones the plan was reviewed with (the policy in "
+            "maplectl.yaml, or the paths the plan records, changed)"
+        )
     if differences:
         shown = differences[:10] + (
             [f"... and {len(differences) - 10} more"] if len(differences) > 10 else []

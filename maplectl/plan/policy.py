@@ -199,7 +199,8 @@ def _per_create(policy: Policy, action: Create, now: datetime) -> list[Violation
                 customer_id=action.customer_id,
             )
         item, units = str(body.get("item_id")), body.get("units")
-        limit = rule.units.get(item)
+        # A rule that lists items allows none of an item it does not list.
+        limit = rule.units.get(item, 0) if rule.units else None
         if (
             body.get("type") == "UNITS"
             and isinstance(units, int)
@@ -244,7 +245,9 @@ def _over(
     address: str | None = None,
     customer_id: str | None = None,
 ) -> list[Violation]:
-    limit = rule.amounts.get(currency)
+    # A rule that lists currencies allows none of a currency it does not list: an allowed
+    # currency without its own limit is not unlimited.
+    limit = rule.amounts.get(currency, 0) if rule.amounts else None
     if limit is None or value <= limit:
         return []
     return [

@@ -25,11 +25,6 @@ def project(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-12: find_config_file looks only in the folder of the first PATH, so applying "
-    "a subfolder of the manifests' root silently drops the policy",
-)
 def test_applying_a_subfolder_keeps_the_policy_of_the_root(server: Server, tmp_path: Path) -> None:
     """`apply billing/credits` (CI with MAPLE_COMPANY_ID set) is refused by the hard rule in
     billing/maplectl.yaml, as `apply billing` is; nothing is sent."""
@@ -41,11 +36,6 @@ def test_applying_a_subfolder_keeps_the_policy_of_the_root(server: Server, tmp_p
     assert run.returncode == 3, run.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-12: a saved plan's recorded paths choose the maplectl.yaml its policy comes "
-    "from; pointing them at a subfolder (plan_digest recomputed) drops a hard rule",
-)
 def test_a_saved_plan_edited_to_a_subfolder_keeps_the_hard_rule(
     server: Server, tmp_path: Path
 ) -> None:

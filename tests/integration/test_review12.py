@@ -68,11 +68,6 @@ def billing(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-12: make_plan without paths= (the package docstring's example) loads no "
-    "policy, so apply_plan sends a credit the hard rule forbids",
-)
 def test_the_documented_python_flow_keeps_the_hard_rule(
     world: tuple[MapleClient, Recorder, str], tmp_path: Path
 ) -> None:
@@ -86,10 +81,6 @@ def test_the_documented_python_flow_keeps_the_hard_rule(
     assert recorder.creates == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-12: plan_for_apply(desired=...) without paths= loads no policy",
-)
 def test_plan_for_apply_with_desired_keeps_the_hard_rule(
     world: tuple[MapleClient, Recorder, str], tmp_path: Path
 ) -> None:

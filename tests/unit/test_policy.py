@@ -71,7 +71,7 @@ CASES: dict[str, tuple[dict[str, Any], list[Desired], dict[str, Any]]] = {
         {"address": "Credit/big", "limit": Money("JPY", 500), "actual": Money("JPY", 501)},
     ),
     "max_per_credit units per item": (
-        {"max_per_credit": {"units": {"itm_api_calls": 1000}}},
+        {"max_per_credit": {"units": {"itm_api_calls": 1000, "itm_x": 10}}},
         [units_credit("ok", 1000), units_credit("big", 1001), units_credit("other", 9, "itm_x")],
         {"address": "Credit/big", "item_id": "itm_api_calls", "actual_units": 1001},
     ),

@@ -40,11 +40,6 @@ def storage_credit() -> Desired:
     return replace(d, body={**body, "type": "UNITS", "units": 10**12, "item_id": "itm_storage"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-12: a max_per_* rule has no limit for a currency (or item) it does not list, "
-    "so an allowed EUR credit or another item's units are unlimited even under a hard rule",
-)
 @pytest.mark.parametrize(
     "desired",
     [eur_credit(), storage_credit()],
@@ -77,12 +72,6 @@ def card_charge(i: int) -> Desired:
     return replace(d, body={**d.body, "auto_charges": True})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-12: the Markdown head lists every charge-immediate-auto address (and every "
-    "per-customer violation) on one line, outside fit_comment's control, so the comment (and "
-    "each --out-dir part) outgrows the limit and GitHub rejects it",
-)
 def test_a_comment_with_many_card_charges_stays_under_the_limit() -> None:
     """3,000 cards charged at once under a per-customer rule: the comment and every part still
     fit MARKDOWN_LIMIT (GitHub refuses a longer comment, so the reviewer sees nothing)."""
