@@ -9,15 +9,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
+from helpers.recording import Recorder, recorded_world
 
 import maplectl
-from maplectl import MapleClient, Plan, Secret, load_scope, make_plan, plan_for_apply
+from maplectl import MapleClient, Plan, load_scope, make_plan, plan_for_apply
 from maplectl.errors import StalePlanError, UsageError
-from maplectl.maple.client import wsgi_transport
 from maplectl.model import Kind
-from maplectl.sandbox import Sandbox
 
 CREDIT = """\
 apiVersion: maplectl/v1
@@ -33,37 +31,10 @@ spec:
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
 
-class Creates(httpx.BaseTransport):
-    """Forwards to the sandbox and counts the requests, and the creates, it carried."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.sent = 0
-        self.requests = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests += 1
-        if request.method == "POST" and request.url.path.endswith(("/credits", "/one_times")):
-            self.sent += 1
-        return self.inner.handle_request(request)
-
-
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[MapleClient, Creates, str]]:
-    box = Sandbox.open(tmp_path / "s.sqlite")
-    transport = Creates(wsgi_transport(box.app))
-    client = MapleClient(
-        api_url="http://sandbox.local/api/v1",
-        company_id=box.company_id,
-        token=Secret(box.token),
-        transport=transport,
-        sleeper=lambda s: None,
-    )
-    try:
-        yield client, transport, box.company_id
-    finally:
-        client.close()
-        box.close()
+def world(tmp_path: Path) -> Iterator[tuple[MapleClient, Recorder, str]]:
+    with recorded_world(tmp_path / "s.sqlite") as made:
+        yield made
 
 
 def three_credits(path: Path) -> Path:
@@ -88,7 +59,7 @@ def plan_at(client: MapleClient, company: str, path: Path, at: datetime) -> Plan
 
 
 def test_same_digest_for_an_unchanged_world_whenever_and_wherever_planned(
-    world: tuple[MapleClient, Creates, str], tmp_path: Path
+    world: tuple[MapleClient, Recorder, str], tmp_path: Path
 ) -> None:
     """Two plans a day apart, from manifests moved to another file, have one approval digest; it
     is the JSON plan's top-level approval_digest and survives a save and load."""
@@ -108,7 +79,7 @@ def test_same_digest_for_an_unchanged_world_whenever_and_wherever_planned(
 
 
 def test_digest_changes_with_the_company_the_host_or_a_create(
-    world: tuple[MapleClient, Creates, str], tmp_path: Path
+    world: tuple[MapleClient, Recorder, str], tmp_path: Path
 ) -> None:
     """Another company, another API host, or a create of another amount: another digest."""
     client, _, company = world
@@ -124,7 +95,7 @@ def test_digest_changes_with_the_company_the_host_or_a_create(
 
 
 def test_expect_digest_refuses_a_plan_someone_else_changed_and_sends_nothing(
-    world: tuple[MapleClient, Creates, str], tmp_path: Path
+    world: tuple[MapleClient, Recorder, str], tmp_path: Path
 ) -> None:
     """Someone else created one of the approved credits after the review: the plan made now has
     another digest, plan_for_apply raises StalePlanError (exit 4) naming both, nothing is sent;
@@ -143,7 +114,7 @@ def test_expect_digest_refuses_a_plan_someone_else_changed_and_sends_nothing(
 
     body = approved.creates[0].request.body
     client.create(Kind.CREDIT, body, "someone-elses-key")
-    sent = transport.sent
+    sent = transport.creates
     with pytest.raises(StalePlanError) as info:
         plan_for_apply(
             client,
@@ -155,11 +126,11 @@ def test_expect_digest_refuses_a_plan_someone_else_changed_and_sends_nothing(
     assert info.value.exit_code == 4
     assert approved.approval_digest in info.value.message
     assert "nothing was sent" in info.value.message
-    assert transport.sent == sent
+    assert transport.creates == sent
 
 
 def test_an_unmanaged_object_does_not_change_the_digest(
-    world: tuple[MapleClient, Creates, str], tmp_path: Path
+    world: tuple[MapleClient, Recorder, str], tmp_path: Path
 ) -> None:
     """A credit no manifest claims changes nothing apply does, so not the digest either."""
     client, _, company = world
@@ -181,7 +152,7 @@ def test_an_unmanaged_object_does_not_change_the_digest(
 
 
 def test_a_malformed_expected_digest_is_a_usage_error_before_maple_is_read(
-    world: tuple[MapleClient, Creates, str], tmp_path: Path
+    world: tuple[MapleClient, Recorder, str], tmp_path: Path
 ) -> None:
     """A truncated or mistyped digest is refused (exit 1) naming it, before any request."""
     client, transport, company = world

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from helpers.recording import Recorder, recorded_world
 
-from maplectl import MapleClient, Secret, apply_plan, load_scope, make_plan, plan_for_apply
+from maplectl import MapleClient, apply_plan, load_scope, make_plan, plan_for_apply
 from maplectl.errors import PolicyRefusal
-from maplectl.maple.client import wsgi_transport
-from maplectl.sandbox import Sandbox
 
 CREDIT = """\
 apiVersion: maplectl/v1
@@ -26,35 +24,10 @@ spec:
 """
 
 
-class Recorder(httpx.BaseTransport):
-    """Forwards to the sandbox and counts the creates it carried."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.creates = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path.endswith(("/credits", "/one_times")):
-            self.creates += 1
-        return self.inner.handle_request(request)
-
-
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[MapleClient, Recorder, str]]:
-    box = Sandbox.open(tmp_path / "s.sqlite")
-    recorder = Recorder(wsgi_transport(box.app))
-    client = MapleClient(
-        api_url="http://sandbox.local/api/v1",
-        company_id=box.company_id,
-        token=Secret(box.token),
-        transport=recorder,
-        sleeper=lambda s: None,
-    )
-    try:
-        yield client, recorder, box.company_id
-    finally:
-        client.close()
-        box.close()
+    with recorded_world(tmp_path / "s.sqlite") as made:
+        yield made
 
 
 def billing(tmp_path: Path) -> Path:

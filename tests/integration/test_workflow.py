@@ -11,23 +11,20 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from helpers.recording import Recorder, recorded_world
 
 import maplectl
 from maplectl import (
     Applier,
     MapleClient,
     Plan,
-    Secret,
     apply_plan,
     load_scope,
     make_plan,
     plan_for_apply,
 )
 from maplectl.errors import PolicyRefusal, StalePlanError
-from maplectl.maple.client import wsgi_transport
-from maplectl.sandbox import Sandbox
 
 CREDIT = """\
 apiVersion: maplectl/v1
@@ -42,35 +39,10 @@ spec:
 """
 
 
-class Recorder(httpx.BaseTransport):
-    """Forwards to the sandbox and keeps the Idempotency-Key of every create it carried."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.keys: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path.endswith(("/credits", "/one_times")):
-            self.keys.append(request.headers["Idempotency-Key"])
-        return self.inner.handle_request(request)
-
-
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[MapleClient, Recorder, str]]:
-    box = Sandbox.open(tmp_path / "s.sqlite")
-    recorder = Recorder(wsgi_transport(box.app))
-    client = MapleClient(
-        api_url="http://sandbox.local/api/v1",
-        company_id=box.company_id,
-        token=Secret(box.token),
-        transport=recorder,
-        sleeper=lambda s: None,
-    )
-    try:
-        yield client, recorder, box.company_id
-    finally:
-        client.close()
-        box.close()
+    with recorded_world(tmp_path / "s.sqlite") as made:
+        yield made
 
 
 def plan_of(client: MapleClient, company: str, *paths: Path) -> Plan:
