@@ -203,7 +203,10 @@ def _per_create(policy: Policy, action: Create, now: datetime) -> list[Violation
         limit = rule.units.get(item, 0) if rule.units else None
         if (
             body.get("type") == "UNITS"
-            and isinstance(units, int)
+            # Any number: a body built by hand (the Python API skips manifest validation) may
+            # carry 1e12 as a float, and must not slip past the limit for it.
+            and isinstance(units, int | float)
+            and not isinstance(units, bool)
             and limit is not None
             and units > limit
         ):
@@ -215,7 +218,7 @@ def _per_create(policy: Policy, action: Create, now: datetime) -> list[Violation
                     customer_id=action.customer_id,
                     item_id=item,
                     limit_units=limit,
-                    actual_units=units,
+                    actual_units=math.ceil(units),
                 )
             )
     rule = policy.rules.get(RuleName.CREDIT_EXPIRY)

@@ -281,3 +281,12 @@ def test_markdown_opens_with_the_immediate_charge_banner() -> None:
     ]
     assert row.startswith("\033[1;37;41m")
     assert not plan_text(plan).count("\033[")
+
+
+def test_units_given_as_a_float_by_the_python_api_do_not_slip_past_the_limit() -> None:
+    """Validation refuses `units: 1e12` in a file; a body built in Python skips validation, and
+    the per-credit limit still applies to it."""
+    policy = {"max_per_credit": {"level": "hard", "units": {"itm_api_calls": 1000}}}
+    plan = planned([units_credit("huge", 1e12)], policy)  # type: ignore[arg-type]
+    (violation,) = plan.violations
+    assert violation.address == "Credit/huge" and violation.limit_units == 1000
