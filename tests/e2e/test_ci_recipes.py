@@ -122,11 +122,15 @@ def test_github_plan_comments_in_place_and_apply_applies_that_plan(
     workflow on the merge commit reads that digest from the bot's comment and applies exactly
     that plan, then uploads the journal."""
     stubs = Stubs.create(tmp_path / "stubs")
-    older = comment(11, BOT, "cmp_demo", OLD, "an older plan")
-    forged = comment(12, "mallory", "cmp_demo", FORGED, "not the bot")
+    # Around the bot's older comment: another company's, and a person's with the marker and
+    # a digest, before it and after it (a filter that skipped either test would pick them).
     other = comment(13, BOT, "cmp_other", OLD, "another company")
+    forged = comment(12, "mallory", "cmp_demo", FORGED, "not the bot")
+    older = comment(11, BOT, "cmp_demo", OLD, "an older plan")
+    forged_later = comment(14, "mallory", "cmp_demo", FORGED, "not the bot either")
     merged = [{"number": int(PR), "merged_at": "2030-01-01T12:00:00Z"}]
-    stubs.github(comments={PR: [older, forged, other]}, commit_pulls={MERGE_SHA: merged})
+    thread = [other, forged, older, forged_later]
+    stubs.github(comments={PR: thread}, commit_pulls={MERGE_SHA: merged})
 
     pr_checkout = tmp_path / "pr"
     checkout(pr_checkout)
@@ -164,17 +168,17 @@ def test_github_plan_comments_in_place_and_apply_applies_that_plan(
     ]
 
     state = stubs.github_state()
-    assert [c["id"] for c in state["comments"][PR]] == [11, 12, 13]  # edited, none added
-    body = state["comments"][PR][0]["body"]
+    assert [c["id"] for c in state["comments"][PR]] == [13, 12, 11, 14]  # edited, none added
+    body = state["comments"][PR][2]["body"]
     assert body.startswith(
         f"<!-- maplectl-plan cmp_demo -->\n<!-- maplectl-approval-digest cmp_demo {digest} -->\n"
         f"Approval digest: `{digest}`\n"
     )
     assert (out / "plan.md").read_text() in body and f"Planned at {HEAD_SHA}" in body
-    assert state["comments"][PR][1:] == [forged, other]
+    assert [c for c in state["comments"][PR] if c["id"] != 11] == [other, forged, forged_later]
     assert ["PATCH", "repos/acme/billing/issues/comments/11"] in state["calls"]
     assert not any(method == "POST" for method, _ in state["calls"])
-    summary = (tmp_path / "runner-temp" / "step-summary.md").read_text()
+    summary = (tmp_path / "pr-runner-temp" / "step-summary.md").read_text()
     assert summary == (out / "comment.md").read_text()
 
     merge_checkout = tmp_path / "main"
@@ -191,10 +195,14 @@ def test_github_plan_comments_in_place_and_apply_applies_that_plan(
     assert ran(steps) == {
         "Install maplectl": 0,
         "approved": 0,
+        "Plan now": 0,
         "Apply": 0,
         "Collect the journal": 0,
     }, [(s.name, s.stderr) for s in steps]
     assert apply.step("approved").outputs == {"digest": digest}
+    plan_now = (merge_checkout / "maplectl-out" / "plan-now.md").read_text()
+    assert plan_now.startswith(f"Approval digest: `{digest}`\n")
+    assert (tmp_path / "main-runner-temp" / "step-summary.md").read_text() == plan_now
     assert "Apply: 7 created." in apply.step("Apply").stdout
     assert count_credits(server) == 4
     journals = list((merge_checkout / "maplectl-out" / "journal").glob("*.jsonl"))
@@ -204,7 +212,7 @@ def test_github_plan_comments_in_place_and_apply_applies_that_plan(
         == ["maplectl @ git+https://github.com/your-org/maplectl@v0.1.0"] * 2
     )
     outputs = [s.stdout + s.stderr for s in [*plan.steps, *apply.steps]]
-    no_token_anywhere(server.token, [*outputs, summary], tmp_path / "pr", tmp_path / "main")
+    no_token_anywhere(server.token, outputs, tmp_path)
 
 
 def fake_plan(workspace: Path, digest: str) -> None:
@@ -318,8 +326,10 @@ def test_gitlab_plan_notes_in_place_and_apply_applies_that_plan(
     digest stays as it is) and keeps maplectl-out/ as artifacts; apply:cmp_demo on the merge
     commit reads the digest from that note, applies exactly that plan, keeps the journal."""
     fake = FakeGitLab(token=GITLAB_TOKEN)
+    person = f"<!-- maplectl-plan cmp_demo -->\n<!-- maplectl-approval-digest cmp_demo {FORGED} -->"
+    forged = fake.note(int(PR), person, author=5)
     older = fake.note(int(PR), f"<!-- maplectl-plan cmp_demo -->\nold {OLD}")
-    forged = fake.note(int(PR), f"<!-- maplectl-approval-digest cmp_demo {FORGED} -->", author=5)
+    forged_later = fake.note(int(PR), person, author=5)
     fake.commit_mrs[MERGE_SHA] = [{"iid": int(PR), "state": "merged"}]
     stubs = Stubs.create(tmp_path / "stubs")
     with serve_gitlab(fake):
@@ -334,12 +344,13 @@ def test_gitlab_plan_notes_in_place_and_apply_applies_that_plan(
         for path in plan.job["artifacts"]["paths"]:
             assert (tmp_path / "mr" / path).exists()
         digest = json.loads((out / "plan.json").read_text())["approval_digest"]
-        assert [n["id"] for n in fake.notes[int(PR)]] == [older["id"], forged["id"]]
+        ids = [forged["id"], older["id"], forged_later["id"]]
+        assert [n["id"] for n in fake.notes[int(PR)]] == ids
         assert older["body"] == (out / "note.md").read_text()
         assert older["body"].startswith(
             f"<!-- maplectl-plan cmp_demo -->\n<!-- maplectl-approval-digest cmp_demo {digest} -->"
         )
-        assert forged["body"].endswith(f"{FORGED} -->")
+        assert forged["body"] == forged_later["body"] == person
         assert ("PUT", f"/api/v4/projects/42/merge_requests/{PR}/notes/{older['id']}") in (
             fake.calls
         )
@@ -352,11 +363,13 @@ def test_gitlab_plan_notes_in_place_and_apply_applies_that_plan(
         applied = apply.run()
         assert applied.returncode == 0, applied.stderr
         assert f"The plan approved on merge request !{PR}: {digest}" in applied.stderr
+        assert "Plan: 7 to create, 0 unchanged." in applied.stdout
+        assert f"Approval digest: {digest}\n" in applied.stdout  # the plan made now, in the log
         assert "Apply: 7 created." in applied.stdout
         assert count_credits(server) == 4
         assert list((tmp_path / "main" / ".maplectl" / "journal").glob("*.jsonl"))
     texts = [planned.stdout, planned.stderr, applied.stdout, applied.stderr]
-    no_token_anywhere(server.token, texts, tmp_path / "mr", tmp_path / "main")
+    no_token_anywhere(server.token, texts, tmp_path)
 
 
 def test_gitlab_failed_plan_posts_a_note_without_digest_and_apply_refuses(

@@ -281,7 +281,7 @@ class GitHubJob:
         assert self.condition(self.job.get("if"), False), "the job's own if: does not hold"
         self.steps = []
         failed = False
-        temp = self.workspace.parent / "runner-temp"
+        temp = self.workspace.parent / f"{self.workspace.name}-runner-temp"
         temp.mkdir(exist_ok=True)
         summary = temp / "step-summary.md"
         for number, step in enumerate(self.job["steps"]):
