@@ -57,10 +57,10 @@ from maplectl.results import ActionResult, ApplyResult
 format_option = click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github"]),
     default="text",
     show_default=True,
-    help="Output for people (text) or machines (json).",
+    help="Output for people (text), machines (json) or GitHub Actions annotations (github).",
 )
 
 
@@ -83,8 +83,13 @@ def validate(paths: tuple[str, ...], fmt: str, debug: bool) -> None:
         }
         echo(json.dumps(doc, indent=2, sort_keys=True))
     else:
-        for problem in problems:
-            echo(str(problem), err=True)
+        if fmt == "github":  # on stdout, where the runner reads workflow commands
+            from maplectl.render_github import github_annotations
+
+            echo(github_annotations(problems), nl=False)
+        else:
+            for problem in problems:
+                echo(str(problem), err=True)
         if problems:
             echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.", err=True)
         else:
