@@ -14,6 +14,11 @@ the ``policy:`` of its maplectl.yaml without leave (``make_plan(..., override_re
 charge of a card at once unless ``allow_immediate_charges=True``, and a plan read
 from a file (``Plan.from_json``) until ``plan_for_apply(client, saved=plan, ...)`` made it again
 from its manifests and Maple and found it unchanged.
+
+``make_plan`` resolves the customers manifests name by identifier (``customer: {identifier:
+...}``) to their Maple ids. Planning with ``read_observed`` and ``build_plan`` instead, resolve
+them first: ``desired = resolve_customers(client, desired)``; ``build_plan``, which reads
+nothing, refuses an entry whose customer is not an id.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from maplectl.workflow import (
     load_scope,
     make_plan,
     plan_for_apply,
+    resolve_customers,
 )
 
 __all__ = [
@@ -73,5 +79,6 @@ __all__ = [
     "plan_markdown",
     "plan_text",
     "read_observed",
+    "resolve_customers",
     "validate_paths",
 ]

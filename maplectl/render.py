@@ -96,7 +96,7 @@ def plan_text(
     lines += [f"Plan for {plan.company_id} ({environment}) at {url}:"]
     lines += [paint(line, "1;31", color) for line in guard_summary(plan)]
     lines.append("")
-    rows = [_row(a) for a in plan.actions]
+    rows = [_row(a, plan) for a in plan.actions]
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(5)]
     for action, row in zip(plan.actions, rows, strict=True):
         marker = MARKERS[action.action]
@@ -114,8 +114,8 @@ def plan_text(
         lines.append("Unmanaged (in Maple, in no manifest):")
         for u in plan.unmanaged:
             lines.append(
-                f"  - {u.kind.value} {u.remote_id}  {u.customer_id}  {u.description}"
-                + (f"  {u.state}" if u.state else "")
+                f"  - {u.kind.value} {u.remote_id}  {customer_label(plan, u.customer_id)}  "
+                f"{u.description}" + (f"  {u.state}" if u.state else "")
             )
     lines.append("")
     lines.append(summary_line(plan))
@@ -146,7 +146,18 @@ def summary_line(plan: Plan) -> str:
     return text
 
 
-def _row(action: Action) -> tuple[str, str, str, str, str]:
+def customer_label(plan: Plan, customer_id: str) -> str:
+    """``cus_acme (acme-corp)`` when manifests name the customer by its identifier, else the id.
+
+    What is sent always has the id; the identifier is for people to recognise the customer (as
+    written, or as a Python literal if it holds characters a terminal would act on)."""
+    identifier = plan.customer_identifiers.get(customer_id)
+    if not identifier:
+        return customer_id
+    return f"{customer_id} ({identifier if identifier.isprintable() else repr(identifier)})"
+
+
+def _row(action: Action, plan: Plan) -> tuple[str, str, str, str, str]:
     what = ", ".join(str(m) for m in action.money)
     if not what and action.request:
         body = action.request.body
@@ -164,7 +175,13 @@ def _row(action: Action) -> tuple[str, str, str, str, str]:
         elif action.balance_units is not None:
             extra.append(f"balance {action.balance_units:,} units")
         detail += f" ({'; '.join(extra)})"
-    return (action.address, action.customer_id, what, action.risk.value, detail)
+    return (
+        action.address,
+        customer_label(plan, action.customer_id),
+        what,
+        action.risk.value,
+        detail,
+    )
 
 
 # -- why, in words -------------------------------------------------------------------------------
@@ -235,7 +252,8 @@ def violation_text(v: Violation, plan: Plan | None = None) -> str:
     elif v.rule is RuleName.MAX_PER_CREDIT:
         text = f"{v.actual}, over the limit of {v.limit} per credit"
     elif v.rule is RuleName.MAX_PER_CUSTOMER:
-        text = f"{v.customer_id} gets {v.actual} in this run, over the limit of {v.limit}"
+        who = customer_label(plan, str(v.customer_id)) if plan is not None else v.customer_id
+        text = f"{who} gets {v.actual} in this run, over the limit of {v.limit}"
     else:
         text = f"this run creates {v.actual}, over the limit of {v.limit} per run"
     if v.severity is Severity.SOFT and plan is not None and plan.override_reason:
@@ -418,7 +436,7 @@ def _markdown_rows(action: Action, plan: Plan) -> tuple[str, ...]:
     lines = [
         md.row(
             md.code(action.address),
-            md.code(action.customer_id),
+            md.code(customer_label(plan, action.customer_id)),
             md.cell(_amount_md(action)),
             md.cell(", ".join(action.remote_ids) or "-"),
             md.cell(f"{action.source.file}:{action.source.line}"),
@@ -494,7 +512,7 @@ def _per_customer(plan: Plan) -> list[str]:
         for cur, v in money.get(customer, {}).items():
             lines.append(
                 md.row(
-                    md.code(customer),
+                    md.code(customer_label(plan, customer)),
                     cur,
                     format_minor(cur, v["credits"]),
                     format_minor(cur, v["charges"]),
@@ -504,7 +522,7 @@ def _per_customer(plan: Plan) -> list[str]:
         if credits or charges:
             lines.append(
                 md.row(
-                    md.code(customer),
+                    md.code(customer_label(plan, customer)),
                     "units / catalog",
                     md.cell(credits or "-"),
                     md.cell(charges or "-"),

@@ -25,10 +25,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from maplectl.apply import Applier, Locator, ProgressFn
-from maplectl.errors import PlanFileError, StalePlanError, UsageError
+from maplectl.errors import Diagnostic, ManifestError, PlanFileError, StalePlanError, UsageError
 from maplectl.journal import Journal
 from maplectl.maple.reader import ProgressFn as ReadProgressFn
-from maplectl.maple.reader import StateReader, StateWriter, read_observed
+from maplectl.maple.reader import StateReader, StateWriter, lookup_identifiers, read_observed
 from maplectl.model import Resource, SourceLocation
 from maplectl.plan.builder import DEFAULT_TTL, build_plan
 from maplectl.plan.policy import Policy
@@ -45,10 +45,18 @@ def _now() -> datetime:
 def load_scope(
     paths: Sequence[str | Path], targets: Sequence[str] = (), customers: Sequence[str] = ()
 ) -> list[Desired]:
-    """Manifests as desired entries, narrowed by ``--target`` addresses and ``--customer`` ids.
+    """Manifests as desired entries, narrowed by ``--target`` addresses and ``--customer``s.
 
     All manifests of the in-scope customers take part in matching (so what they claim is neither
-    unmanaged nor a duplicate); ``targets`` then narrows the actions shown and applied.
+    unmanaged nor a duplicate); ``targets`` then narrows the actions shown and applied. A
+    ``--customer`` is a Maple id a manifest's ``spec.customer_id`` gives, or an identifier a
+    manifest's ``spec.customer.identifier`` gives (then it means that customer, however its
+    other manifests name it).
+
+    Offline: when a manifest names its customer by identifier, which customer that is is known
+    only once Maple is asked, so with ``targets`` or ``customers`` every entry is returned and
+    :func:`make_plan`, given the same ``targets`` and ``customers``, narrows them after it
+    resolved the identifiers (:func:`resolve_customers`).
     """
     from maplectl.manifests.loader import load_manifests
 
@@ -61,16 +69,93 @@ def load_scope(
             hint="addresses look like Credit/acme-goodwill; "
             "`maplectl validate` lists what was loaded",
         )
-    strangers = sorted(set(customers) - {r.customer_id for r in resources})
+    named = {r.customer_id for r in resources} | {r.customer_identifier for r in resources}
+    strangers = sorted(set(customers) - named - {"", None})
     if strangers:
         raise UsageError(
             f"--customer {', '.join(strangers)}: no manifest names this customer",
-            hint="use the spec.customer_id of a manifest under PATH",
+            hint="use the spec.customer_id or spec.customer.identifier of a manifest under PATH",
         )
-    scope = set(customers) or {r.customer_id for r in resources}
-    if targets:
-        scope &= {r.customer_id for r in resources if r.address in targets}
-    return [Desired.from_resource(r) for r in resources if r.customer_id in scope]
+    desired = [Desired.from_resource(r) for r in resources]
+    if all(d.is_resolved for d in desired):
+        return narrow(desired, targets, customers)
+    return desired
+
+
+def narrow(
+    desired: Sequence[Desired], targets: Sequence[str] = (), customers: Sequence[str] = ()
+) -> list[Desired]:
+    """The entries of the customers in scope: those ``customers`` name (by Maple id, or by an
+    identifier the entries name them by), or all; with ``targets``, only the targets' customers.
+
+    An entry whose customer is still unknown (an identifier not resolved) is in scope only if it
+    is named itself: by its identifier in ``customers``, by its address in ``targets``.
+    """
+    if not targets and not customers:
+        return list(desired)
+    wanted, aimed = set(customers), set(targets)
+
+    def named(d: Desired) -> bool:
+        return not wanted or d.customer_id in wanted or d.customer_identifier in wanted
+
+    scope = {d.customer_id for d in desired if d.is_resolved and named(d)}
+    if aimed:
+        scope &= {d.customer_id for d in desired if d.is_resolved and d.address in aimed}
+
+    def kept(d: Desired) -> bool:
+        if d.is_resolved:
+            return d.customer_id in scope
+        return named(d) and (not aimed or d.address in aimed)
+
+    return [d for d in desired if kept(d)]
+
+
+def resolve_customers(
+    reader: StateReader,
+    desired: Sequence[Desired],
+    *,
+    parallelism: int = 8,
+    targets: Sequence[str] = (),
+    customers: Sequence[str] = (),
+) -> list[Desired]:
+    """``desired`` with every customer named by identifier resolved to its Maple id, narrowed to
+    the customers in scope (:func:`narrow`). Reads only.
+
+    Each distinct identifier is looked up once (:func:`maplectl.maple.reader.lookup_identifiers`,
+    ``parallelism`` at a time, paced by the client like every read). A resolved entry is the
+    one ``customer_id: <id>`` would have given: the same body, so the same idempotency key. An
+    entry in scope whose identifier names no customer is a :class:`ManifestError` at
+    ``spec.customer.identifier``, raised before anything is sent.
+    """
+    identifiers = {d.customer_identifier for d in desired if not d.is_resolved}
+    found = lookup_identifiers(
+        reader, sorted(i for i in identifiers if i is not None), parallelism=parallelism
+    )
+    entries = []
+    for d in desired:
+        lookup = found.get(d.customer_identifier or "") if not d.is_resolved else None
+        entries.append(d.resolved(lookup.customer_id) if lookup and lookup.customer_id else d)
+    in_scope = narrow(entries, targets, customers)
+    problems = []
+    for d in in_scope:
+        if d.is_resolved:
+            continue
+        lookup = found.get(d.customer_identifier or "")
+        where = d.location_of("spec.customer.identifier")
+        problems.append(
+            Diagnostic(
+                file=where.file,
+                line=where.line,
+                column=where.column,
+                address=d.address,
+                field="spec.customer.identifier",
+                message=lookup.problem if lookup else "names no customer",
+                hint=lookup.hint if lookup else "give spec.customer_id or spec.customer.identifier",
+            )
+        )
+    if problems:
+        raise ManifestError(problems)
+    return in_scope
 
 
 def load_policy(paths: Sequence[str | Path]) -> Policy:
@@ -113,8 +198,10 @@ def make_plan(
 ) -> Plan:
     """The plan of ``desired`` against Maple now. Reads only.
 
-    It records the manifest ``paths`` and ``customers`` filter it was made from, so that a saved
-    copy can be made again (:func:`check_saved_plan`), and the ``environment`` the settings pin.
+    Customers named by identifier are resolved first, and ``desired`` narrowed to ``targets``
+    and ``customers`` (:func:`resolve_customers`). It records the manifest ``paths`` and the
+    ``customers`` filter it was made from, so that a saved copy can be made again
+    (:func:`check_saved_plan`), and the ``environment`` the settings pin.
     ``policy`` defaults to the one in the ``maplectl.yaml`` at the root of ``paths``
     (:func:`load_policy`); ``override_reason`` and ``allow_immediate_charges`` are recorded
     in the plan, for apply to honour.
@@ -122,8 +209,17 @@ def make_plan(
     if policy is None:
         # Without paths (the Python API), the entries' own files say which maplectl.yaml holds.
         policy = load_policy(paths or sorted({d.source.file for d in desired}))
+    looked_up = {d.address for d in desired if not d.is_resolved}
+    desired = resolve_customers(
+        reader, desired, parallelism=parallelism, targets=targets, customers=customers
+    )
     observed = read_observed(
-        reader, {d.customer_id for d in desired}, parallelism=parallelism, progress=progress
+        reader,
+        {d.customer_id for d in desired},
+        parallelism=parallelism,
+        progress=progress,
+        # Customers just read by their identifier exist: they are not asked for again.
+        existing={d.customer_id for d in desired if d.address in looked_up},
     )
     made = build_plan(
         desired,

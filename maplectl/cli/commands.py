@@ -236,7 +236,8 @@ def scope_options(verb: str, ttl_help: str) -> Callable[[F], F]:
             "customers",
             multiple=True,
             metavar="ID",
-            help=f"{verb} only this customer's manifests; repeatable.",
+            help=f"{verb} only this customer's manifests (its Maple id, or the identifier a "
+            "manifest names it by); repeatable.",
         )(func)
         return click.option(
             "--target",

@@ -24,6 +24,7 @@ import json
 import random
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -234,7 +235,12 @@ class MapleClient:
         )
 
     def get_customer(self, customer_id: str) -> JSONDict:
-        data = self._call("GET", f"/customers/{customer_id}", None, key=None)
+        """One customer by Maple id or identifier (``GET /customers/{x}``), ``x`` sent as one
+        path segment: percent-encoded, so an identifier holding ``/``, ``?`` or ``..`` can
+        reach no other path."""
+        data = self._call("GET", f"/customers/{path_segment(customer_id)}", None, key=None)
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+            raise TransportError("Maple sent a customer that is not an object with a string id")
         return dict(data)
 
     # -- writes ------------------------------------------------------------------------------------
@@ -463,6 +469,13 @@ class MapleClient:
             parts.append("(replay)")
         parts.append(f"{ms:.0f}ms")
         self._log(" ".join(parts))
+
+
+def path_segment(text: str) -> str:
+    """``text`` as one percent-encoded path segment; ``.`` and ``..`` encoded too (a client
+    would otherwise resolve them as dot segments and send the request to another path)."""
+    segment = urllib.parse.quote(text, safe="")
+    return segment.replace(".", "%2E") if segment in {".", ".."} else segment
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from maplectl.errors import Diagnostic, ManifestError
+from maplectl.errors import Diagnostic, ManifestError, UsageError
 from maplectl.maple.reader import Observed
 from maplectl.model import JSONDict, Kind, Money
 from maplectl.plan.actions import (
@@ -73,7 +73,18 @@ def build_plan(
     policy: Policy = NO_POLICY,
 ) -> Plan:
     """Decide, for every desired entry, whether apply must create it, and which rules of
-    ``policy`` the creates break. No side effects."""
+    ``policy`` the creates break. No side effects.
+
+    Every entry must name its customer by Maple id: one written with ``customer.identifier`` is
+    resolved first (:func:`maplectl.workflow.resolve_customers`; ``make_plan`` does it)."""
+    unresolved = [d.address for d in desired if not d.is_resolved]
+    if unresolved:
+        raise UsageError(
+            f"{', '.join(unresolved[:5])}{' ...' if len(unresolved) > 5 else ''}: the customer "
+            "is named by identifier and was not looked up in Maple; nothing was planned",
+            hint="resolve them first with maplectl.resolve_customers(reader, desired), or plan "
+            "with maplectl.make_plan, which does",
+        )
     matcher = _Matcher(observed, company_id=company_id, now=now)
     for d in desired:
         problem = observed.customer_problems.get(d.customer_id)
@@ -113,6 +124,9 @@ def build_plan(
         targets=tuple(targets),
         held=held,
         violations=evaluate(policy, actions, now),
+        customer_identifiers={
+            d.customer_id: d.customer_identifier for d in desired if d.customer_identifier
+        },
     )
 
 

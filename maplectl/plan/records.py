@@ -12,7 +12,7 @@ from __future__ import annotations
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +48,14 @@ actions as a tagged union with structured reasons instead of prose notes."""
 
 @dataclass(frozen=True, slots=True)
 class Desired:
-    """A manifest entry as planning and apply see it; rebuilt from a saved plan just as well."""
+    """A manifest entry as planning and apply see it; rebuilt from a saved plan just as well.
+
+    An entry that names its customer by ``spec.customer.identifier`` is *unresolved* until
+    :meth:`resolved` gives it the Maple id that identifier belongs to (the workflow looks it up,
+    :func:`maplectl.workflow.resolve_customers`): until then ``customer_id`` is empty and the
+    body holds ``customer``. Resolved, it is exactly the entry ``customer_id: <id>`` would be
+    (same body, so same idempotency key), and keeps ``customer_identifier`` for the plan to show.
+    """
 
     kind: Kind
     name: str
@@ -59,13 +66,34 @@ class Desired:
     allow_duplicate: bool = False
     created_after: str | None = None
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False)
+    customer_identifier: str | None = None
+    """``spec.customer.identifier`` as written; None when the manifest gives ``customer_id``."""
 
     @property
     def address(self) -> str:
         return f"{self.kind.value}/{self.name}"
 
+    @property
+    def is_resolved(self) -> bool:
+        """The entry names its customer by Maple id (as written, or once resolved)."""
+        return bool(self.customer_id) and "customer" not in self.body
+
+    def resolved(self, customer_id: str) -> Desired:
+        """This entry with its customer's Maple id: ``customer`` becomes ``customer_id`` in
+        place, so the body is the one ``customer_id: <customer_id>`` would have given."""
+        body: JSONDict = {}
+        for key, value in self.body.items():
+            body["customer_id" if key == "customer" else key] = value
+        body["customer_id"] = customer_id
+        return replace(self, customer_id=customer_id, body=body)
+
     def location_of(self, dotted_field: str) -> SourceLocation:
-        """Where a field is written, when the entry came from a file; else the document."""
+        """Where a field is written, when the entry came from a file; else the document.
+
+        ``spec.customer_id`` of an entry that names its customer by identifier is where that
+        identifier is written (errors from Maple about the customer point there)."""
+        if dotted_field == "spec.customer_id" and self.customer_identifier is not None:
+            dotted_field = "spec.customer.identifier"
         return self.locations.get(dotted_field, self.source)
 
     @classmethod
@@ -81,6 +109,7 @@ class Desired:
             allow_duplicate=meta.allow_duplicate,
             created_after=meta.created_after,
             locations=resource.field_locations,
+            customer_identifier=resource.customer_identifier,
         )
 
 
@@ -146,6 +175,9 @@ class Plan:
     environment: str | None = None
     """``production`` or ``test``, as maplectl.yaml pins it (``test`` for the sandbox); None
     when nothing pins it."""
+    customer_identifiers: Mapping[str, str] = field(default_factory=dict)
+    """Customer id -> the identifier manifests named it by (``spec.customer.identifier``), for
+    people to recognise the customer; what is sent always has the id."""
 
     @property
     def approval_digest(self) -> str:
@@ -226,6 +258,7 @@ class Plan:
             "manifest_digest": self.manifest_digest,
             "observation_digest": self.observation_digest,
             "customers": list(self.customers),
+            "customer_identifiers": dict(sorted(self.customer_identifiers.items())),
             "targets": list(self.targets),
             "paths": list(self.paths),
             "customer_filter": list(self.customer_filter),
@@ -275,6 +308,7 @@ class Plan:
                 manifest_digest=str(data["manifest_digest"]),
                 observation_digest=str(data["observation_digest"]),
                 customers=tuple(data["customers"]),
+                customer_identifiers=_identifiers(data.get("customer_identifiers") or {}),
                 targets=tuple(data.get("targets") or ()),
                 paths=_strings(data["paths"], "paths"),
                 customer_filter=_strings(data["customer_filter"], "customer_filter"),
@@ -343,6 +377,14 @@ def _environment(value: Any) -> str | None:
     if value in ("production", "test"):
         return str(value)
     raise ValueError(f"environment must be production, test or null, not {value!r}")
+
+
+def _identifiers(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise TypeError("customer_identifiers must map customer ids to identifiers")
+    return dict(value)
 
 
 def _strings(value: Any, name: str) -> tuple[str, ...]:
