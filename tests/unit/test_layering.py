@@ -26,6 +26,8 @@ PURE = {
     "results.py",
     "timestamps.py",
     "render_markdown.py",
+    "status.py",
+    "render_status.py",
     "plan/",
     "manifests/documents.py",
     "manifests/rules.py",
