@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC
 
 from maplectl.currency import format_minor
 from maplectl.model import Kind
@@ -28,6 +29,7 @@ from maplectl.status import (
     StatusReport,
     number,
 )
+from maplectl.timestamps import parse_timestamp
 
 ADDS_UP = "adds up"
 MISMATCH = "DOES NOT ADD UP"
@@ -177,7 +179,8 @@ def _standing_words(entry: EntryStatus) -> str:
 
 
 def _ledger_cells(credit: CreditStatus, row: LedgerRow) -> tuple[str, ...]:
-    at = (row.at or "?")[:19] + ("Z" if row.at and len(row.at) > 19 else "")
+    moment = parse_timestamp(row.at) if row.at else None
+    at = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else (row.at or "?")
     if credit.credit_type == "AMOUNT":
         what = format_minor(row.currency or "?", int(row.quantity))
     else:

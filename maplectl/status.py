@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -31,6 +31,7 @@ from typing import Any
 from maplectl.model import JSONDict, Kind, SourceLocation
 from maplectl.plan.actions import Action, Conflict, Create, Existing, Reason
 from maplectl.plan.records import Plan
+from maplectl.timestamps import parse_timestamp
 
 FORMAT_VERSION = 1
 """Version of the JSON document (``status --format json``); docs/cli.md describes it."""
@@ -510,7 +511,7 @@ def credit_status(credit: Mapping[str, Any], logs: Iterable[Mapping[str, Any]]) 
         mismatches.append(Mismatch(Problem.ISSUED, ledger=tally.issued, maple=issued))
     if tally.remaining != remaining:
         mismatches.append(Mismatch(Problem.BALANCE, ledger=tally.remaining, maple=remaining))
-    rows.sort(key=lambda r: (r.at or "", EVENT_ORDER.get(r.event, 9), r.log_id))
+    rows.sort(key=lambda r: (_instant(r.at), EVENT_ORDER.get(r.event, len(EVENT_ORDER)), r.log_id))
     return CreditStatus(
         remote_id=str(credit["id"]),
         credit_type=kind,
@@ -577,6 +578,15 @@ def billable_status(row: Mapping[str, Any]) -> BillableStatus:
 
 
 # -- quantities ------------------------------------------------------------------------------------
+
+
+def _instant(at: str | None) -> datetime:
+    """When a ledger row was written, for ordering (``2026-01-01T00:00:00Z`` comes before
+    ``2026-01-01T00:00:00.5Z``, which a string comparison gets wrong); unreadable ones first."""
+    return (parse_timestamp(at) if at else None) or _EARLIEST
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def units(value: Any) -> Decimal:

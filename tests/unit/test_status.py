@@ -89,6 +89,21 @@ def test_rows_in_another_currency_or_of_unknown_events_are_flagged_not_counted()
     assert found == {(Problem.FOREIGN_ROW, "EUR"), (Problem.UNKNOWN_EVENT, "REFUNDED")}
 
 
+def test_ledger_rows_go_by_time_not_by_text_and_show_in_utc() -> None:
+    """`...:00Z` is before `...:00.5Z` (a text sort says after); `+01:00` is shown in UTC."""
+    row = amount_credit("crd_1", issued=5000, left=3000)
+    rows = [
+        log(row, "CONSUMED", 600, at="2026-01-02T00:00:00.500000Z"),
+        log(row, "CONSUMED", 400, at="2026-01-02T00:00:00Z"),
+        issued(row, at="2026-01-01T02:00:01+01:00"),
+    ]
+    status = credit_status(row, rows)
+    assert [r.quantity for r in status.ledger] == [5000, 400, 600]
+    plan = plan_of([credit("acme", title="Goodwill")], [row])
+    text = status_text(build_status(plan, [row], [], rows, read_at=NOW))
+    assert "2026-01-01T01:00:01Z  ISSUED" in text
+
+
 def test_units_reconcile_exactly_even_in_fractions() -> None:
     """UNITS credits are summed as decimals: 0.1 + 0.2 units consumed from 1 leaves exactly 0.7
     (floats would leave 0.7000000000000001 and cry mismatch)."""
