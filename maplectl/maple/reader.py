@@ -209,9 +209,8 @@ def read_collection(
     if scan_more < len(customers) and not near_tie:
         rows = _follow(reader, collection, {}, first, counter)
         return [r for r in rows if r.get("customer_id") in customers], "scan"
-    return read_per_customer(reader, collection, customers, pool=pool, counter=counter), (
-        "per-customer"
-    )
+    rows = read_per_customer(reader, collection, customers, pool=pool, counter=counter)
+    return rows, "per-customer"
 
 
 def read_per_customer(
