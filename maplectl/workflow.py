@@ -9,7 +9,9 @@ enforced here holds everywhere:
 * :func:`plan_for_apply`: the plan apply will run, made now or a checked saved one;
 * :func:`apply_plan`: runs a plan's creates; it refuses a possible duplicate, a policy violation
   not overridden, a card charged on the spot not allowed, and a plan read from a file that was
-  not checked, whoever calls it.
+  not checked, whoever calls it;
+* :func:`make_status`: where each entry stands in Maple, matched as the plan matches, with
+  each credit's ledger reconciled with its balance.
 
 The policy is the ``policy:`` of the ``maplectl.yaml`` at the manifests' root
 (:func:`load_policy`), read by :func:`make_plan` from the paths it is given; so a saved plan,
@@ -27,13 +29,21 @@ from pathlib import Path
 from maplectl.apply import Applier, Locator, ProgressFn
 from maplectl.errors import Diagnostic, ManifestError, PlanFileError, StalePlanError, UsageError
 from maplectl.journal import Journal
+from maplectl.maple.reader import (
+    Collection,
+    StateReader,
+    StateWriter,
+    lookup_identifiers,
+    read_customers,
+    read_observed,
+)
 from maplectl.maple.reader import ProgressFn as ReadProgressFn
-from maplectl.maple.reader import StateReader, StateWriter, lookup_identifiers, read_observed
-from maplectl.model import Resource, SourceLocation
+from maplectl.model import JSONDict, Resource, SourceLocation
 from maplectl.plan.builder import DEFAULT_TTL, build_plan
 from maplectl.plan.policy import Policy
 from maplectl.plan.records import Desired, Plan, plan_differences
 from maplectl.results import ApplyResult
+from maplectl.status import StatusReport, build_status, held_credit_ids
 
 Clock = Callable[[], datetime]
 
@@ -482,3 +492,68 @@ def apply_plan(
         progress=progress,
         locator=locator(desired),
     ).run(plan)
+
+
+def make_status(
+    reader: StateReader,
+    desired: Sequence[Desired],
+    *,
+    company_id: str,
+    api_url: str,
+    parallelism: int = 8,
+    progress: ReadProgressFn | None = None,
+    now: Clock = _now,
+    environment: str | None = None,
+    customers: Sequence[str] = (),
+) -> StatusReport:
+    """Where every entry of ``desired`` stands in Maple, and every credit it holds with its
+    ledger reconciled against its balance (:mod:`maplectl.status`). Reads only.
+
+    An entry holds what the plan says it holds: customers named by identifier are resolved and
+    ``desired`` narrowed to ``customers`` (:func:`resolve_customers`), then Maple is read and
+    matched as :func:`make_plan` does (:func:`build_plan`). Then the ledgers of the customers
+    holding credits are read, customer by customer, ``parallelism`` at a time. A customer
+    whose credits do not add up is read once more, credits then ledger, so that a credit used
+    while status was reading (an invoice finalised in between) is not reported as a mismatch;
+    what still does not add up is.
+    """
+    looked_up = {d.address for d in desired if not d.is_resolved}
+    desired = resolve_customers(reader, desired, parallelism=parallelism, customers=customers)
+    observed = read_observed(
+        reader,
+        {d.customer_id for d in desired},
+        parallelism=parallelism,
+        progress=progress,
+        existing={d.customer_id for d in desired if d.address in looked_up},
+    )
+    at = now()
+    plan = replace(
+        build_plan(desired, observed, company_id=company_id, api_url=api_url, now=at),
+        environment=environment,
+    )
+    requests = observed.requests
+
+    def read(collection: Collection, customers: set[str]) -> list[JSONDict]:
+        nonlocal requests
+        base = requests
+        rows, done = read_customers(
+            reader,
+            collection,
+            customers,
+            parallelism=parallelism,
+            progress=(lambda n, _: progress(base + n, None)) if progress else None,
+        )
+        requests += done
+        return rows
+
+    credits, charges = list(observed.credits), list(observed.charges)
+    logs = read(Collection.CREDIT_LOGS, set(held_credit_ids(plan).values()))
+    report = build_status(plan, credits, charges, logs, read_at=at)
+    again = {entry.customer_id for entry, _ in report.mismatched}
+    if again:
+        credits = [c for c in credits if c["customer_id"] not in again]
+        credits += read(Collection.CREDITS, again)
+        logs = [r for r in logs if r["customer_id"] not in again]
+        logs += read(Collection.CREDIT_LOGS, again)
+        report = build_status(plan, credits, charges, logs, read_at=at, reread=sorted(again))
+    return replace(report, requests=requests)

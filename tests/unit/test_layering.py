@@ -27,6 +27,8 @@ PURE = {
     "timestamps.py",
     "render_markdown.py",
     "render_github.py",
+    "status.py",
+    "render_status.py",
     "plan/",
     "manifests/documents.py",
     "manifests/rules.py",
