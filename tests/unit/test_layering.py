@@ -26,6 +26,7 @@ PURE = {
     "results.py",
     "timestamps.py",
     "render_markdown.py",
+    "render_html.py",
     "plan/",
     "manifests/documents.py",
     "manifests/rules.py",
