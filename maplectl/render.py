@@ -20,6 +20,7 @@ from maplectl import render_markdown as md
 from maplectl.currency import format_minor
 from maplectl.model import Kind
 from maplectl.plan.actions import Action, ActionType, Candidate, Create, Existing, Reason, Risk
+from maplectl.plan.diff import FieldDiff
 from maplectl.plan.policy import RuleName, Severity, Violation, immediate_charges
 from maplectl.plan.records import Plan
 from maplectl.results import ActionResult, ApplyResult
@@ -79,14 +80,7 @@ def plan_text(
     """One aligned line per action, field diffs under drift, notes, then the summary line."""
     lines: list[str] = []
     if now is not None and now > plan.expires_at:
-        lines.append(
-            paint(
-                f"warning: this plan expired at {_iso(plan.expires_at)}; "
-                "make a new one before applying",
-                "33",
-                color,
-            )
-        )
+        lines.append(paint(expired_warning(plan), "33", color))
     url = plan.api_url
     if api_url_from:
         lines.append(paint(_api_url_warning(plan, api_url_from), "1;33", color))
@@ -106,7 +100,7 @@ def plan_text(
         code = _COLORS[action.action] if action.action is not ActionType.UNCHANGED else "2"
         lines.append(paint(line, _RISK_COLORS.get(action.risk, code) if pending else code, color))
         for d in action.diff:
-            lines.append(f"      {d.field}: manifest {_show(d.expected)}, Maple {_show(d.actual)}")
+            lines.append(f"      {diff_words(d)}")
         for note in notes(action, plan):
             lines.append(f"      {note}")
     if show_unmanaged and plan.unmanaged:
@@ -167,14 +161,7 @@ def _row(action: Action, plan: Plan) -> tuple[str, str, str, str, str]:
             what = f"{len(body.get('onetime_items') or [])} item(s), catalog price"
     detail = _WORDS[action.action]
     if isinstance(action, Existing):
-        extra = [", ".join(action.remote_ids)]
-        if action.state:
-            extra.append(action.state)
-        if action.balance is not None:
-            extra.append(f"balance {action.balance}")
-        elif action.balance_units is not None:
-            extra.append(f"balance {action.balance_units:,} units")
-        detail += f" ({'; '.join(extra)})"
+        detail += f" ({maple_words(action)})"
     return (
         action.address,
         customer_label(plan, action.customer_id),
@@ -182,6 +169,41 @@ def _row(action: Action, plan: Plan) -> tuple[str, str, str, str, str]:
         action.risk.value,
         detail,
     )
+
+
+def maple_words(action: Action) -> str:
+    """What Maple holds for an action: ``crd_1; ACTIVE; balance USD 5.00`` for an existing
+    object, the candidates' ids for a conflict, nothing for a create."""
+    if not isinstance(action, Existing):
+        return ", ".join(action.remote_ids)
+    extra = [", ".join(action.remote_ids)]
+    if action.state:
+        extra.append(action.state)
+    if action.balance is not None:
+        extra.append(f"balance {action.balance}")
+    elif action.balance_units is not None:
+        extra.append(f"balance {action.balance_units:,} units")
+    return "; ".join(extra)
+
+
+def action_words(action_type: ActionType) -> str:
+    """An action type in words (``possible duplicate``); a type without words of its own is
+    named by its value."""
+    return _WORDS.get(action_type, str(action_type.value).replace("_", " "))
+
+
+def diff_words(d: FieldDiff) -> str:
+    """One field diff: ``name: manifest New name, Maple Old name``."""
+    return f"{d.field}: manifest {_show(d.expected)}, Maple {_show(d.actual)}"
+
+
+def expired_warning(plan: Plan) -> str:
+    return f"warning: this plan expired at {_iso(plan.expires_at)}; make a new one before applying"
+
+
+def api_url_warning(plan: Plan, api_url_from: str) -> str:
+    """The warning that heads a plan whose API URL (not Maple's own) came from a file."""
+    return _api_url_warning(plan, api_url_from)
 
 
 # -- why, in words -------------------------------------------------------------------------------
@@ -399,7 +421,7 @@ def _markdown(plan: Plan, api_url_from: str | None) -> tuple[list[str], list[md.
         ]
     unpriced = _unpriced(plan.creates)
     if unpriced != ("", ""):
-        head += ["", "Also created, priced by units or Maple's catalog (not in the totals): "]
+        head += ["", f"{UNPRICED}: "]
         head[-1] += "; ".join(md.cell(p) for p in unpriced if p) + "."
     tables = []
     per_customer = _per_customer(plan)
@@ -476,6 +498,15 @@ def amount_words(action: Action) -> str:
             f"{c.product_pricing_id} x{c.aggregate:,} (catalog price)" for c in request.catalog
         ]
     return ", ".join(parts)
+
+
+UNPRICED = "Also created, priced by units or Maple's catalog (not in the totals)"
+
+
+def unpriced(creates: list[Create]) -> tuple[str, str]:
+    """Units credited per item and catalog items charged per price, in words: what the money
+    totals leave out, as (credits, charges)."""
+    return _unpriced(creates)
 
 
 def _unpriced(creates: list[Create]) -> tuple[str, str]:

@@ -50,6 +50,7 @@ from maplectl.render import (
     plan_text,
     progress_bar,
 )
+from maplectl.render_html import plan_html
 from maplectl.results import ActionResult, ApplyResult
 
 # -- validate / schema ---------------------------------------------------------------------------
@@ -141,6 +142,11 @@ def render(
         echo(plan_json(plan), nl=False, err=err)
     elif fmt == "markdown":
         echo(plan_markdown(plan, api_url_from=source), nl=False, err=err)
+    elif fmt == "html":
+        page = plan_html(
+            plan, show_unmanaged=show_unmanaged, now=datetime.now(UTC), api_url_from=source
+        )
+        echo(page, nl=False, err=err)
     else:
         stream = sys.stderr if err else sys.stdout
         echo(
@@ -253,10 +259,11 @@ def scope_options(verb: str, ttl_help: str) -> Callable[[F], F]:
 plan_format_option = click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
+    type=click.Choice(["text", "json", "markdown", "html"]),
     default="text",
     show_default=True,
-    help="text for a terminal, json for machines, markdown for a PR comment.",
+    help="text for a terminal, json for machines, markdown for a PR comment, html for a "
+    "self-contained report page.",
 )
 
 

@@ -29,6 +29,7 @@ PURE = {
     "render_github.py",
     "status.py",
     "render_status.py",
+    "render_html.py",
     "plan/",
     "manifests/documents.py",
     "manifests/rules.py",
