@@ -60,7 +60,7 @@ from maplectl.maple.reader import (
     wait_for,
 )
 from maplectl.model import JSONDict, Kind, SourceLocation
-from maplectl.plan.actions import ActionType, Create, Revoke
+from maplectl.plan.actions import ActionType, Create, Revoke, Risk
 from maplectl.plan.identity import (
     billable_could_be,
     credit_could_be,
@@ -591,7 +591,12 @@ def refuse_duplicates(plan: Plan) -> None:
             f"{len(dupes)} possible duplicate{'s' if len(dupes) != 1 else ''} "
             f"({', '.join(a.address for a in dupes)}); nothing was sent",
             hint="set metadata.remote_id to adopt the existing object, or "
-            "metadata.allow_duplicate: true if a second one is intended",
+            "metadata.allow_duplicate: true if a second one is intended"
+            + (
+                "; for a revoke, set metadata.remote_id to the credit to revoke"
+                if any(a.risk is Risk.CREDIT_REVOKE for a in dupes)
+                else ""
+            ),
         )
 
 
