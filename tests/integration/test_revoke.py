@@ -139,3 +139,34 @@ def test_target_narrows_a_plan_to_one_revoke(maple: Maple) -> None:
     assert deletes(maple) == 1
     assert credit_row(maple, ids["Credit/a"])["state"] == "ACTIVE"
     assert credit_row(maple, ids["Credit/b"])["state"] == "REVOKED"
+
+
+class _Answering:
+    """The real client, but the DELETE is never sent: it is answered with ``state``."""
+
+    def __init__(self, maple: Maple, state: str) -> None:
+        self.maple, self.state = maple, state
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.maple.client, name)
+
+    def revoke_credit(self, credit_id: str) -> dict[str, Any]:
+        return {**credit_row(self.maple, credit_id), "state": self.state}
+
+
+def test_an_answer_maple_does_not_stand_by_is_a_failure_or_a_verification_problem(
+    maple: Maple,
+) -> None:
+    """A DELETE answered with the credit still ACTIVE fails that revoke; one answered REVOKED
+    while Maple still shows the credit ACTIVE is caught by the check after apply (exit 6)."""
+    d = credit("acme-goodwill", cents=5000, title="Goodwill")
+    granted(maple, d)
+    plan = maple.plan([replace(d, revoke=True)])
+    active = Applier(_Answering(maple, "ACTIVE"), consistency_wait=0.0).run(plan)  # type: ignore[arg-type]
+    (r,) = active.results
+    assert r.outcome is Outcome.FAILED and "still ACTIVE" in str(r.error)
+    lying = Applier(_Answering(maple, "REVOKED"), consistency_wait=0.0).run(plan)  # type: ignore[arg-type]
+    assert [x.outcome for x in lying.results] == [Outcome.REVOKED]
+    (problem,) = lying.verification_problems
+    assert problem.startswith("Credit/acme-goodwill: crd_") and "not REVOKED in Maple" in problem
+    assert deletes(maple) == 0
