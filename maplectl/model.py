@@ -69,6 +69,8 @@ class Metadata:
     remote_id: str | None = None
     allow_duplicate: bool = False
     created_after: str | None = None
+    revoke: bool = False
+    """Credit only: revoke the credit this entry holds (docs/manifests.md)."""
     labels: tuple[tuple[str, str], ...] = ()
     description: str | None = None
 

@@ -19,14 +19,24 @@ from typing import Any
 from maplectl import render_markdown as md
 from maplectl.currency import format_minor
 from maplectl.model import Kind
-from maplectl.plan.actions import Action, ActionType, Candidate, Create, Existing, Reason, Risk
+from maplectl.plan.actions import (
+    Action,
+    ActionType,
+    Candidate,
+    Create,
+    Existing,
+    Reason,
+    Revoke,
+    Risk,
+)
 from maplectl.plan.diff import FieldDiff
 from maplectl.plan.policy import RuleName, Severity, Violation, immediate_charges
 from maplectl.plan.records import Plan
-from maplectl.results import ActionResult, ApplyResult
+from maplectl.results import ActionResult, ApplyResult, Outcome
 
 MARKERS = {
     ActionType.CREATE: "+",
+    ActionType.REVOKE: "-",
     ActionType.UNCHANGED: "=",
     ActionType.DRIFT: "~",
     ActionType.AMBIGUOUS: "?",
@@ -34,6 +44,7 @@ MARKERS = {
 }
 _COLORS = {
     ActionType.CREATE: "32",  # green
+    ActionType.REVOKE: "1;31",  # bold red: money taken back
     ActionType.UNCHANGED: "2",  # dim
     ActionType.DRIFT: "33",  # yellow
     ActionType.AMBIGUOUS: "35",  # magenta
@@ -41,6 +52,7 @@ _COLORS = {
 }
 _WORDS = {
     ActionType.CREATE: "create",
+    ActionType.REVOKE: "revoke",
     ActionType.UNCHANGED: "unchanged",
     ActionType.DRIFT: "drift",
     ActionType.AMBIGUOUS: "ambiguous",
@@ -88,7 +100,7 @@ def plan_text(
     environment = plan.environment or NOT_PINNED
     environment = paint(environment, "1;31", color and environment == "production")
     lines += [f"Plan for {plan.company_id} ({environment}) at {url}:"]
-    lines += [paint(line, "1;31", color) for line in guard_summary(plan)]
+    lines += [paint(line, "1;31", color) for line in guard_summary(plan) + revoke_summary(plan)]
     lines.append("")
     rows = [_row(a, plan) for a in plan.actions]
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(5)]
@@ -96,7 +108,11 @@ def plan_text(
         marker = MARKERS[action.action]
         cells = [row[i].ljust(widths[i]) for i in range(5)]
         line = f"  {marker} " + "  ".join(cells).rstrip()
-        pending = action.action in (ActionType.CREATE, ActionType.POSSIBLE_DUPLICATE)
+        pending = action.action in (
+            ActionType.CREATE,
+            ActionType.REVOKE,
+            ActionType.POSSIBLE_DUPLICATE,
+        )
         code = _COLORS[action.action] if action.action is not ActionType.UNCHANGED else "2"
         lines.append(paint(line, _RISK_COLORS.get(action.risk, code) if pending else code, color))
         for d in action.diff:
@@ -121,6 +137,8 @@ def summary_line(plan: Plan) -> str:
     """``Plan: 3 to create, 12 unchanged, 1 drifted. New credits: USD 150.00. ...``"""
     counts = plan.counts()
     parts = [f"{counts['create']} to create", f"{counts['unchanged']} unchanged"]
+    if counts["revoke"]:
+        parts.insert(1, f"{counts['revoke']} to revoke")
     for key, word in (
         ("drift", "drifted"),
         ("ambiguous", "ambiguous"),
@@ -137,7 +155,26 @@ def summary_line(plan: Plan) -> str:
         amounts = [format_minor(cur, v[bucket]) for cur, v in money.items() if v[bucket]]
         if amounts:
             text += f" {title}: {', '.join(amounts)}."
+    back = taken_back_words(plan.revoked())
+    if back:
+        text += f" Taken back: {back}."
     return text
+
+
+def taken_back_words(taken: dict[str, Any]) -> str:
+    """``USD 40.00, 250,000 units of itm_api_calls`` from a ``summary.revoked`` record."""
+    parts = [format_minor(cur, v) for cur, v in taken.get("money", {}).items()]
+    parts += [f"{n:,} units of {item}" for item, n in taken.get("units", {}).items()]
+    return ", ".join(parts)
+
+
+def _left(action: Revoke) -> str:
+    """What a revoke takes back: the balance left, in money or units."""
+    if action.balance is not None:
+        return str(action.balance)
+    if action.balance_units is not None:
+        return f"{action.balance_units:,} units of {action.item_id}"
+    return "an unknown balance"
 
 
 def customer_label(plan: Plan, customer_id: str) -> str:
@@ -160,6 +197,9 @@ def _row(action: Action, plan: Plan) -> tuple[str, str, str, str, str]:
         elif action.kind is Kind.ONE_TIME_CHARGE:
             what = f"{len(body.get('onetime_items') or [])} item(s), catalog price"
     detail = _WORDS[action.action]
+    if isinstance(action, Revoke):
+        what = _left(action)
+        detail = f"revoke {action.remote_id} (balance left {what})"
     if isinstance(action, Existing):
         detail += f" ({maple_words(action)})"
     return (
@@ -244,6 +284,19 @@ def guard_summary(plan: Plan) -> list[str]:
     return out
 
 
+def revoke_summary(plan: Plan) -> list[str]:
+    """The line on top of a plan that revokes: how many credits, which, and what is taken back."""
+    revokes = plan.revokes
+    if not revokes:
+        return []
+    one = len(revokes) == 1
+    return [
+        f"{len(revokes)} {'credit is' if one else 'credits are'} revoked "
+        f"(credit-revoke: {_first(a.address for a in revokes)}), taking back "
+        f"{taken_back_words(plan.revoked())}"
+    ]
+
+
 GUARD_LINES = 10
 """At most this many addresses or customer violations on top: the head of a comment stays
 short, however many there are (each action's own lines say the rest)."""
@@ -258,7 +311,21 @@ def _first(texts: Iterable[str], most: int = GUARD_LINES) -> str:
 def violation_text(v: Violation, plan: Plan | None = None) -> str:
     """One violation in words, money in the currency's own minor units (JPY 500, KWD 1.500)."""
     what = f"policy {v.rule.value} ({v.severity.value})"
-    if v.rule is RuleName.ALLOWED_CURRENCIES:
+    if v.rule is RuleName.REVOKES:
+        if v.address is not None:
+            text = (
+                "revokes need --override-policy"
+                if v.severity is Severity.SOFT
+                else "revokes are not allowed"
+            )
+        elif v.item_id is not None:
+            text = (
+                f"this run takes back {v.actual_units:,} units of {v.item_id}, over the limit "
+                f"of {v.limit_units:,} per run"
+            )
+        else:
+            text = f"this run takes back {v.actual}, over the limit of {v.limit} per run"
+    elif v.rule is RuleName.ALLOWED_CURRENCIES:
         text = f"{v.currency} is not an allowed currency ({v.actual})"
     elif v.rule is RuleName.CREDIT_EXPIRY:
         text = (
@@ -289,6 +356,10 @@ def notes(action: Action, plan: Plan | None = None) -> list[str]:
     out: list[str] = []
     if plan is not None:
         out += [violation_text(v, plan) for v in plan.violations if v.address == action.address]
+    if isinstance(action, Revoke):
+        if action.pinned:
+            out.append(f"pinned to {action.remote_id}")
+        return out
     if isinstance(action, Existing):
         if action.pinned:
             out.append(f"pinned to {action.remote_ids[0]}")
@@ -317,7 +388,19 @@ def notes(action: Action, plan: Plan | None = None) -> list[str]:
     if action.reason is Reason.SEVERAL:
         out.append(
             f"{len(action.candidates)} credits named {action.candidates[0].name!r}: "
-            f"{ids}; pin one with metadata.remote_id"
+            f"{ids}; pin {'the one to revoke' if action.meta.revoke else 'one'} with "
+            "metadata.remote_id"
+        )
+        return out
+    if action.meta.revoke:
+        first = action.candidates[0].remote_id
+        out.append(
+            f"no credit has this name; {_candidates(action.candidates, action.kind)} could be "
+            "the credit to revoke, and a revoke never picks a look-alike by itself"
+        )
+        out.append(
+            f"to revoke it: set metadata.remote_id: {first}; else correct spec.name or remove "
+            "metadata.revoke"
         )
         return out
     what = "credit" if action.kind is Kind.CREDIT else "charge"
@@ -386,7 +469,7 @@ def plan_markdown_parts(
 
 
 FOLD_AT = 50
-"""Creates are folded from this many rows on; other action types always are."""
+"""Creates and revokes are folded from this many rows on; other action types always are."""
 
 
 def _markdown_head(plan: Plan, api_url_from: str | None) -> list[str]:
@@ -404,6 +487,8 @@ def _markdown_head(plan: Plan, api_url_from: str | None) -> list[str]:
             f"from `{api_url_from}`; the token is sent there.",
             "",
         ]
+    head += [f"> **Revokes:** {md.cell(line)}" for line in revoke_summary(plan)]
+    head += [""] if revoke_summary(plan) else []
     head += [
         f"Company `{plan.company_id}` ({plan.environment or NOT_PINNED}) · {summary_line(plan)}"
     ]
@@ -413,12 +498,30 @@ def _markdown_head(plan: Plan, api_url_from: str | None) -> list[str]:
 def _markdown(plan: Plan, api_url_from: str | None) -> tuple[list[str], list[md.Table]]:
     head = _markdown_head(plan, api_url_from)
     money = plan.money()
-    if money:
+    back: dict[str, int] = plan.revoked()["money"]
+    if back:
+        # Money taken back gets its own column, only when there is some.
+        head += [
+            "",
+            "| currency | new credits | new charges | taken back |",
+            "|---|---:|---:|---:|",
+        ]
+        for cur in sorted(set(money) | set(back)):
+            v = money.get(cur, {"credits": 0, "charges": 0})
+            head.append(
+                f"| {cur} | {format_minor(cur, v['credits'])} | "
+                f"{format_minor(cur, v['charges'])} | {format_minor(cur, back.get(cur, 0))} |"
+            )
+    elif money:
         head += ["", "| currency | new credits | new charges |", "|---|---:|---:|"]
         head += [
             f"| {cur} | {format_minor(cur, v['credits'])} | {format_minor(cur, v['charges'])} |"
             for cur, v in money.items()
         ]
+    units_back = plan.revoked()["units"]
+    if units_back:
+        head += ["", "Taken back in units: "]
+        head[-1] += md.cell(taken_back_words({"units": units_back})) + "."
     unpriced = _unpriced(plan.creates)
     if unpriced != ("", ""):
         head += ["", f"{UNPRICED}: "]
@@ -447,7 +550,7 @@ def _markdown(plan: Plan, api_url_from: str | None) -> tuple[list[str], list[md.
                 header=("address", "customer", "amount", "remote", "source"),
                 align=("---",) * 5,
                 rows=tuple(_markdown_rows(a, plan) for a in acts),
-                folded=kind is not ActionType.CREATE or len(acts) >= FOLD_AT,
+                folded=kind not in (ActionType.CREATE, ActionType.REVOKE) or len(acts) >= FOLD_AT,
             )
         )
     return head, tables
@@ -480,8 +583,9 @@ def _markdown_rows(action: Action, plan: Plan) -> tuple[str, ...]:
 
 def _amount_md(action: Action) -> str:
     """The money (or units, or catalog items) of an action, then its risk class (bold when
-    money moves at once)."""
-    risk = f"**{action.risk.value}**" if action.risk in IMMEDIATE else action.risk.value
+    money moves at once, or is taken back)."""
+    loud = action.risk in IMMEDIATE or isinstance(action, Revoke)
+    risk = f"**{action.risk.value}**" if loud else action.risk.value
     amount = amount_words(action)
     return f"{amount} · {risk}" if amount else risk
 
@@ -489,6 +593,8 @@ def _amount_md(action: Action) -> str:
 def amount_words(action: Action) -> str:
     """What an action moves: money, units of an item, catalog-priced items and quantities."""
     parts = [str(m) for m in action.money]
+    if isinstance(action, Revoke) and action.balance is None:
+        parts.append(_left(action))
     request = action.request
     if request is not None:
         body = request.body
@@ -572,22 +678,33 @@ _OUTCOME_MARK = {
     "created": ("+", "32"),
     "replayed": ("=", "2"),
     "adopted": ("=", "2"),
+    "revoked": ("-", "31"),
+    "not_revoked": ("=", "2"),
     "failed": ("x", "31"),
     "unknown": ("?", "31"),
 }
 
 
 def apply_line(result: ActionResult, done: int, total: int, *, color: bool = False) -> str:
-    """One line per finished create: marker, address, outcome, ids or error, counter."""
+    """One line per finished create or revoke: marker, address, outcome, ids or error, counter."""
     mark, code = _OUTCOME_MARK[result.outcome.value]
     tail = f" ({', '.join(result.remote_ids)})" if result.remote_ids else ""
+    action = result.action
+    if isinstance(action, Revoke) and result.outcome is Outcome.REVOKED:
+        tail = f" ({action.remote_id}; balance left {_left(action)} taken back)"
+    elif result.outcome is Outcome.NOT_REVOKED:
+        tail += f": it was already {result.state}, so nothing was revoked or taken back"
     if result.error:
         tail += f": {result.error}"
     counter = f"[{done}/{total}]"
     return (
-        paint(f"  {mark} {result.action.address} {result.outcome.value}{tail}", code, color)
+        paint(f"  {mark} {result.action.address} {_outcome(result.outcome)}{tail}", code, color)
         + f"  {counter}"
     )
+
+
+def _outcome(outcome: Outcome) -> str:
+    return outcome.value.replace("_", " ")
 
 
 def progress_bar(done: int, total: int, width: int = 30) -> str:
@@ -601,7 +718,7 @@ def apply_summary(result: ApplyResult) -> str:
     counts: dict[str, int] = {}
     for r in result.results:
         counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
-    parts = [f"{n} {k}" for k, n in sorted(counts.items())]
+    parts = [f"{n} {_outcome(Outcome(k))}" for k, n in sorted(counts.items())]
     if result.not_started:
         parts.append(f"{result.not_started} not sent")
     text = "Apply: " + ", ".join(parts) + "."
@@ -611,6 +728,9 @@ def apply_summary(result: ApplyResult) -> str:
         ]
         if amounts:
             text += f" {title}: {', '.join(amounts)}."
+    back = taken_back_words(result.taken_back())
+    if back:
+        text += f" Taken back: {back}."
     lines = [text]
     if result.journal_path:
         lines.append(f"Journal: {result.journal_path}")

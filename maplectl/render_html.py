@@ -45,6 +45,7 @@ def _token(text: str) -> str:
 # An action type's style: (rank for sorting, tone). The tone picks colours in _STYLE.
 _KINDS: dict[ActionType, tuple[int, str]] = {
     ActionType.CREATE: (0, "create"),
+    ActionType.REVOKE: (0, "danger"),
     ActionType.POSSIBLE_DUPLICATE: (1, "danger"),
     ActionType.AMBIGUOUS: (2, "ambiguous"),
     ActionType.DRIFT: (3, "warn"),
@@ -55,6 +56,7 @@ _RISK_RANK = {risk: rank for rank, risk in enumerate(Risk)}
 _RISK_TONE = {
     Risk.CHARGE_IMMEDIATE: "warn",
     Risk.CHARGE_IMMEDIATE_AUTO: "danger",
+    Risk.CREDIT_REVOKE: "danger",
 }
 
 
@@ -165,6 +167,16 @@ def _attention(plan: Plan, by_address: dict[str, list[Violation]]) -> str:
             "could grant or bill twice; apply refuses the plan until a person decides",
             'data-action="possible_duplicate"',
         )
+    revokes = counts[ActionType.REVOKE.value]
+    if revokes:
+        back = render.taken_back_words(plan.revoked())
+        card(
+            "danger",
+            revokes,
+            f"revoke{'s' if revokes != 1 else ''}",
+            f"takes back {back}; a revoke cannot be undone" if back else "cannot be undone",
+            'data-action="revoke"',
+        )
     auto = risks[Risk.CHARGE_IMMEDIATE_AUTO.value]
     if auto:
         card(
@@ -208,8 +220,8 @@ def _attention(plan: Plan, by_address: dict[str, list[Violation]]) -> str:
             )
     if not cards:
         body = (
-            '<p class="allclear">Nothing needs a person: no possible duplicates, drift, '
-            "ambiguity, immediate charges or policy violations.</p>\n"
+            '<p class="allclear">Nothing needs a person: no possible duplicates, revokes, '
+            "drift, ambiguity, immediate charges or policy violations.</p>\n"
         )
     else:
         body = f'<div class="cards">\n{"".join(cards)}</div>\n'

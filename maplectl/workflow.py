@@ -7,9 +7,9 @@ enforced here holds everywhere:
 * :func:`check_saved_plan`: a plan read from a file applies only as made: same company and API,
   not expired, Maple unchanged, and exactly what the manifests it records ask for;
 * :func:`plan_for_apply`: the plan apply will run, made now or a checked saved one;
-* :func:`apply_plan`: runs a plan's creates; it refuses a possible duplicate, a policy violation
-  not overridden, a card charged on the spot not allowed, and a plan read from a file that was
-  not checked, whoever calls it;
+* :func:`apply_plan`: runs a plan's creates and revokes; it refuses a possible duplicate, a
+  policy violation not overridden, a card charged on the spot not allowed, and a plan read from
+  a file that was not checked, whoever calls it;
 * :func:`make_status`: where each entry stands in Maple, matched as the plan matches, with
   each credit's ledger reconciled with its balance.
 
@@ -481,9 +481,9 @@ def apply_plan(
     consistency_wait: float = 30.0,
     progress: ProgressFn | None = None,
 ) -> ApplyResult:
-    """Create every ``create`` of ``plan``, each once; never a possible duplicate, never a plan
-    that breaks its policy without leave, never an unchecked saved plan. Failures of single
-    creates are in the result, not raised."""
+    """Create every ``create`` of ``plan``, each once, and revoke every ``revoke``; never a
+    possible duplicate, never a plan that breaks its policy without leave, never an unchecked
+    saved plan. Failures of single creates and revokes are in the result, not raised."""
     return Applier(
         writer,
         journal=journal,

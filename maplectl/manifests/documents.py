@@ -134,6 +134,7 @@ def _resource(doc: LocatedDocument) -> Resource:
         remote_id=meta.get("remote_id"),
         allow_duplicate=meta.get("allow_duplicate", False),
         created_after=meta.get("created_after"),
+        revoke=meta.get("revoke", False),
         labels=tuple(sorted(meta.get("labels", {}).items())),
         description=meta.get("description"),
     )

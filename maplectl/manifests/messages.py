@@ -27,8 +27,15 @@ Point = Literal["value", "key", "missing"]
 # Fields whose value is an RFC 3339 timestamp; used to suggest a full timestamp for a bare date.
 TIMESTAMP_FIELDS = frozenset({"expiration_date", "invoice_date", "created_after"})
 
-# Field paths (after the document's kind) that exist only on one kind.
-_KIND_ONLY = {"metadata.created_after": "OneTimeCharge"}
+# Field paths (after the document's kind) that exist only on one kind, and what to do instead.
+_KIND_ONLY: dict[str, tuple[str, str | None]] = {
+    "metadata.created_after": ("OneTimeCharge", None),
+    "metadata.revoke": (
+        "Credit",
+        "Maple has no cancel for a one-time charge, so maplectl cannot take one back; "
+        "remove metadata.revoke",
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,9 +329,9 @@ def translate(
             if key in allowed:
                 continue
             key_field = join(field, key)
-            only = _KIND_ONLY.get(key_field)
+            only, instead = _KIND_ONLY.get(key_field, (None, None))
             if only and kind and kind != only:
-                problems.append(Problem(key_field, f"only allowed on {only}", point="key"))
+                problems.append(Problem(key_field, f"only allowed on {only}", instead, point="key"))
                 continue
             hint = did_you_mean(key, allowed)
             if hint is None and key in {"company", "company_id"}:

@@ -255,6 +255,22 @@ class MapleClient:
             raise TransportError(f"create answered without an object id (key {idempotency_key})")
         return CreateResult(objects=[dict(o) for o in objects], replayed=replayed)
 
+    def revoke_credit(self, credit_id: str) -> JSONDict:
+        """``DELETE /credits/{id}``: revoke an ACTIVE credit; any other state comes back unchanged.
+
+        No idempotency key (Maple ignores one on DELETE): a revoke sent twice changes nothing the
+        second time, so it is retried like a read, on no response, 429 and 500 alike.
+        """
+        if not credit_id or "/" in credit_id or credit_id in (".", ".."):
+            raise TransportError(f"not a credit id: {credit_id!r}")
+        data = self._call("DELETE", f"/credits/{urllib.parse.quote(credit_id)}", None, key=None)
+        row = parse_row("credits", data)
+        if row["id"] != credit_id:
+            raise TransportError(
+                f"DELETE /credits/{credit_id} answered with credit {row['id']!r}, not this one"
+            )
+        return row
+
     # -- the one place requests are made -----------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Any, *, key: str | None) -> Any:

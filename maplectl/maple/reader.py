@@ -75,9 +75,14 @@ class StateReader(Protocol):
 
 
 class StateWriter(StateReader, Protocol):
-    """Read and create access. Only apply receives one."""
+    """Read, create and revoke access. Only apply receives one."""
 
     def create(self, kind: Kind, body: Mapping[str, Any], idempotency_key: str) -> CreateResult: ...
+
+    def revoke_credit(self, credit_id: str) -> JSONDict:
+        """``DELETE /credits/{id}``: the credit as Maple answers, REVOKED if it was ACTIVE,
+        unchanged otherwise (docs/maple-api.md, Credits)."""
+        ...
 
 
 ProgressFn = Callable[[int, int | None], None]

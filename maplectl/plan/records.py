@@ -23,9 +23,11 @@ from maplectl.plan.actions import (
     Action,
     ActionType,
     Create,
+    Revoke,
     Risk,
     action_from_json,
     action_to_json,
+    taken_back,
 )
 from maplectl.plan.keys import digest
 from maplectl.plan.policy import Violation
@@ -37,13 +39,19 @@ __all__ = [
     "Create",
     "Desired",
     "Plan",
+    "Revoke",
     "Unmanaged",
     "plan_differences",
 ]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """2: ``paths`` and ``customer_filter`` (what apply re-derives a saved plan from), ``held``, and
-actions as a tagged union with structured reasons instead of prose notes."""
+actions as a tagged union with structured reasons instead of prose notes. 3: the ``revoke``
+action (risk ``credit-revoke``), ``item_id`` and ``metadata.revoke`` on every action, and
+``summary.revoked``: a reader of version 2 would not know that a plan can take money back."""
+READABLE_VERSIONS = (2, FORMAT_VERSION)
+"""A version 2 plan holds no revoke (its maplectl refused ``metadata.revoke``), and apply makes
+every saved plan again from its manifests, so it is read as it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,8 @@ class Desired:
     remote_id: str | None = None
     allow_duplicate: bool = False
     created_after: str | None = None
+    revoke: bool = False
+    """``metadata.revoke``: revoke the credit this entry holds, if it has a balance left."""
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False)
     customer_identifier: str | None = None
     """``spec.customer.identifier`` as written; None when the manifest gives ``customer_id``."""
@@ -108,6 +118,7 @@ class Desired:
             remote_id=meta.remote_id,
             allow_duplicate=meta.allow_duplicate,
             created_after=meta.created_after,
+            revoke=meta.revoke,
             locations=resource.field_locations,
             customer_identifier=resource.customer_identifier,
         )
@@ -212,6 +223,15 @@ class Plan:
     def creates(self) -> list[Create]:
         return [a for a in self.actions if isinstance(a, Create)]
 
+    @property
+    def revokes(self) -> list[Revoke]:
+        return [a for a in self.actions if isinstance(a, Revoke)]
+
+    @property
+    def writes(self) -> list[Create | Revoke]:
+        """What apply sends: every create and every revoke, in plan order."""
+        return [a for a in self.actions if isinstance(a, Create | Revoke)]
+
     def counts(self) -> dict[str, int]:
         counts = {a.value: 0 for a in ACTION_ORDER}
         for action in self.actions:
@@ -230,11 +250,16 @@ class Plan:
         return {c: _money_of(acts) for c, acts in sorted(by_customer.items())}
 
     def risks(self) -> dict[str, int]:
-        """How many creates of each risk class (every class, zero or not)."""
+        """How many creates and revokes of each risk class (every class, zero or not)."""
         out = {r.value: 0 for r in Risk}
-        for action in self.creates:
+        for action in self.writes:
             out[action.risk.value] += 1
         return out
+
+    def revoked(self) -> JSONDict:
+        """What the revokes take back: ``money`` per currency in minor units (AMOUNT credits),
+        ``units`` per item (UNITS credits), as the balances were when the plan was made."""
+        return taken_back(self.revokes)
 
     def summary(self) -> JSONDict:
         return {
@@ -242,6 +267,7 @@ class Plan:
             "risks": self.risks(),
             "money": self.money(),
             "per_customer": self.money_per_customer(),
+            "revoked": self.revoked(),
         }
 
     # -- JSON --------------------------------------------------------------------------------------
@@ -280,16 +306,26 @@ class Plan:
         if not isinstance(data, dict):
             raise PlanFileError("not a maplectl plan: the top level is not an object")
         version = data.get("format_version")
-        if version == 1:
+        if version == 2 and any(
+            isinstance(a, dict) and a.get("action") == "revoke" for a in data.get("actions") or ()
+        ):
+            raise PlanFileError(
+                "a format_version 2 plan cannot hold a revoke (that maplectl had none); the file "
+                "was edited",
+                hint="make a new plan with `maplectl plan --out`; never edit a plan by hand",
+            )
+        if version in READABLE_VERSIONS:
+            pass
+        elif version == 1:
             raise PlanFileError(
                 "plan format_version 1 was made by an older maplectl and does not record the "
                 "manifests it was made from, which apply now makes the plan again from",
                 hint="make the plan again with `maplectl plan --out`, review it, and apply that",
             )
-        if version != FORMAT_VERSION:
+        else:
             raise PlanFileError(
                 f"plan format_version {version!r} is not supported (this maplectl reads "
-                f"{FORMAT_VERSION})",
+                f"{' and '.join(str(v) for v in READABLE_VERSIONS)})",
                 hint="make the plan again with this version of maplectl",
             )
         body = {k: v for k, v in data.items() if k != "plan_digest"}
@@ -328,8 +364,9 @@ class Plan:
 def plan_differences(saved: Plan, derived: Plan) -> list[str]:
     """How ``saved``'s actions differ from ``derived``'s; empty when they are the same.
 
-    Compared per address: the action type, the request and the idempotency key, which are what
-    apply sends. Everything else in a plan is for reviewers or is derived from these.
+    Compared per address: the action type, the request and the idempotency key (what apply
+    sends), and a revoke's credit (what apply revokes). Everything else in a plan is for
+    reviewers or is derived from these.
     """
     problems: list[str] = []
     ours = {a.address: a for a in saved.actions}
@@ -360,6 +397,11 @@ def plan_differences(saved: Plan, derived: Plan) -> list[str]:
             if old.idempotency_key != new.idempotency_key:
                 problems.append(
                     f"{address}: the saved plan's idempotency key is not the one the manifest gives"
+                )
+            if isinstance(old, Revoke) and old.remote_ids != new.remote_ids:
+                problems.append(
+                    f"{address}: the saved plan revokes {', '.join(old.remote_ids)}, the "
+                    f"manifests and Maple now name {', '.join(new.remote_ids)}"
                 )
     return problems
 

@@ -256,28 +256,28 @@ def test_the_token_is_masked_in_every_html_spelling() -> None:
 
 
 class Future(StrEnum):
-    REVOKE = "revoke"
+    REFUND = "refund"
 
 
 @dataclass(frozen=True)
-class _Revoke(Create):
+class _Refund(Create):
     @property
     def action(self) -> Future:  # type: ignore[override]
-        return Future.REVOKE
+        return Future.REFUND
 
 
 def test_an_action_type_without_a_style_renders_in_the_default_one() -> None:
-    """A new action type (as `revoke` will be) gets a row in the default style and its value
+    """A new action type (a future `refund`, say) gets a row in the default style and its value
     as its words, before anyone gives it its own."""
     made = plan_of([credit("acme")])
     action = made.actions[0]
     assert isinstance(action, Create)
-    revoke = _Revoke(**{k: getattr(action, k) for k in Create.__dataclass_fields__})
-    row = render_html._row(0, revoke, made, {})  # type: ignore[arg-type]
+    refund = _Refund(**{k: getattr(action, k) for k in Create.__dataclass_fields__})
+    row = render_html._row(0, refund, made, {})  # type: ignore[arg-type]
     tree = parse(f"<table>{row}</table>")
     (tr,) = tree.all("tr")
-    assert tr.attrs["data-action"] == "revoke" and "tone-other" in tr.attrs["class"]
-    assert text_of(tr.children[0]).strip() == "· revoke"
+    assert tr.attrs["data-action"] == "refund" and "tone-other" in tr.attrs["class"]
+    assert text_of(tr.children[0]).strip() == "· refund"
 
 
 def test_a_1000_action_page_renders_well_under_a_second() -> None:
@@ -289,3 +289,19 @@ def test_a_1000_action_page_renders_well_under_a_second() -> None:
     elapsed = time.perf_counter() - start
     assert elapsed < 0.5, f"{elapsed:.3f}s"
     assert len(page.encode()) < 1_000_000, len(page.encode())
+
+
+def test_a_revoke_needs_a_person_and_its_row_stands_out() -> None:
+    """A revoke takes money back and cannot be undone: it gets a card saying how much, and its
+    row is marked as a revoke with its risk class in the danger tone."""
+    from helpers.planning import remote_credit
+
+    d = credit("acme-goodwill", cents=5000, revoke=True)
+    plan = plan_of([d], [remote_credit("crd_01", d, balance=4000)])
+    tree = parse(plan_html(plan))
+    cards = [text_of(c) for c in tree.all("div") if "card" in c.attrs.get("class", "").split()]
+    assert any("revoke" in c and "takes back USD 40.00" in c for c in cards), cards
+    (row,) = [r for r in tree.all("tr") if r.attrs.get("data-action") == "revoke"]
+    assert row.attrs["data-risk"] == "credit-revoke"
+    assert "crd_01" in text_of(row) and "USD 40.00" in text_of(row)
+    assert "Nothing needs a person" not in "".join(tree.texts)
