@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-import click.shell_completion
 
 from maplectl import workflow
 from maplectl.apply import refuse_duplicates, refuse_policy
@@ -98,54 +97,6 @@ def validate(paths: tuple[str, ...], fmt: str, debug: bool) -> None:
         else:
             echo(f"{len(resources)} document{'s' if len(resources) != 1 else ''} valid.")
     sys.exit(1 if problems else 0)
-
-
-SCHEMA_KINDS = ("Credit", "OneTimeCharge", "manifest", "envelope", "config")
-
-
-def _complete_kind(
-    _ctx: click.Context, _param: click.Parameter, incomplete: str
-) -> list[click.shell_completion.CompletionItem]:
-    return [
-        click.shell_completion.CompletionItem(k)
-        for k in SCHEMA_KINDS
-        if k.casefold().startswith(incomplete.casefold())
-    ]
-
-
-@cli.command()
-@click.argument("kind", required=False, shell_complete=_complete_kind)
-@click.option(
-    "--write",
-    "write_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    metavar="DIR",
-    help="Write every schema maplectl ships into DIR, for editors (no KIND then).",
-)
-@click.option("--force", is_flag=True, help="With --write: replace schema files that differ.")
-@handle_errors
-def schema(kind: str | None, write_dir: Path | None, force: bool) -> None:
-    """Print the JSON Schema of KIND (Credit, OneTimeCharge, manifest, envelope, config), or
-    write them all into a directory (--write DIR)."""
-    from maplectl.manifests.schema import schema_document, write_schemas
-
-    if write_dir is None:
-        if kind is None:
-            raise UsageError(
-                "give a KIND or --write DIR", hint="e.g. maplectl schema --write schemas"
-            )
-        if force:
-            raise UsageError("--force goes with --write DIR")
-        echo(json.dumps(schema_document(kind), indent=2))
-        return
-    if kind is not None:
-        raise UsageError(
-            f"--write writes every schema; leave out {kind}",
-            hint=f"maplectl schema {kind} > FILE writes one",
-        )
-    for path, status in write_schemas(write_dir, force=force):
-        echo(f"{status:<9}  {path}")
 
 
 # -- plan ------------------------------------------------------------------------------------------

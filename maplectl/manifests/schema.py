@@ -14,11 +14,9 @@ import copy
 import difflib
 import functools
 import json
-import os
 import re
 from collections.abc import Callable, Mapping
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -138,51 +136,6 @@ def shipped_schemas() -> dict[str, bytes]:
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".schema.json") and entry.is_file()
     }
-
-
-def write_schemas(directory: Path, *, force: bool = False) -> list[tuple[Path, str]]:
-    """Write every shipped schema into ``directory``: (path, ``written``, ``unchanged`` or
-    ``replaced``) per file.
-
-    A file already there that differs is replaced only with ``force``; without it nothing at all
-    is written and :class:`~maplectl.errors.UsageError` names every such file.
-    """
-    schemas = shipped_schemas()
-    targets = {name: directory / name for name in schemas}
-    blocked = [p for p in targets.values() if p.exists() and not p.is_file()]
-    if blocked:
-        raise UsageError(
-            f"not a file: {', '.join(map(str, blocked))}; nothing was written",
-            hint="move it out of the way, or write the schemas to another directory",
-        )
-    differing = [
-        path
-        for name, path in targets.items()
-        if path.exists() and path.read_bytes() != schemas[name]
-    ]
-    if differing and not force:
-        raise UsageError(
-            f"{', '.join(map(str, differing))} "
-            f"{'differs' if len(differing) == 1 else 'differ'} from the schema"
-            f"{'' if len(differing) == 1 else 's'} this maplectl ships; nothing was written",
-            hint=f"--force replaces {'it' if len(differing) == 1 else 'them'} (an edited copy, "
-            "or one from another maplectl version)",
-        )
-    directory.mkdir(parents=True, exist_ok=True)
-    done: list[tuple[Path, str]] = []
-    for name, path in targets.items():
-        if not path.exists():
-            status = "written"
-        elif path in differing:
-            status = "replaced"
-        else:
-            done.append((path, "unchanged"))
-            continue
-        partial = path.with_name(f".{name}.partial")
-        partial.write_bytes(schemas[name])
-        os.replace(partial, path)
-        done.append((path, status))
-    return done
 
 
 def schema_text(document: Mapping[str, Any]) -> str:
