@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator, Draft202012Validator
 
 from maplectl.manifests.schema import (
     KIND_SCHEMAS,
     build_manifest_schema,
     is_valid_fast,
     schema_text,
+    shipped_schemas,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,6 +53,15 @@ def example_documents() -> list[Any]:
 
 
 MANIFEST = Draft202012Validator(build_manifest_schema())
+# The YAML language server checks schemas against Draft 7 and validates with its rules: the
+# manifest schema must mean the same there (no keyword beside a $ref, nothing newer than if/then).
+MANIFEST_DRAFT7 = Draft7Validator(build_manifest_schema())
+
+
+def test_every_shipped_schema_is_a_valid_draft_7_schema_too() -> None:
+    """Editors whose language server knows Draft 7 only load every schema without complaint."""
+    for text in shipped_schemas().values():
+        Draft7Validator.check_schema(json.loads(text))
 
 
 def test_the_shipped_manifest_schema_is_built_from_the_kind_schemas() -> None:
@@ -66,6 +76,7 @@ def test_the_manifest_schema_accepts_every_example_document() -> None:
     assert {d["kind"] for d in docs} == set(KIND_SCHEMAS)
     for doc in docs:
         assert list(MANIFEST.iter_errors(doc)) == [], doc["metadata"]["name"]
+        assert list(MANIFEST_DRAFT7.iter_errors(doc)) == [], doc["metadata"]["name"]
 
 
 def _credit() -> dict[str, Any]:
@@ -112,6 +123,7 @@ def test_the_manifest_schema_rejects_a_bad_document_of_each_kind(case: str) -> N
     doc, where = BAD[case]
     errors = list(MANIFEST.iter_errors(doc))
     assert errors, case
+    assert list(MANIFEST_DRAFT7.iter_errors(doc)), case
     assert any(".".join(map(str, e.absolute_path)).startswith(where) for e in errors), errors
     name = KIND_SCHEMAS.get(doc.get("kind", ""), "envelope")
     assert is_valid_fast(name, doc) is False
