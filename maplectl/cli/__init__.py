@@ -1,17 +1,26 @@
 """The command line: a thin adapter over the library, and the only package that imports click.
 
 ``base`` holds the group, output and the one error handler; ``commands`` the money commands;
-``status`` the status command; ``sandbox`` the sandbox commands. Importing them registers their
-commands on the group.
+``status`` the status command; ``schemas`` the schema command; ``sandbox`` the sandbox commands.
+Importing them registers their commands on the group.
 """
 
 from __future__ import annotations
 
-from maplectl.cli import commands, sandbox, status
+from maplectl.cli import commands, sandbox, schemas, status
 from maplectl.cli.base import cli, parse_duration
 from maplectl.cli.commands import report
 
-__all__ = ["cli", "commands", "main", "parse_duration", "report", "sandbox", "status"]
+__all__ = [
+    "cli",
+    "commands",
+    "main",
+    "parse_duration",
+    "report",
+    "sandbox",
+    "schemas",
+    "status",
+]
 
 
 def main() -> None:
