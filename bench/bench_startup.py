@@ -9,7 +9,7 @@ disk cache); the median is reported and every run recorded:
 
 * ``python -c pass``: the interpreter alone, the floor of any start-up on this machine;
 * ``maplectl --version``: the console script, click and the group (no command module, no httpx,
-  jsonschema, deepdiff or yaml: ``tests/unit/test_startup.py`` proves which are imported);
+  jsonschema, deepdiff or yaml: ``tests/e2e/test_startup.py`` proves which are imported);
 * ``maplectl validate FILE`` of one valid Credit manifest: what an editor hook or a pre-commit
   check pays per call.
 """

@@ -9,16 +9,17 @@ policy, 4 stale plan, 5 partial apply, 6 applied but verification failed.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -34,8 +35,10 @@ from maplectl.errors import (
     MaplectlError,
     UsageError,
 )
-from maplectl.maple.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
 from maplectl.redaction import redact
+
+if TYPE_CHECKING:  # imported when a command connects: httpx is not needed to start
+    from maplectl.maple.client import MapleClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,13 +119,38 @@ class Group(click.Group):
             raise
 
 
+COMMAND_MODULES = ("maplectl.cli.commands", "maplectl.cli.sandbox")
+"""The modules that define the group's commands; imported when a command is first looked up."""
+
+
+class LazyGroup(Group):
+    """The top group. Its command modules (:data:`COMMAND_MODULES`) are imported the first time
+    a command is looked up or listed, not at start-up: ``maplectl --version`` imports no command
+    module, and so none of the libraries the commands use."""
+
+    _loaded = False
+
+    @property
+    def commands(self) -> MutableMapping[str, click.Command]:
+        if not self._loaded:
+            self._loaded = True  # first: importing a module registers its commands here
+            for module in COMMAND_MODULES:
+                importlib.import_module(module)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: MutableMapping[str, click.Command]) -> None:
+        self._commands = value
+
+
 def _exit_1(exc: click.UsageError) -> None:
     # Per instance: the exception keeps its own class and message ("Did you mean --format?").
     setattr(exc, "exit_code", UsageError.exit_code)  # noqa: B010 (a class variable in click)
 
 
 @click.group(
-    cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="maplectl")
 def cli() -> None:
@@ -253,6 +281,8 @@ def connect(
     pool_size: int = 16,
 ) -> Iterator[MapleClient]:
     """A client for the settings: the embedded sandbox in-process, or Maple over HTTP."""
+    from maplectl.maple.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
+
     log = (lambda line: echo(f"debug: {line}", err=True)) if opts.debug else None
     common: dict[str, Any] = dict(
         log=log,

@@ -17,14 +17,13 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from importlib.resources import files
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.protocols import Validator
-from jsonschema.validators import extend
+from typing import TYPE_CHECKING, Any
 
 from maplectl.errors import UsageError
 from maplectl.manifests.messages import Problem, translate
+
+if TYPE_CHECKING:  # jsonschema is imported on the first document the compiled check rejects
+    from jsonschema.protocols import Validator
 
 SCHEMA_NAMES: tuple[str, ...] = ("config", "credit", "envelope", "onetimecharge")
 """Names accepted by :func:`schema_document` (also the kind names, in any case)."""
@@ -33,13 +32,6 @@ SCHEMA_NAMES: tuple[str, ...] = ("config", "credit", "envelope", "onetimecharge"
 KIND_SCHEMAS: Mapping[str, str] = {"Credit": "credit", "OneTimeCharge": "onetimecharge"}
 
 Check = Callable[[Any], bool]
-
-# YAML and JSON have one integer type; Python's float 19.0 is not an integer here, and neither is
-# a bool. jsonschema's default would accept 19.0 as an integer, so it is told otherwise.
-_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda _checker, value: type(value) is int
-)
-_StrictValidator = extend(Draft202012Validator, type_checker=_TYPE_CHECKER)  # type: ignore[no-untyped-call]
 
 
 def _canonical(name: str) -> str:
@@ -69,8 +61,24 @@ def schema_document(name: str) -> dict[str, Any]:
 
 
 @functools.cache
+def _strict_validator_class() -> Any:
+    """Draft 2020-12, except that only an int is an integer.
+
+    YAML and JSON have one integer type; Python's float 19.0 is not an integer here, and neither
+    is a bool. jsonschema's default would accept 19.0 as an integer, so it is told otherwise.
+    """
+    from jsonschema import Draft202012Validator
+    from jsonschema.validators import extend
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: type(value) is int
+    )
+    return extend(Draft202012Validator, type_checker=checker)  # type: ignore[no-untyped-call]
+
+
+@functools.cache
 def _validator(name: str) -> Validator:
-    validator: Validator = _StrictValidator(_load(name))
+    validator: Validator = _strict_validator_class()(_load(name))
     return validator
 
 
