@@ -19,7 +19,7 @@ HEAVY = ("httpx", "jsonschema", "deepdiff", "yaml")
 PROBE = textwrap.dedent(
     """
     import json, sys
-    argv = json.loads(sys.argv[1])
+    argv, heavy = json.loads(sys.argv[1]), json.loads(sys.argv[2])
     code = None
     if argv is None:
         import maplectl
@@ -30,7 +30,6 @@ PROBE = textwrap.dedent(
             main()
         except SystemExit as exc:
             code = exc.code
-    heavy = json.loads(sys.argv[2])
     loaded = sorted(m for m in heavy if m in sys.modules)
     print("PROBE " + json.dumps({"code": code, "loaded": loaded}))
     """
