@@ -316,8 +316,11 @@ class _Compiler:
         )
 
     def _kw_required(self, value: list[str], _schema: Any) -> Check:
-        names = tuple(value)
-        return lambda v: type(v) is not dict or all(name in v for name in names)
+        if len(value) == 1:
+            (name,) = value
+            return lambda v: type(v) is not dict or name in v
+        names = frozenset(value)
+        return lambda v: type(v) is not dict or v.keys() >= names
 
     def _kw_items(self, value: Any, _schema: Any) -> Check:
         sub = self.compile(value)
@@ -339,6 +342,9 @@ class _Compiler:
 
     def _kw_enum(self, value: list[Any], _schema: Any) -> Check:
         options = tuple(value)
+        if all(type(o) is str for o in options):
+            strings = frozenset(options)  # the common case: one set lookup, no generator
+            return lambda v: type(v) is str and v in strings
         return lambda v: any(type(v) is type(o) and v == o for o in options)
 
     def _kw_const(self, value: Any, _schema: Any) -> Check:
@@ -368,7 +374,15 @@ class _Compiler:
 
     def _kw_oneOf(self, value: list[Any], _schema: Any) -> Check:
         subs = [self.compile(sub) for sub in value]
-        return lambda v: sum(1 for sub in subs if sub(v)) == 1
+
+        def check(v: Any) -> bool:
+            passed = 0
+            for sub in subs:
+                if sub(v):
+                    passed += 1
+            return passed == 1
+
+        return check
 
     def _kw_if(self, value: Any, schema: Mapping[str, Any]) -> Check:
         condition = self.compile(value)
