@@ -32,7 +32,8 @@ _TEXT_FIELDS = {
 def parse_row(collection: str, raw: Any) -> dict[str, Any]:
     """``raw`` checked as a row of ``collection`` (``credits``, ``one_times``); other
     collections pass through. Raises :class:`TransportError` naming the row and field."""
-    if collection not in _MONEY_FIELDS:
+    money_fields = _MONEY_FIELDS.get(collection)
+    if money_fields is None:
         if not isinstance(raw, dict):
             raise TransportError(f"Maple sent a {collection} row that is not an object")
         return raw
@@ -40,30 +41,45 @@ def parse_row(collection: str, raw: Any) -> dict[str, Any]:
         raise TransportError(
             f"Maple sent a {collection} row that is not an object: {type(raw).__name__}"
         )
-    where = f"{collection} row {raw.get('id')!r}"
+    get = raw.get
+    # The checks run for every row of every page; the message is built only for a bad one.
     for name in ("id", "customer_id"):
-        if not isinstance(raw.get(name), str) or not raw[name]:
-            raise TransportError(f"Maple sent a {where} without a string {name}")
+        value = get(name)
+        if not isinstance(value, str) or not value:
+            raise TransportError(f"Maple sent a {_where(collection, raw)} without a string {name}")
     for name in _TEXT_FIELDS[collection]:
-        if raw.get(name) is not None and not isinstance(raw[name], str):
-            raise TransportError(f"Maple sent a {where} whose {name} is not a string")
+        value = get(name)
+        if value is not None and not isinstance(value, str):
+            raise TransportError(
+                f"Maple sent a {_where(collection, raw)} whose {name} is not a string"
+            )
     for name in _NUMBER_FIELDS[collection]:
-        value = raw.get(name)
+        value = get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise TransportError(f"Maple sent a {where} whose {name} is not a number")
-    for name in _MONEY_FIELDS[collection]:
-        _check_money(where, name, raw.get(name))
-    price = raw.get("custom_price")
+            raise TransportError(
+                f"Maple sent a {_where(collection, raw)} whose {name} is not a number"
+            )
+    for name in money_fields:
+        value = get(name)
+        if value is not None:
+            _check_money(collection, raw, name, value)
+    price = get("custom_price")
     if price is not None:
         if not isinstance(price, dict):
-            raise TransportError(f"Maple sent a {where} whose custom_price is not an object")
-        _check_money(where, "custom_price.amount", price.get("amount"))
+            raise TransportError(
+                f"Maple sent a {_where(collection, raw)} whose custom_price is not an object"
+            )
+        amount = price.get("amount")
+        if amount is not None:
+            _check_money(collection, raw, "custom_price.amount", amount)
     return raw
 
 
-def _check_money(where: str, name: str, value: Any) -> None:
-    if value is None:
-        return
+def _where(collection: str, raw: dict[str, Any]) -> str:
+    return f"{collection} row {raw.get('id')!r}"
+
+
+def _check_money(collection: str, raw: dict[str, Any], name: str, value: Any) -> None:
     cents = value.get("value_in_cents") if isinstance(value, dict) else None
     if (
         not isinstance(value, dict)
@@ -72,5 +88,6 @@ def _check_money(where: str, name: str, value: Any) -> None:
         or not isinstance(cents, int)
     ):
         raise TransportError(
-            f"Maple sent a {where} whose {name} is not money in integer minor units"
+            f"Maple sent a {_where(collection, raw)} whose {name} is not money in integer minor "
+            "units"
         )
