@@ -1,7 +1,7 @@
 """The apply journal: JSON lines under ``.maplectl/journal/``, the audit trail of a run.
 
-An ``intent`` line is written before each create is sent and an ``outcome`` line after it, so a
-run killed halfway still shows what it was about to do. Each line goes to the OS in one
+An ``intent`` line is written before each create or revoke is sent and an ``outcome`` line after
+it, so a run killed halfway still shows what it was about to do. Each line goes to the OS in one
 unbuffered write, and an intent line is also fsync'd, before the send it announces. The fsync is
 shared (group commit): workers write their lines one at a time, then wait for one fsync that
 covers every line written so far, so eight workers pay for about one sync each round, not eight

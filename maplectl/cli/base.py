@@ -3,7 +3,8 @@ options and client every command that talks to Maple uses. [terminal]
 
 Exit codes (docs/cli.md): 0 done / nothing to do, 1 error (before any write; a mistyped option
 or path too), 2 changes pending (``plan --detailed-exitcode``, and nothing else), 3 refused by
-policy, 4 stale plan, 5 partial apply, 6 applied but verification failed.
+policy, 4 stale plan, 5 partial apply, 6 applied but verification failed, 7 a credit's ledger
+does not add up (``status``).
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ class Group(click.Group):
             raise
 
 
-COMMAND_MODULES = ("maplectl.cli.commands", "maplectl.cli.sandbox")
+COMMAND_MODULES = ("maplectl.cli.commands", "maplectl.cli.status", "maplectl.cli.sandbox")
 """The modules that define the group's commands; imported when a command is first looked up."""
 
 
