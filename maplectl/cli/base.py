@@ -130,10 +130,20 @@ class LazyGroup(Group):
     module, and so none of the libraries the commands use."""
 
     _loaded = False
+    _adding = False
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        # A command module registering its commands (imported directly, say by a test) must
+        # not start loading the others while it is itself half imported.
+        self._adding = True
+        try:
+            super().add_command(cmd, name)
+        finally:
+            self._adding = False
 
     @property
     def commands(self) -> MutableMapping[str, click.Command]:
-        if not self._loaded:
+        if not self._loaded and not self._adding:
             self._loaded = True  # first: importing a module registers its commands here
             for module in COMMAND_MODULES:
                 importlib.import_module(module)
