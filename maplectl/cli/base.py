@@ -10,16 +10,17 @@ does not add up (``status``).
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -35,8 +36,10 @@ from maplectl.errors import (
     MaplectlError,
     UsageError,
 )
-from maplectl.maple.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
 from maplectl.redaction import redact
+
+if TYPE_CHECKING:  # imported when a command connects: httpx is not needed to start
+    from maplectl.maple.client import MapleClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -149,13 +152,53 @@ class Group(click.Group):
             raise
 
 
+COMMAND_MODULES = (
+    "maplectl.cli.commands",
+    "maplectl.cli.status",
+    "maplectl.cli.schemas",
+    "maplectl.cli.sandbox",
+)
+"""The modules that define the group's commands; imported when a command is first looked up."""
+
+
+class LazyGroup(Group):
+    """The top group. Its command modules (:data:`COMMAND_MODULES`) are imported the first time
+    a command is looked up or listed, not at start-up: ``maplectl --version`` imports no command
+    module, and so none of the libraries the commands use."""
+
+    _loaded = False
+    _adding = False
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        # A command module registering its commands (imported directly, say by a test) must
+        # not start loading the others while it is itself half imported.
+        self._adding = True
+        try:
+            super().add_command(cmd, name)
+        finally:
+            self._adding = False
+
+    @property
+    def commands(self) -> MutableMapping[str, click.Command]:
+        if not self._loaded and not self._adding:
+            self._loaded = True  # first: importing a module registers its commands here
+            for module in COMMAND_MODULES:
+                importlib.import_module(module)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: MutableMapping[str, click.Command]) -> None:
+        self._commands = value
+
+
 def _exit_1(exc: click.UsageError) -> None:
     # Per instance: the exception keeps its own class and message ("Did you mean --format?").
     setattr(exc, "exit_code", UsageError.exit_code)  # noqa: B010 (a class variable in click)
 
 
 @click.group(
-    cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="maplectl")
 @click.option(
@@ -293,6 +336,8 @@ def connect(
     pool_size: int = 16,
 ) -> Iterator[MapleClient]:
     """A client for the settings: the embedded sandbox in-process, or Maple over HTTP."""
+    from maplectl.maple.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
+
     log = (lambda line: echo(f"debug: {line}", err=True)) if opts.debug else None
     common: dict[str, Any] = dict(
         log=log,

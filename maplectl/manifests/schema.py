@@ -17,14 +17,13 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from importlib.resources import files
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.protocols import Validator
-from jsonschema.validators import extend
+from typing import TYPE_CHECKING, Any
 
 from maplectl.errors import UsageError
 from maplectl.manifests.messages import Problem, translate
+
+if TYPE_CHECKING:  # jsonschema is imported on the first document the compiled check rejects
+    from jsonschema.protocols import Validator
 
 SCHEMA_NAMES: tuple[str, ...] = ("config", "credit", "envelope", "manifest", "onetimecharge")
 """Names accepted by :func:`schema_document` (also the kind names, in any case)."""
@@ -35,13 +34,6 @@ KIND_SCHEMAS: Mapping[str, str] = {"Credit": "credit", "OneTimeCharge": "onetime
 SCHEMA_ID = "https://maplectl.dev/schemas/v1/{name}.schema.json"
 
 Check = Callable[[Any], bool]
-
-# YAML and JSON have one integer type; Python's float 19.0 is not an integer here, and neither is
-# a bool. jsonschema's default would accept 19.0 as an integer, so it is told otherwise.
-_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda _checker, value: type(value) is int
-)
-_StrictValidator = extend(Draft202012Validator, type_checker=_TYPE_CHECKER)  # type: ignore[no-untyped-call]
 
 
 def _canonical(name: str) -> str:
@@ -144,8 +136,24 @@ def schema_text(document: Mapping[str, Any]) -> str:
 
 
 @functools.cache
+def _strict_validator_class() -> Any:
+    """Draft 2020-12, except that only an int is an integer.
+
+    YAML and JSON have one integer type; Python's float 19.0 is not an integer here, and neither
+    is a bool. jsonschema's default would accept 19.0 as an integer, so it is told otherwise.
+    """
+    from jsonschema import Draft202012Validator
+    from jsonschema.validators import extend
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: type(value) is int
+    )
+    return extend(Draft202012Validator, type_checker=checker)  # type: ignore[no-untyped-call]
+
+
+@functools.cache
 def _validator(name: str) -> Validator:
-    validator: Validator = _StrictValidator(_load(name))
+    validator: Validator = _strict_validator_class()(_load(name))
     return validator
 
 
@@ -383,8 +391,11 @@ class _Compiler:
         )
 
     def _kw_required(self, value: list[str], _schema: Any) -> Check:
-        names = tuple(value)
-        return lambda v: type(v) is not dict or all(name in v for name in names)
+        if len(value) == 1:
+            (name,) = value
+            return lambda v: type(v) is not dict or name in v
+        names = frozenset(value)
+        return lambda v: type(v) is not dict or v.keys() >= names
 
     def _kw_items(self, value: Any, _schema: Any) -> Check:
         sub = self.compile(value)
@@ -406,6 +417,9 @@ class _Compiler:
 
     def _kw_enum(self, value: list[Any], _schema: Any) -> Check:
         options = tuple(value)
+        if all(type(o) is str for o in options):
+            strings = frozenset(options)  # the common case: one set lookup, no generator
+            return lambda v: type(v) is str and v in strings
         return lambda v: any(type(v) is type(o) and v == o for o in options)
 
     def _kw_const(self, value: Any, _schema: Any) -> Check:
@@ -435,7 +449,15 @@ class _Compiler:
 
     def _kw_oneOf(self, value: list[Any], _schema: Any) -> Check:
         subs = [self.compile(sub) for sub in value]
-        return lambda v: sum(1 for sub in subs if sub(v)) == 1
+
+        def check(v: Any) -> bool:
+            passed = 0
+            for sub in subs:
+                if sub(v):
+                    passed += 1
+            return passed == 1
+
+        return check
 
     def _kw_if(self, value: Any, schema: Mapping[str, Any]) -> Check:
         condition = self.compile(value)
