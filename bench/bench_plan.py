@@ -181,9 +181,9 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     from maplectl.manifests.loader import load_manifests
     from maplectl.maple.client import MapleClient
     from maplectl.maple.reader import read_observed
-    from maplectl.plan.builder import build_plan
+    from maplectl.plan.builder import CustomerMatching
     from maplectl.plan.records import Desired
-    from maplectl.render import plan_json, plan_text
+    from maplectl.render import plan_json_chunks, plan_text
 
     profiler = cProfile.Profile() if config.get("profile") else None
     if profiler:
@@ -196,22 +196,27 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     client = MapleClient(
         api_url=config["api_url"], company_id=config["company"], token=Secret(token)
     )
+    # As make_plan does: each customer is matched as its rows arrive, during the reads.
+    matching = CustomerMatching(desired, company_id=config["company"])
     with client, phases.phase("network"):
         observed = read_observed(
-            client, {d.customer_id for d in desired}, parallelism=config["parallelism"]
+            client,
+            {d.customer_id for d in desired},
+            parallelism=config["parallelism"],
+            on_customer=matching.add,
         )
     with phases.phase("match"):
-        plan = build_plan(
-            desired,
-            observed,
-            company_id=config["company"],
-            api_url=config["api_url"],
-            now=datetime.now(UTC),
-        )
+        plan = matching.plan(desired, observed, api_url=config["api_url"], now=datetime.now(UTC))
     with phases.phase("render_text"):
         text = plan_text(plan, color=False, show_unmanaged=False, now=datetime.now(UTC))
-    with phases.phase("render_json"):
-        doc = plan_json(plan)
+    json_chars = 0
+    with (
+        phases.phase("render_json"),
+        (Path(config["manifests"]).parent / "plan.json").open("w", encoding="utf-8") as out,
+    ):
+        for chunk in plan_json_chunks(plan):  # as `plan --format json` and `--out` write it
+            out.write(chunk)
+            json_chars += len(chunk)
     if profiler:
         profiler.disable()
         out = io.StringIO()
@@ -227,7 +232,8 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
         "counts": counts,
         "credits_read": len(observed.credits),
         "text_chars": len(text),
-        "json_chars": len(doc),
+        "json_chars": json_chars,
+        "matched_per_customer": matching.plain,
     }
 
 
@@ -543,7 +549,8 @@ def render_section(r: dict[str, Any]) -> str:
                 intro,
                 chart,
                 *([each] if each else []),
-                "Where the whole run goes (phases run one after another):",
+                "Where the whole run goes (the network phase includes matching each customer as '"
+                "its rows arrive; the match phase is what is left: checks and the plan's order):",
                 phases,
                 table,
                 f"The naive client does one `/find` per manifest (by customer and name); it was "
