@@ -193,6 +193,7 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
         resources = load_manifests([config["manifests"]])
     with phases.phase("desired"):
         desired = [Desired.from_resource(r) for r in resources]
+        del resources  # as in `maplectl plan`: load_scope returns the entries only
     client = MapleClient(
         api_url=config["api_url"], company_id=config["company"], token=Secret(token)
     )
@@ -212,10 +213,10 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     json_chars = 0
     with (
         phases.phase("render_json"),
-        (Path(config["manifests"]).parent / "plan.json").open("w", encoding="utf-8") as out,
+        (Path(config["manifests"]).parent / "plan.json").open("w", encoding="utf-8") as saved,
     ):
         for chunk in plan_json_chunks(plan):  # as `plan --format json` and `--out` write it
-            out.write(chunk)
+            saved.write(chunk)
             json_chars += len(chunk)
     if profiler:
         profiler.disable()
@@ -234,6 +235,7 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
         "text_chars": len(text),
         "json_chars": json_chars,
         "matched_per_customer": matching.plain,
+        "peak_rss_after": phases.peak_rss,
     }
 
 
@@ -394,6 +396,8 @@ def run(
         "strategies": report["strategies"],
         "plan_counts": report["counts"],
         "peak_rss_mb": report["peak_rss_mb"],
+        "peak_rss_mb_after_phase": report["peak_rss_after"],
+        "matched_per_customer": report["matched_per_customer"],
         "sandbox_cpu_seconds": None
         if cpu_before is None or cpu_after is None
         else round(cpu_after - cpu_before, 2),
@@ -549,7 +553,7 @@ def render_section(r: dict[str, Any]) -> str:
                 intro,
                 chart,
                 *([each] if each else []),
-                "Where the whole run goes (the network phase includes matching each customer as '"
+                "Where the whole run goes (the network phase includes matching each customer as "
                 "its rows arrive; the match phase is what is left: checks and the plan's order):",
                 phases,
                 table,

@@ -66,6 +66,7 @@ from maplectl.plan.records import Desired, Plan, Unmanaged
 
 DEFAULT_TTL = timedelta(hours=12)
 _EPOCH = datetime.min.replace(tzinfo=UTC)
+_END = datetime.max.replace(tzinfo=UTC)
 
 
 def build_plan(
@@ -656,6 +657,8 @@ class CustomerMatching:
         for d in desired:
             self.entries[d.customer_id].append(d)
         self.by_address = {d.address: d for d in desired}
+        self.desired = list(desired)
+        self.manifest_digest: str | None = None
         self.actions: dict[str, Action] = {}
         self.claimed: dict[str, str] = {}
         self.unmanaged: list[Unmanaged] = []
@@ -674,6 +677,8 @@ class CustomerMatching:
             self.plain = False
 
     def _add(self, customer: str, credits: Sequence[JSONDict], charges: Sequence[JSONDict]) -> None:
+        if self.manifest_digest is None:
+            self._entries_alone()
         self.matched.add(customer)
         self.rows += len(credits) + len(charges)
         if any(str(r.get("customer_id")) != customer for r in (*credits, *charges)):
@@ -743,7 +748,7 @@ class CustomerMatching:
             api_url=api_url,
             created_at=now,
             expires_at=now + ttl,
-            manifest_digest=manifest_digest(desired),
+            manifest_digest=self.manifest_digest or manifest_digest(desired),
             observation_digest=observed.digest(),
             customers=tuple(sorted(observed.customers)),
             actions=tuple(actions),
@@ -759,8 +764,23 @@ class CustomerMatching:
             },
         )
 
+    def _entries_alone(self) -> None:
+        """What depends on the entries alone, done while the first reads are still waiting:
+        their digest, and the checks of :meth:`_Matcher.check_entries` but the time bounds."""
+        self.manifest_digest = manifest_digest(self.desired)
+        check = _Matcher(Observed(frozenset(), (), ()), company_id=self.company_id, now=_END)
+        check.check_entries(self.desired)
+        if check.problems:
+            self.plain = False
+
     def _plain(self, desired: Sequence[Desired], observed: Observed, now: datetime) -> bool:
         """Every customer matched here, nothing build_plan would report, rows as read."""
+        if len(desired) != len(self.desired) or any(
+            a is not b for a, b in zip(desired, self.desired, strict=True)
+        ):
+            return False
+        if self.manifest_digest is None and self.plain:
+            self._entries_alone()
         if not self.plain or observed.customer_problems:
             return False
         if (
@@ -772,8 +792,11 @@ class CustomerMatching:
             return False
         if self.rows != len(observed.credits) + len(observed.charges):
             return False  # a row read twice, or under another customer's query
+        for d in desired:
+            bound = instant(d.created_after)
+            if bound is not None and bound > now:
+                return False
         check = _Matcher(Observed(frozenset(), (), ()), company_id=self.company_id, now=now)
-        check.check_entries(desired)
         for a in self.actions.values():
             # build_plan checks the expiry of every credit it would create, before looking for
             # look-alikes (which turn a create into a possible duplicate).

@@ -78,13 +78,20 @@ def test_per_customer_matching_is_build_plans_plan_without_calling_it(
     assert matching.plan(desired, observed, targets=targets, **ARGS) == expected
 
 
-def test_a_problem_gets_build_plans_error() -> None:
-    """A pin on another customer's credit and a past expiry: the same diagnostics, same order."""
+PROBLEMS = {
+    "pin on another customer's credit": [credit("acme-pinned", remote_id="crd_10")],
+    "past expiry": [credit("acme-expired", title="Old", expiration_date="2020-01-01T00:00:00Z")],
+    "future created_after": [charge("acme-later", created_after="2099-01-01T00:00:00Z")],
+    "two entries, one identity": [credit("acme-twin", cents=5000, title="Goodwill Q4")],
+    "revoke of nothing": [credit("acme-gone", title="Never issued", revoke=True)],
+}
+
+
+@pytest.mark.parametrize("extra", PROBLEMS.values(), ids=PROBLEMS.keys())
+def test_a_problem_gets_build_plans_error(extra: list[Desired]) -> None:
+    """Whatever build_plan reports, matching by customer reports: same diagnostics, same order."""
     desired, credits, charges = world()
-    desired += [
-        credit("acme-pinned", remote_id="crd_10"),
-        credit("acme-expired", title="Old", expiration_date="2020-01-01T00:00:00Z"),
-    ]
+    desired += extra
     matching, observed = by_customer(desired, credits, charges)
     with pytest.raises(ManifestError) as expected:
         whole(desired, observed)
