@@ -425,6 +425,9 @@ def run(
     ratios: dict[str, float] = {}
     if floor_report is not None and floor_report["seconds"] > 0:
         ratios["network_vs_floor"] = round(phases["network"] / floor_report["seconds"], 3)
+        # The floor runs the same requests in the same minute: the whole run against it holds
+        # still on a busy machine, where the lower bound does not.
+        ratios["whole_vs_floor"] = round(whole / floor_report["seconds"], 3)
         result["targets"] = {"network_within_1.2x_of_floor": ratios["network_vs_floor"] <= 1.2}
     result["ratios"] = ratios
     if lower > 0:
@@ -439,8 +442,10 @@ def run(
         result["targets"] = result.get("targets", {}) | {
             "network_within_1.5x": phases["network"] <= 1.5 * lower,
             "whole_within_3x": whole <= 3 * lower,
+            "whole_within_2x": whole <= 2 * lower,
             "10x_faster_than_naive": naive_seq >= 10 * whole,
             "peak_rss_under_300mb": report["peak_rss_mb"] < 300,
+            "peak_rss_under_150mb": report["peak_rss_mb"] < 150,
         }
     if write:
         harness.write_results(name, result)
@@ -492,6 +497,12 @@ def render_section(r: dict[str, Any]) -> str:
             mark("network_within_1.2x_of_floor"),
         ),
         ("floor vs lower bound", f"{ratios.get('floor_vs_lower_bound', '-')}×", "", ""),
+        (
+            "whole run vs floor (median of the runs' ratios)",
+            f"{medians.get('whole_vs_floor', ratios.get('whole_vs_floor', '-'))}×",
+            "",
+            "",
+        ),
         ("requests (sandbox counters)", f"{r['requests']:,} ({strategies})", "", ""),
         (
             "network phase vs lower bound",
@@ -502,8 +513,8 @@ def render_section(r: dict[str, Any]) -> str:
         (
             "whole run (load, validate, read, match, render) vs lower bound",
             f"{ratios.get('whole_vs_lower_bound', '-')}×",
-            "≤ 3×",
-            mark("whole_within_3x"),
+            "≤ 2×",
+            mark("whole_within_2x"),
         ),
         (
             "naive sequential client / whole run",
@@ -520,8 +531,8 @@ def render_section(r: dict[str, Any]) -> str:
         (
             "peak RSS of the maplectl process",
             f"{r['peak_rss_mb']} MiB",
-            "< 300 MiB",
-            mark("peak_rss_under_300mb"),
+            "< 150 MiB",
+            mark("peak_rss_under_150mb"),
         ),
         (
             "process wall (interpreter start and imports too)",
@@ -614,6 +625,10 @@ def main(argv: list[str] | None = None) -> int:
         also={
             "floor_seconds": lambda r: float(r["floor"]["network_seconds"]),
             "network_vs_floor": lambda r: float(r["ratios"]["network_vs_floor"]),
+            "whole_seconds": lambda r: float(r["whole_run_seconds"]),
+            "whole_vs_floor": lambda r: float(r["ratios"].get("whole_vs_floor", 0.0)),
+            "whole_vs_lower_bound": lambda r: float(r["ratios"].get("whole_vs_lower_bound", 0.0)),
+            "peak_rss_mb": lambda r: float(r["peak_rss_mb"]),
         }
         if floor
         else None,
@@ -630,6 +645,8 @@ def main(argv: list[str] | None = None) -> int:
             "strategies",
             "floor",
             "medians",
+            "repeats",
+            "peak_rss_mb_after_phase",
         )
         if k in result
     }
