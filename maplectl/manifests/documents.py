@@ -180,7 +180,9 @@ def _uniqueness(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
         customer, title = spec.get("customer_id"), spec.get("name")
         if isinstance(customer, str) and isinstance(title, str):
             first = credits.setdefault((customer, title), doc)
-            if first is not doc:
+            # Two credits that both pin their objects may share a name (Maple's own
+            # duplicates, adopted): each is its object, and neither is ever created.
+            if first is not doc and not (_pinned(doc) and _pinned(first)):
                 yield (
                     doc,
                     doc.diagnostic(
@@ -193,6 +195,11 @@ def _uniqueness(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
                         )
                     ),
                 )
+
+
+def _pinned(doc: LocatedDocument) -> bool:
+    meta = doc.value.get("metadata") if isinstance(doc.value, dict) else None
+    return isinstance(meta, dict) and isinstance(meta.get("remote_id"), str)
 
 
 def _entry(doc: LocatedDocument) -> Entry | None:
