@@ -31,6 +31,7 @@ PURE = {
     "manifests/rules.py",
     "manifests/messages.py",
     "manifests/schema.py",
+    "manifests/export.py",
 }
 
 
