@@ -24,6 +24,7 @@ before it is written; an object no manifest can express (fractional units, a nam
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -351,6 +352,11 @@ def scalar(value: Any) -> str:
         return str(value)
     if not isinstance(value, str):
         raise Unexportable(f"cannot write a {type(value).__name__} as a manifest value")
+    return _text(value)
+
+
+@functools.lru_cache(maxsize=8192)  # keys, codes, types and names repeat in every document
+def _text(value: str) -> str:
     if _PLAIN.fullmatch(value) and value.lower() not in _SPECIAL_WORDS:
         return value
     return '"' + "".join(_escape(ch) for ch in value) + '"'
