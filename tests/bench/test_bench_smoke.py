@@ -62,3 +62,21 @@ def test_bar_chart_scales_to_the_longest_bar() -> None:
     chart = harness.bar_chart([("a", 2.0), ("bb", 1.0), ("c", 0.0)], width=10)
     lines = chart.splitlines()[1:-1]
     assert lines[0].count("█") == 10 and lines[1].count("█") == 5 and "█" not in lines[2]
+
+
+def test_export_benchmark_runs_at_smoke_size_and_writes_no_tracked_file() -> None:
+    """100 credits at 0 ms: every object exported, peak RSS far under 200 MiB, and without
+    --record neither bench/results nor docs/performance.md is touched."""
+    import bench_export
+    import harness
+
+    def tracked() -> dict[str, int]:
+        files = [*harness.RESULTS_DIR.glob("*"), harness.PERFORMANCE_DOC]
+        return {str(p): p.stat().st_mtime_ns for p in files if p.exists()}
+
+    before = tracked()
+    result = bench_export.measure(bench_export.QUICK, repeat=1, record=False)
+    assert result["documents"] == {"Credit": 100, "OneTimeCharge": 10}
+    assert result["files"] == 20 and result["skipped"] == 0
+    assert 0 < result["peak_rss_mb"] < 200
+    assert tracked() == before
