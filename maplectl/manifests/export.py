@@ -4,11 +4,13 @@ Each credit and each billable a customer holds becomes one manifest document tha
 (``metadata.remote_id``), so that ``plan`` matches it by its pin, never proposes to create it,
 and compares it as unchanged:
 
-* a credit is written as the grant it was: ``issued_amount`` / ``issued_units`` (never the
-  balance), its ``item_id``, ``subscription_id`` and ``expiration_date`` (even one in the past:
-  an expiry is only checked for a credit the plan would create, and a pinned one never is);
+* a credit is written as the grant it was (docs/maple-api.md, Credits): ``issued_amount`` /
+  ``issued_units`` (never the balance), its ``item_id``, ``subscription_id`` and
+  ``expiration_date`` (even one in the past: an expiry is only checked for a credit the plan
+  would create, and a pinned one never is);
 * a billable (Maple answers a one-time charge with one billable per item and keeps neither the
-  request's grouping nor its metadata or notes) is written as a OneTimeCharge of one item: its
+  request's grouping nor its metadata or notes: docs/maple-api.md, One-time charges) is written
+  as a OneTimeCharge of one item: its
   ``custom_price`` (amount, description, product) when it has one, else its
   ``product_pricing_id``, with its ``aggregate`` and ``type``.
 

@@ -343,8 +343,9 @@ def pages(
     query: Mapping[str, Any],
     counter: RequestCounter,
 ) -> Iterator[list[JSONDict]]:
-    """The pages of one ``/find``, first to last, read one at a time (as :func:`_follow` stops:
-    at a null cursor, an empty page, or a cursor seen before)."""
+    """The pages of one ``/find``, first to last, read one at a time; like :func:`_follow` it
+    stops at a null cursor, an empty page, or a cursor seen before (docs/maple-api.md,
+    Pagination)."""
     page = reader.find_page(collection, query, limit=PAGE_SIZE)
     counter.tick()
     seen: set[str] = set()

@@ -28,12 +28,14 @@ Revoke = Callable[[str], None]
 
 @dataclass(frozen=True)
 class World:
-    """What was seeded: customers, credit ids by the state they end in, billables expected."""
+    """What was seeded: customers, credit ids by the state they end in, billables expected,
+    and each credit's create body by id (what was granted)."""
 
     customers: tuple[str, ...]
     credits: int
     billables: int
     states: dict[str, list[str]]
+    grants: dict[str, dict[str, Any]]
 
 
 def credit_id(n: int) -> str:
@@ -86,7 +88,13 @@ def seed_world(
             states["REVOKED"].append(spec["id"])
     control("POST", "clock/advance", {"days": 2})
     billables = sum(2 if j % 4 == 0 else 1 for j in range(charges))
-    return World(customers=customers, credits=credits, billables=billables, states=states)
+    return World(
+        customers=customers,
+        credits=credits,
+        billables=billables,
+        states=states,
+        grants={spec["id"]: spec for spec in specs},
+    )
 
 
 def _credit(n: int, customers: tuple[str, ...], soon: str) -> dict[str, Any]:
