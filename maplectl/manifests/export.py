@@ -180,7 +180,7 @@ def credit_spec(row: Mapping[str, Any]) -> JSONDict:
         if row.get(field) is not None:
             spec[field] = row[field]
     if row.get("expiration_date") is not None:
-        spec["expiration_date"] = _timestamp(row["expiration_date"], "expiration_date")
+        spec["expiration_date"] = _timestamp(row["expiration_date"])
     return spec
 
 
@@ -238,7 +238,7 @@ def _whole(value: Any, field: str) -> int:
     return value
 
 
-def _timestamp(value: Any, field: str) -> Any:
+def _timestamp(value: Any) -> Any:
     """The same instant, in UTC with ``Z`` (``...00.000000Z`` -> ``...00Z``); as it is if
     unreadable (validation then says why it is left out)."""
     return instant_text(value) if instant(value) is not None else value
@@ -258,21 +258,18 @@ def customer_file(
     skipped: list[Skipped] = []
     texts: list[str] = []
     for row in ordered:
-        if row.spec is None:
-            skipped.append(Skipped(kind, row.remote_id, customer_id, row.problem or "unreadable"))
-            continue
-        metadata = {"name": "", "remote_id": row.remote_id}
-        document = {"apiVersion": API_VERSION, "kind": kind.value, "metadata": metadata}
-        document["spec"] = row.spec
-        problem = _problem(kind, {**document, "metadata": {**metadata, "name": "x"}})
-        if problem is None:
+        problem = row.problem
+        if row.spec is not None:
+            problem = _problem(kind, _document(kind, "x", row.remote_id, row.spec))
+        if problem is None and row.spec is not None:
+            name = unique_name(stem, row.title, fallback, used)
             try:
-                metadata["name"] = unique_name(stem, row.title, fallback, used)
-                texts.append("---\n" + to_yaml(document))
+                texts.append("---\n" + to_yaml(_document(kind, name, row.remote_id, row.spec)))
                 continue
             except Unexportable as exc:
+                used.discard(name)
                 problem = str(exc)
-        skipped.append(Skipped(kind, row.remote_id, customer_id, problem))
+        skipped.append(Skipped(kind, row.remote_id, customer_id, problem or "unreadable"))
     header = _header(company_id, customer_id, kind)
     return CustomerFile(
         customer_id=customer_id,
@@ -282,6 +279,15 @@ def customer_file(
         documents=len(texts),
         skipped=tuple(skipped),
     )
+
+
+def _document(kind: Kind, name: str, remote_id: str, spec: JSONDict) -> JSONDict:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": kind.value,
+        "metadata": {"name": name, "remote_id": remote_id},
+        "spec": spec,
+    }
 
 
 def _problem(kind: Kind, document: JSONDict) -> str | None:
