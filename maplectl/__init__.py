@@ -13,7 +13,13 @@ same path as the CLI (:mod:`maplectl.workflow`), so the same money rules hold::
 the ``policy:`` of its maplectl.yaml without leave (``make_plan(..., override_reason=...)``), a
 charge of a card at once unless ``allow_immediate_charges=True``, and a plan read
 from a file (``Plan.from_json``) until ``plan_for_apply(client, saved=plan, ...)`` made it again
-from its manifests and Maple and found it unchanged.
+from its manifests and Maple and found it unchanged. It revokes a credit only where a manifest
+says ``metadata.revoke: true`` (the plan's ``revoke`` actions); nothing else ever does.
+
+``make_plan`` resolves the customers manifests name by identifier (``customer: {identifier:
+...}``) to their Maple ids. Planning with ``read_observed`` and ``build_plan`` instead, resolve
+them first: ``desired = resolve_customers(client, desired)``; ``build_plan``, which reads
+nothing, refuses an entry whose customer is not an id.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from maplectl.workflow import (
     load_scope,
     make_plan,
     plan_for_apply,
+    resolve_customers,
 )
 
 __all__ = [
@@ -73,5 +80,6 @@ __all__ = [
     "plan_markdown",
     "plan_text",
     "read_observed",
+    "resolve_customers",
     "validate_paths",
 ]

@@ -1,4 +1,4 @@
-"""Executing a plan: create exactly what is missing, never twice. [via client]
+"""Executing a plan: create what is missing, never twice; revoke what is marked. [via client]
 
 Each create carries the plan's deterministic idempotency key (:mod:`maplectl.plan.keys`). What
 happens when things fail (docs/apply.md; Maple's side: docs/maple-api.md, Idempotency):
@@ -13,10 +13,16 @@ happens when things fail (docs/apply.md; Maple's side: docs/maple-api.md, Idempo
   ``unknown``: reported with its spent key and the time of the 500, never as safe to re-run;
 * 400: no retry; Maple's field errors are mapped back to the manifest's file, line and field.
 
+A revoke (``metadata.revoke: true``; docs/apply.md, Revokes) is one ``DELETE /credits/{id}``,
+journaled like a create. Maple answers it with the credit: REVOKED is ``revoked``; a credit that
+was used up or expired since the plan comes back unchanged, ``not_revoked``, never reported as
+revoked. A DELETE sent twice changes nothing the second time, so it is retried like a read.
+
 After the creates, a verification read re-matches each created object against its own entry
 (the plan after apply must be clean), and looks for a second object of the same identity that
-appeared since the plan was made (two applies of different versions of a manifest at once).
-Either is a verification problem: exit 6.
+appeared since the plan was made (two applies of different versions of a manifest at once);
+it reads each revoked credit back too, which must be REVOKED (not ACTIVE, for ``not_revoked``).
+Any of these is a verification problem: exit 6.
 
 Once a create may have been sent, nothing escapes :meth:`Applier.run` but its result: an
 unexpected error in a worker fails that entry, a journal that cannot be written stops the run
@@ -54,7 +60,7 @@ from maplectl.maple.reader import (
     wait_for,
 )
 from maplectl.model import JSONDict, Kind, SourceLocation
-from maplectl.plan.actions import ActionType, Create
+from maplectl.plan.actions import ActionType, Create, Revoke, Risk
 from maplectl.plan.identity import (
     billable_could_be,
     credit_could_be,
@@ -120,7 +126,7 @@ Locator = Callable[[str, str], SourceLocation | None]
 
 
 class Applier:
-    """Runs the create actions of one plan through a :class:`StateWriter`."""
+    """Runs the create and revoke actions of one plan through a :class:`StateWriter`."""
 
     def __init__(
         self,
@@ -159,7 +165,8 @@ class Applier:
         self._held: frozenset[str] = frozenset()
 
     def run(self, plan: Plan) -> ApplyResult:
-        """Create every ``create`` action of ``plan``; then verify. Never raises for one failure.
+        """Create every ``create`` and revoke every ``revoke`` of ``plan``; then verify. Never
+        raises for one failure.
 
         Refuses, sending nothing, a plan holding a possible duplicate (a person decides first)
         and a plan read from a file that was not made again (``workflow.check_saved_plan``).
@@ -177,8 +184,8 @@ class Applier:
         self._owned.update(plan.held)
         self._held = frozenset(self._owned)  # what other entries of the plan hold
         self._seen = set(self._owned) | {u.remote_id for u in plan.unmanaged}
-        creates = plan.creates
-        cards = immediate_charges(creates)
+        writes = plan.writes
+        cards = immediate_charges(writes)
         if plan.violations or cards:
             # Before any intent line: a run that cannot record why it may go ahead sends nothing.
             self.journal.write(
@@ -189,7 +196,7 @@ class Applier:
                 immediate_charges=[a.address for a in cards],
             )
         pool = ThreadPoolExecutor(max_workers=self.parallelism)
-        futures = [pool.submit(self._guarded, plan, action) for action in creates]
+        futures = [pool.submit(self._guarded, plan, action) for action in writes]
         interrupted = False
         try:
             for future in futures:
@@ -207,21 +214,21 @@ class Applier:
         problems = self._verified(results) if any(r.ok for r in results) and not interrupted else []
         if interrupted:
             self.journal.write(
-                "interrupted", finished=len(results), not_sent=len(creates) - len(results)
+                "interrupted", finished=len(results), not_sent=len(writes) - len(results)
             )
         elif self._stop_reason is not None:
             self.journal.write(
                 "stopped",
                 reason=self._stop_reason,
                 finished=len(results),
-                not_sent=len(creates) - len(results),
+                not_sent=len(writes) - len(results),
             )
         return ApplyResult(
             plan=plan,
             results=tuple(results),
             verification_problems=tuple(problems),
             journal_path=str(self.journal.path) if self.journal.path else None,
-            not_started=len(creates) - len(results),
+            not_started=len(writes) - len(results),
             stopped=None if interrupted else self._stop_reason,
         )
 
@@ -232,11 +239,13 @@ class Applier:
                 self._stop_reason = reason
         self._stopping.set()
 
-    def _guarded(self, plan: Plan, action: Create) -> ActionResult | None:
-        """``_one``, but nothing escapes: None when the create was never sent."""
+    def _guarded(self, plan: Plan, action: Create | Revoke) -> ActionResult | None:
+        """``_one`` or ``_revoke``, but nothing escapes: None when it was never sent."""
         if self._stopping.is_set():
             return None
         try:
+            if isinstance(action, Revoke):
+                return self._revoke(action)
             return self._one(plan, action)
         except _NotSent as exc:
             if exc.generation == 0:
@@ -273,6 +282,56 @@ class Applier:
             progress(result)
         except Exception:
             self.progress = None
+
+    # -- one revoke --------------------------------------------------------------------------------
+
+    def _revoke(self, action: Revoke) -> ActionResult:
+        """``DELETE /credits/{id}``, journaled; the outcome is the state Maple answers with."""
+        self.journal.write(
+            "intent",
+            address=action.address,
+            action="revoke",
+            remote_id=action.remote_id,
+            customer_id=action.customer_id,
+            money=[m.to_json() for m in action.money],
+            units=action.balance_units,
+            item_id=action.item_id,
+        )
+        ids = (action.remote_id,)
+        try:
+            row = self.writer.revoke_credit(action.remote_id)
+        except (ApiError, MaplectlError) as exc:
+            # No usable answer after every retry: revoked or not, sending it again is harmless.
+            result = ActionResult(action, Outcome.FAILED, ids, error=str(exc).splitlines()[0])
+            self._record_failure(result)
+            self._tell(result)
+            return result
+        state = str(row.get("state"))
+        if state == "REVOKED":
+            result = ActionResult(action, Outcome.REVOKED, ids, state=state)
+        elif state == "ACTIVE":
+            result = ActionResult(
+                action,
+                Outcome.FAILED,
+                ids,
+                state=state,
+                error=f"Maple answered the revoke with {action.remote_id} still ACTIVE",
+            )
+            self._record_failure(result)
+            self._tell(result)
+            return result
+        else:
+            # Used up or expired since the plan: Maple leaves it as it is, and so do we.
+            result = ActionResult(action, Outcome.NOT_REVOKED, ids, state=state)
+        self.journal.write(
+            "outcome",
+            address=action.address,
+            status=result.outcome.value,
+            remote_ids=list(ids),
+            state=state,
+        )
+        self._tell(result)
+        return result
 
     # -- one create --------------------------------------------------------------------------------
 
@@ -443,7 +502,8 @@ class Applier:
             return [f"the check after apply could not read Maple back: {what}"]
 
     def _verify(self, results: Sequence[ActionResult]) -> list[str]:
-        """Every created object is visible and is what its entry matches (waiting out lag).
+        """Every created object is visible and is what its entry matches, and every revoked
+        credit is REVOKED (waiting out lag).
 
         After a 500 the wait is spent in full: the spent key may have committed an object that
         search still hides, and a second object of one identity must show up here, not in a
@@ -457,15 +517,21 @@ class Applier:
             problems, missing, doubled = self._check(done if patient else pending)
             if doubled or (not missing and not patient) or self.clock() >= deadline:
                 return problems + [
-                    f"{r.action.address}: {', '.join(r.remote_ids)} not visible "
-                    f"in Maple after {self.consistency_wait:g}s"
+                    f"{r.action.address}: {', '.join(r.remote_ids)} "
+                    + (
+                        f"not {_expected_state(r)} in Maple "
+                        if isinstance(r.action, Revoke)
+                        else "not visible in Maple "
+                    )
+                    + f"after {self.consistency_wait:g}s"
                     for r in missing
                 ]
             pending = missing
             self.sleep(min(self.poll_interval, max(0.0, deadline - self.clock())))
 
     def _check(self, results: Sequence[ActionResult]) -> tuple[list[str], list[ActionResult], bool]:
-        """(problems, results whose objects are not yet visible, whether an identity is doubled)."""
+        """(problems, results whose objects are not yet visible (or, revoked, not yet seen so),
+        whether an identity is doubled)."""
         read: dict[Kind, dict[str, JSONDict]] = {}
         for kind in (Kind.CREDIT, Kind.ONE_TIME_CHARGE):
             customers = sorted({r.action.customer_id for r in results if r.action.kind is kind})
@@ -479,6 +545,11 @@ class Applier:
         for r in results:
             by_id = read.get(r.action.kind, {})
             rows = [by_id.get(i) for i in r.remote_ids]
+            if isinstance(r.action, Revoke):
+                row = rows[0]
+                if row is None or not _revoke_seen(r, row):
+                    missing.append(r)
+                continue
             if any(row is None for row in rows):
                 missing.append(r)
                 continue
@@ -500,6 +571,18 @@ class Applier:
         return problems, missing, doubled
 
 
+def _expected_state(result: ActionResult) -> str:
+    return "REVOKED" if result.outcome is Outcome.REVOKED else "no longer ACTIVE"
+
+
+def _revoke_seen(result: ActionResult, row: JSONDict) -> bool:
+    """Maple now shows the credit as the revoke's answer said: REVOKED, or (``not_revoked``)
+    used up or expired; the next plan finds it ``unchanged`` either way."""
+    if result.outcome is Outcome.REVOKED:
+        return row.get("state") == "REVOKED"
+    return row.get("state") != "ACTIVE"
+
+
 def refuse_duplicates(plan: Plan) -> None:
     """A plan holding a possible duplicate is never run: a person decides first (exit 3)."""
     dupes = plan.of(ActionType.POSSIBLE_DUPLICATE)
@@ -508,7 +591,12 @@ def refuse_duplicates(plan: Plan) -> None:
             f"{len(dupes)} possible duplicate{'s' if len(dupes) != 1 else ''} "
             f"({', '.join(a.address for a in dupes)}); nothing was sent",
             hint="set metadata.remote_id to adopt the existing object, or "
-            "metadata.allow_duplicate: true if a second one is intended",
+            "metadata.allow_duplicate: true if a second one is intended"
+            + (
+                "; for a revoke, set metadata.remote_id to the credit to revoke"
+                if any(a.risk is Risk.CREDIT_REVOKE for a in dupes)
+                else ""
+            ),
         )
 
 
@@ -572,9 +660,12 @@ def _match_free(action: Create, free: list[JSONDict]) -> tuple[str, ...]:
 
 def _mismatches(result: ActionResult, rows: list[JSONDict]) -> list[str]:
     """Would the plan, run now, find each created object as its entry, unchanged? Else why not."""
-    request = result.action.body
-    address = result.action.address
-    if result.action.kind is Kind.CREDIT:
+    action = result.action
+    if not isinstance(action, Create):
+        return []
+    request = action.body
+    address = action.address
+    if action.kind is Kind.CREDIT:
         row = rows[0]
         if not credit_is(request, row):
             return [
@@ -585,7 +676,7 @@ def _mismatches(result: ActionResult, rows: list[JSONDict]) -> list[str]:
     wanted = sorted((item_signature(i) for i in request.get("onetime_items") or []), key=repr)
     got = sorted((item_signature(r) for r in rows), key=repr)
     if wanted != got or any(
-        r.get("type") != request.get("type") or not in_window(r, result.action.meta.created_after)
+        r.get("type") != request.get("type") or not in_window(r, action.meta.created_after)
         for r in rows
     ):
         return [
@@ -597,12 +688,12 @@ def _mismatches(result: ActionResult, rows: list[JSONDict]) -> list[str]:
 
 def _same_identity(result: ActionResult, row: JSONDict) -> bool:
     """Could ``row`` be the object ``result`` created (its customer, a look-alike identity)?"""
-    request = result.action.body
-    if row.get("customer_id") != result.action.customer_id:
+    action = result.action
+    if not isinstance(action, Create) or row.get("customer_id") != action.customer_id:
         return False
-    if result.action.kind is Kind.CREDIT:
-        return credit_could_be(request, row)
-    return billable_could_be(request, result.action.meta.created_after, row)
+    if action.kind is Kind.CREDIT:
+        return credit_could_be(action.body, row)
+    return billable_could_be(action.body, action.meta.created_after, row)
 
 
 def _check_key(plan: Plan, action: Create) -> None:

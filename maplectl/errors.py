@@ -20,7 +20,8 @@ The tree::
     ├── PolicyRefusal             exit 3   the plan holds something apply must not do
     ├── StalePlanError            exit 4   saved plan expired, or the world moved since it was made
     ├── PartialApplyError         exit 5   some creates failed; running again is safe
-    └── VerificationError         exit 6   applied, but the read-back does not match
+    ├── VerificationError         exit 6   applied, but the read-back does not match
+    └── LedgerMismatchError       exit 7   status: a credit's ledger does not add up
 
 Exit code 2 is not an error: ``plan --detailed-exitcode`` returns it when changes are pending,
 and nothing else does; click's usage errors (a mistyped option or path) exit 1 as well
@@ -212,3 +213,10 @@ class VerificationError(MaplectlError):
     """The creates went through but reading them back did not show what was requested."""
 
     exit_code = 6
+
+
+class LedgerMismatchError(MaplectlError):
+    """``status``: a credit's ledger does not add up to the balance Maple shows (the report,
+    which shows how, is printed first)."""
+
+    exit_code = 7

@@ -1,7 +1,7 @@
 """The apply journal: JSON lines under ``.maplectl/journal/``, the audit trail of a run.
 
-An ``intent`` line is written before each create is sent and an ``outcome`` line after it, so a
-run killed halfway still shows what it was about to do. Each line goes to the OS in one
+An ``intent`` line is written before each create or revoke is sent and an ``outcome`` line after
+it, so a run killed halfway still shows what it was about to do. Each line goes to the OS in one
 unbuffered write, and an intent line is also fsync'd, before the send it announces. A line is
 written whole or not at all: a short or failed write (disk full) is cut back off the file, and
 the journal refuses every later line with :class:`~maplectl.errors.JournalError` (apply then

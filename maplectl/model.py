@@ -1,8 +1,9 @@
 """The records the rest of maplectl passes around: small, frozen, JSON-compatible. Pure.
 
 A manifest document becomes a :class:`Resource`; its ``spec`` is kept exactly as the user wrote
-it (it *is* the create body Maple receives, minus the company). Typed views such as
-:meth:`Resource.amount` read it without copying it into a second model.
+it (it *is* the create body Maple receives, minus the company; a customer named by
+``customer: {identifier: ...}`` becomes ``customer_id`` once a plan resolves it). Typed views
+such as :meth:`Resource.amount` read it without copying it into a second model.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class Metadata:
     remote_id: str | None = None
     allow_duplicate: bool = False
     created_after: str | None = None
+    revoke: bool = False
+    """Credit only: revoke the credit this entry holds (docs/manifests.md)."""
     labels: tuple[tuple[str, str], ...] = ()
     description: str | None = None
 
@@ -98,7 +101,15 @@ class Resource:
 
     @property
     def customer_id(self) -> str:
-        return str(self.spec["customer_id"])
+        """``spec.customer_id``; empty when the manifest names its customer by identifier."""
+        return str(self.spec.get("customer_id", ""))
+
+    @property
+    def customer_identifier(self) -> str | None:
+        """``spec.customer.identifier``: the customer by its own identifier, resolved to its
+        Maple id when a plan is made; None when the manifest gives ``customer_id``."""
+        customer = self.spec.get("customer")
+        return str(customer["identifier"]) if isinstance(customer, Mapping) else None
 
     def location_of(self, dotted_field: str) -> SourceLocation:
         """Best location for a field: itself, else its nearest parent, else the document."""

@@ -6,7 +6,8 @@ known from the moment it is wrapped in :class:`maplectl.config.Secret`.
 
 A secret can reach a message in other spellings than its own: a traceback shows the repr of a
 bytes header (``b'Bearer abc\\n'``), JSON escapes control characters, Python's repr escapes
-non-ASCII. :func:`forms` lists those spellings, and :func:`redact` replaces each of them.
+non-ASCII, HTML (the report page, the Markdown comment) escapes ``&<>"'``. :func:`forms` lists
+those spellings, and :func:`redact` replaces each of them.
 
 Values shorter than ``MIN_LENGTH`` are not masked: no one could use a secret that short (it can
 be guessed), and masking every ``t`` or ``abc`` would garble all output, JSON keys included.
@@ -14,6 +15,7 @@ be guessed), and masking every ``t`` or ``abc`` would garble all output, JSON ke
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 from collections.abc import Iterable
@@ -54,6 +56,9 @@ def forms(value: str) -> set[str]:
         spellings.add(repr(raw)[2:-1])  # bytes repr, as in "Illegal header value b'...'"
     for text in list(spellings):  # a repr inside a JSON document: each backslash doubled again
         spellings.add(json.dumps(text)[1:-1])
+    for text in list(spellings):  # any of them on the HTML report or in a Markdown table cell
+        spellings.add(html.escape(text))
+        spellings.add(html.escape(text, quote=False))
     return {s for s in spellings if s}
 
 

@@ -19,13 +19,24 @@ from typing import Any
 from maplectl import render_markdown as md
 from maplectl.currency import format_minor
 from maplectl.model import Kind
-from maplectl.plan.actions import Action, ActionType, Candidate, Create, Existing, Reason, Risk
+from maplectl.plan.actions import (
+    Action,
+    ActionType,
+    Candidate,
+    Create,
+    Existing,
+    Reason,
+    Revoke,
+    Risk,
+)
+from maplectl.plan.diff import FieldDiff
 from maplectl.plan.policy import RuleName, Severity, Violation, immediate_charges
 from maplectl.plan.records import Plan
-from maplectl.results import ActionResult, ApplyResult
+from maplectl.results import ActionResult, ApplyResult, Outcome
 
 MARKERS = {
     ActionType.CREATE: "+",
+    ActionType.REVOKE: "-",
     ActionType.UNCHANGED: "=",
     ActionType.DRIFT: "~",
     ActionType.AMBIGUOUS: "?",
@@ -33,6 +44,7 @@ MARKERS = {
 }
 _COLORS = {
     ActionType.CREATE: "32",  # green
+    ActionType.REVOKE: "1;31",  # bold red: money taken back
     ActionType.UNCHANGED: "2",  # dim
     ActionType.DRIFT: "33",  # yellow
     ActionType.AMBIGUOUS: "35",  # magenta
@@ -40,6 +52,7 @@ _COLORS = {
 }
 _WORDS = {
     ActionType.CREATE: "create",
+    ActionType.REVOKE: "revoke",
     ActionType.UNCHANGED: "unchanged",
     ActionType.DRIFT: "drift",
     ActionType.AMBIGUOUS: "ambiguous",
@@ -79,14 +92,7 @@ def plan_text(
     """One aligned line per action, field diffs under drift, notes, then the summary line."""
     lines: list[str] = []
     if now is not None and now > plan.expires_at:
-        lines.append(
-            paint(
-                f"warning: this plan expired at {_iso(plan.expires_at)}; "
-                "make a new one before applying",
-                "33",
-                color,
-            )
-        )
+        lines.append(paint(expired_warning(plan), "33", color))
     url = plan.api_url
     if api_url_from:
         lines.append(paint(_api_url_warning(plan, api_url_from), "1;33", color))
@@ -94,19 +100,23 @@ def plan_text(
     environment = plan.environment or NOT_PINNED
     environment = paint(environment, "1;31", color and environment == "production")
     lines += [f"Plan for {plan.company_id} ({environment}) at {url}:"]
-    lines += [paint(line, "1;31", color) for line in guard_summary(plan)]
+    lines += [paint(line, "1;31", color) for line in guard_summary(plan) + revoke_summary(plan)]
     lines.append("")
-    rows = [_row(a) for a in plan.actions]
+    rows = [_row(a, plan) for a in plan.actions]
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(5)]
     for action, row in zip(plan.actions, rows, strict=True):
         marker = MARKERS[action.action]
         cells = [row[i].ljust(widths[i]) for i in range(5)]
         line = f"  {marker} " + "  ".join(cells).rstrip()
-        pending = action.action in (ActionType.CREATE, ActionType.POSSIBLE_DUPLICATE)
+        pending = action.action in (
+            ActionType.CREATE,
+            ActionType.REVOKE,
+            ActionType.POSSIBLE_DUPLICATE,
+        )
         code = _COLORS[action.action] if action.action is not ActionType.UNCHANGED else "2"
         lines.append(paint(line, _RISK_COLORS.get(action.risk, code) if pending else code, color))
         for d in action.diff:
-            lines.append(f"      {d.field}: manifest {_show(d.expected)}, Maple {_show(d.actual)}")
+            lines.append(f"      {diff_words(d)}")
         for note in notes(action, plan):
             lines.append(f"      {note}")
     if show_unmanaged and plan.unmanaged:
@@ -114,8 +124,8 @@ def plan_text(
         lines.append("Unmanaged (in Maple, in no manifest):")
         for u in plan.unmanaged:
             lines.append(
-                f"  - {u.kind.value} {u.remote_id}  {u.customer_id}  {u.description}"
-                + (f"  {u.state}" if u.state else "")
+                f"  - {u.kind.value} {u.remote_id}  {customer_label(plan, u.customer_id)}  "
+                f"{u.description}" + (f"  {u.state}" if u.state else "")
             )
     lines.append("")
     lines.append(summary_line(plan))
@@ -127,6 +137,8 @@ def summary_line(plan: Plan) -> str:
     """``Plan: 3 to create, 12 unchanged, 1 drifted. New credits: USD 150.00. ...``"""
     counts = plan.counts()
     parts = [f"{counts['create']} to create", f"{counts['unchanged']} unchanged"]
+    if counts["revoke"]:
+        parts.insert(1, f"{counts['revoke']} to revoke")
     for key, word in (
         ("drift", "drifted"),
         ("ambiguous", "ambiguous"),
@@ -143,10 +155,40 @@ def summary_line(plan: Plan) -> str:
         amounts = [format_minor(cur, v[bucket]) for cur, v in money.items() if v[bucket]]
         if amounts:
             text += f" {title}: {', '.join(amounts)}."
+    back = taken_back_words(plan.revoked())
+    if back:
+        text += f" Taken back: {back}."
     return text
 
 
-def _row(action: Action) -> tuple[str, str, str, str, str]:
+def taken_back_words(taken: dict[str, Any]) -> str:
+    """``USD 40.00, 250,000 units of itm_api_calls`` from a ``summary.revoked`` record."""
+    parts = [format_minor(cur, v) for cur, v in taken.get("money", {}).items()]
+    parts += [f"{n:,} units of {item}" for item, n in taken.get("units", {}).items()]
+    return ", ".join(parts)
+
+
+def _left(action: Revoke) -> str:
+    """What a revoke takes back: the balance left, in money or units."""
+    if action.balance is not None:
+        return str(action.balance)
+    if action.balance_units is not None:
+        return f"{action.balance_units:,} units of {action.item_id}"
+    return "an unknown balance"
+
+
+def customer_label(plan: Plan, customer_id: str) -> str:
+    """``cus_acme (acme-corp)`` when manifests name the customer by its identifier, else the id.
+
+    What is sent always has the id; the identifier is for people to recognise the customer (as
+    written, or as a Python literal if it holds characters a terminal would act on)."""
+    identifier = plan.customer_identifiers.get(customer_id)
+    if not identifier:
+        return customer_id
+    return f"{customer_id} ({identifier if identifier.isprintable() else repr(identifier)})"
+
+
+def _row(action: Action, plan: Plan) -> tuple[str, str, str, str, str]:
     what = ", ".join(str(m) for m in action.money)
     if not what and action.request:
         body = action.request.body
@@ -155,16 +197,53 @@ def _row(action: Action) -> tuple[str, str, str, str, str]:
         elif action.kind is Kind.ONE_TIME_CHARGE:
             what = f"{len(body.get('onetime_items') or [])} item(s), catalog price"
     detail = _WORDS[action.action]
+    if isinstance(action, Revoke):
+        what = _left(action)
+        detail = f"revoke {action.remote_id} (balance left {what})"
     if isinstance(action, Existing):
-        extra = [", ".join(action.remote_ids)]
-        if action.state:
-            extra.append(action.state)
-        if action.balance is not None:
-            extra.append(f"balance {action.balance}")
-        elif action.balance_units is not None:
-            extra.append(f"balance {action.balance_units:,} units")
-        detail += f" ({'; '.join(extra)})"
-    return (action.address, action.customer_id, what, action.risk.value, detail)
+        detail += f" ({maple_words(action)})"
+    return (
+        action.address,
+        customer_label(plan, action.customer_id),
+        what,
+        action.risk.value,
+        detail,
+    )
+
+
+def maple_words(action: Action) -> str:
+    """What Maple holds for an action: ``crd_1; ACTIVE; balance USD 5.00`` for an existing
+    object, the candidates' ids for a conflict, nothing for a create."""
+    if not isinstance(action, Existing):
+        return ", ".join(action.remote_ids)
+    extra = [", ".join(action.remote_ids)]
+    if action.state:
+        extra.append(action.state)
+    if action.balance is not None:
+        extra.append(f"balance {action.balance}")
+    elif action.balance_units is not None:
+        extra.append(f"balance {action.balance_units:,} units")
+    return "; ".join(extra)
+
+
+def action_words(action_type: ActionType) -> str:
+    """An action type in words (``possible duplicate``); a type without words of its own is
+    named by its value."""
+    return _WORDS.get(action_type, str(action_type.value).replace("_", " "))
+
+
+def diff_words(d: FieldDiff) -> str:
+    """One field diff: ``name: manifest New name, Maple Old name``."""
+    return f"{d.field}: manifest {_show(d.expected)}, Maple {_show(d.actual)}"
+
+
+def expired_warning(plan: Plan) -> str:
+    return f"warning: this plan expired at {_iso(plan.expires_at)}; make a new one before applying"
+
+
+def api_url_warning(plan: Plan, api_url_from: str) -> str:
+    """The warning that heads a plan whose API URL (not Maple's own) came from a file."""
+    return _api_url_warning(plan, api_url_from)
 
 
 # -- why, in words -------------------------------------------------------------------------------
@@ -205,6 +284,19 @@ def guard_summary(plan: Plan) -> list[str]:
     return out
 
 
+def revoke_summary(plan: Plan) -> list[str]:
+    """The line on top of a plan that revokes: how many credits, which, and what is taken back."""
+    revokes = plan.revokes
+    if not revokes:
+        return []
+    one = len(revokes) == 1
+    return [
+        f"{len(revokes)} {'credit is' if one else 'credits are'} revoked "
+        f"(credit-revoke: {_first(a.address for a in revokes)}), taking back "
+        f"{taken_back_words(plan.revoked())}"
+    ]
+
+
 GUARD_LINES = 10
 """At most this many addresses or customer violations on top: the head of a comment stays
 short, however many there are (each action's own lines say the rest)."""
@@ -219,7 +311,21 @@ def _first(texts: Iterable[str], most: int = GUARD_LINES) -> str:
 def violation_text(v: Violation, plan: Plan | None = None) -> str:
     """One violation in words, money in the currency's own minor units (JPY 500, KWD 1.500)."""
     what = f"policy {v.rule.value} ({v.severity.value})"
-    if v.rule is RuleName.ALLOWED_CURRENCIES:
+    if v.rule is RuleName.REVOKES:
+        if v.address is not None:
+            text = (
+                "revokes need --override-policy"
+                if v.severity is Severity.SOFT
+                else "revokes are not allowed"
+            )
+        elif v.item_id is not None:
+            text = (
+                f"this run takes back {v.actual_units:,} units of {v.item_id}, over the limit "
+                f"of {v.limit_units:,} per run"
+            )
+        else:
+            text = f"this run takes back {v.actual}, over the limit of {v.limit} per run"
+    elif v.rule is RuleName.ALLOWED_CURRENCIES:
         text = f"{v.currency} is not an allowed currency ({v.actual})"
     elif v.rule is RuleName.CREDIT_EXPIRY:
         text = (
@@ -235,7 +341,8 @@ def violation_text(v: Violation, plan: Plan | None = None) -> str:
     elif v.rule is RuleName.MAX_PER_CREDIT:
         text = f"{v.actual}, over the limit of {v.limit} per credit"
     elif v.rule is RuleName.MAX_PER_CUSTOMER:
-        text = f"{v.customer_id} gets {v.actual} in this run, over the limit of {v.limit}"
+        who = customer_label(plan, str(v.customer_id)) if plan is not None else v.customer_id
+        text = f"{who} gets {v.actual} in this run, over the limit of {v.limit}"
     else:
         text = f"this run creates {v.actual}, over the limit of {v.limit} per run"
     if v.severity is Severity.SOFT and plan is not None and plan.override_reason:
@@ -249,6 +356,10 @@ def notes(action: Action, plan: Plan | None = None) -> list[str]:
     out: list[str] = []
     if plan is not None:
         out += [violation_text(v, plan) for v in plan.violations if v.address == action.address]
+    if isinstance(action, Revoke):
+        if action.pinned:
+            out.append(f"pinned to {action.remote_id}")
+        return out
     if isinstance(action, Existing):
         if action.pinned:
             out.append(f"pinned to {action.remote_ids[0]}")
@@ -277,7 +388,19 @@ def notes(action: Action, plan: Plan | None = None) -> list[str]:
     if action.reason is Reason.SEVERAL:
         out.append(
             f"{len(action.candidates)} credits named {action.candidates[0].name!r}: "
-            f"{ids}; pin one with metadata.remote_id"
+            f"{ids}; pin {'the one to revoke' if action.meta.revoke else 'one'} with "
+            "metadata.remote_id"
+        )
+        return out
+    if action.meta.revoke:
+        first = action.candidates[0].remote_id
+        out.append(
+            f"no credit has this name; {_candidates(action.candidates, action.kind)} could be "
+            "the credit to revoke, and a revoke never picks a look-alike by itself"
+        )
+        out.append(
+            f"to revoke it: set metadata.remote_id: {first}; else correct spec.name or remove "
+            "metadata.revoke"
         )
         return out
     what = "credit" if action.kind is Kind.CREDIT else "charge"
@@ -355,7 +478,7 @@ def plan_markdown_parts(
 
 
 FOLD_AT = 50
-"""Creates are folded from this many rows on; other action types always are."""
+"""Creates and revokes are folded from this many rows on; other action types always are."""
 
 
 def _markdown_head(plan: Plan, api_url_from: str | None) -> list[str]:
@@ -373,6 +496,8 @@ def _markdown_head(plan: Plan, api_url_from: str | None) -> list[str]:
             f"from `{api_url_from}`; the token is sent there.",
             "",
         ]
+    head += [f"> **Revokes:** {md.cell(line)}" for line in revoke_summary(plan)]
+    head += [""] if revoke_summary(plan) else []
     head += [
         f"Company `{plan.company_id}` ({plan.environment or NOT_PINNED}) · {summary_line(plan)}"
     ]
@@ -384,15 +509,33 @@ def _markdown(
 ) -> tuple[list[str], list[md.Table]]:
     head = _markdown_head(plan, api_url_from)
     money = plan.money()
-    if money:
+    back: dict[str, int] = plan.revoked()["money"]
+    if back:
+        # Money taken back gets its own column, only when there is some.
+        head += [
+            "",
+            "| currency | new credits | new charges | taken back |",
+            "|---|---:|---:|---:|",
+        ]
+        for cur in sorted(set(money) | set(back)):
+            v = money.get(cur, {"credits": 0, "charges": 0})
+            head.append(
+                f"| {cur} | {format_minor(cur, v['credits'])} | "
+                f"{format_minor(cur, v['charges'])} | {format_minor(cur, back.get(cur, 0))} |"
+            )
+    elif money:
         head += ["", "| currency | new credits | new charges |", "|---|---:|---:|"]
         head += [
             f"| {cur} | {format_minor(cur, v['credits'])} | {format_minor(cur, v['charges'])} |"
             for cur, v in money.items()
         ]
+    units_back = plan.revoked()["units"]
+    if units_back:
+        head += ["", "Taken back in units: "]
+        head[-1] += md.cell(taken_back_words({"units": units_back})) + "."
     unpriced = _unpriced(plan.creates)
     if unpriced != ("", ""):
-        head += ["", "Also created, priced by units or Maple's catalog (not in the totals): "]
+        head += ["", f"{UNPRICED}: "]
         head[-1] += "; ".join(md.cell(p) for p in unpriced if p) + "."
     tables = []
     per_customer = _per_customer(plan)
@@ -418,7 +561,7 @@ def _markdown(
                 header=("address", "customer", "amount", "remote", "source"),
                 align=("---",) * 5,
                 rows=tuple(_markdown_rows(a, plan) for a in acts),
-                folded=kind is not ActionType.CREATE or len(acts) >= FOLD_AT,
+                folded=kind not in (ActionType.CREATE, ActionType.REVOKE) or len(acts) >= FOLD_AT,
             )
         )
     if show_unmanaged and plan.unmanaged:
@@ -451,7 +594,7 @@ def _markdown_rows(action: Action, plan: Plan) -> tuple[str, ...]:
     lines = [
         md.row(
             md.code(action.address),
-            md.code(action.customer_id),
+            md.code(customer_label(plan, action.customer_id)),
             md.cell(_amount_md(action)),
             md.cell(", ".join(action.remote_ids) or "-"),
             md.cell(f"{action.source.file}:{action.source.line}"),
@@ -473,8 +616,9 @@ def _markdown_rows(action: Action, plan: Plan) -> tuple[str, ...]:
 
 def _amount_md(action: Action) -> str:
     """The money (or units, or catalog items) of an action, then its risk class (bold when
-    money moves at once)."""
-    risk = f"**{action.risk.value}**" if action.risk in IMMEDIATE else action.risk.value
+    money moves at once, or is taken back)."""
+    loud = action.risk in IMMEDIATE or isinstance(action, Revoke)
+    risk = f"**{action.risk.value}**" if loud else action.risk.value
     amount = amount_words(action)
     return f"{amount} · {risk}" if amount else risk
 
@@ -482,6 +626,8 @@ def _amount_md(action: Action) -> str:
 def amount_words(action: Action) -> str:
     """What an action moves: money, units of an item, catalog-priced items and quantities."""
     parts = [str(m) for m in action.money]
+    if isinstance(action, Revoke) and action.balance is None:
+        parts.append(_left(action))
     request = action.request
     if request is not None:
         body = request.body
@@ -491,6 +637,15 @@ def amount_words(action: Action) -> str:
             f"{c.product_pricing_id} x{c.aggregate:,} (catalog price)" for c in request.catalog
         ]
     return ", ".join(parts)
+
+
+UNPRICED = "Also created, priced by units or Maple's catalog (not in the totals)"
+
+
+def unpriced(creates: list[Create]) -> tuple[str, str]:
+    """Units credited per item and catalog items charged per price, in words: what the money
+    totals leave out, as (credits, charges)."""
+    return _unpriced(creates)
 
 
 def _unpriced(creates: list[Create]) -> tuple[str, str]:
@@ -527,7 +682,7 @@ def _per_customer(plan: Plan) -> list[str]:
         for cur, v in money.get(customer, {}).items():
             lines.append(
                 md.row(
-                    md.code(customer),
+                    md.code(customer_label(plan, customer)),
                     cur,
                     format_minor(cur, v["credits"]),
                     format_minor(cur, v["charges"]),
@@ -537,7 +692,7 @@ def _per_customer(plan: Plan) -> list[str]:
         if credits or charges:
             lines.append(
                 md.row(
-                    md.code(customer),
+                    md.code(customer_label(plan, customer)),
                     "units / catalog",
                     md.cell(credits or "-"),
                     md.cell(charges or "-"),
@@ -556,22 +711,33 @@ _OUTCOME_MARK = {
     "created": ("+", "32"),
     "replayed": ("=", "2"),
     "adopted": ("=", "2"),
+    "revoked": ("-", "31"),
+    "not_revoked": ("=", "2"),
     "failed": ("x", "31"),
     "unknown": ("?", "31"),
 }
 
 
 def apply_line(result: ActionResult, done: int, total: int, *, color: bool = False) -> str:
-    """One line per finished create: marker, address, outcome, ids or error, counter."""
+    """One line per finished create or revoke: marker, address, outcome, ids or error, counter."""
     mark, code = _OUTCOME_MARK[result.outcome.value]
     tail = f" ({', '.join(result.remote_ids)})" if result.remote_ids else ""
+    action = result.action
+    if isinstance(action, Revoke) and result.outcome is Outcome.REVOKED:
+        tail = f" ({action.remote_id}; balance left {_left(action)} taken back)"
+    elif result.outcome is Outcome.NOT_REVOKED:
+        tail += f": it was already {result.state}, so nothing was revoked or taken back"
     if result.error:
         tail += f": {result.error}"
     counter = f"[{done}/{total}]"
     return (
-        paint(f"  {mark} {result.action.address} {result.outcome.value}{tail}", code, color)
+        paint(f"  {mark} {result.action.address} {_outcome(result.outcome)}{tail}", code, color)
         + f"  {counter}"
     )
+
+
+def _outcome(outcome: Outcome) -> str:
+    return outcome.value.replace("_", " ")
 
 
 def progress_bar(done: int, total: int, width: int = 30) -> str:
@@ -585,7 +751,7 @@ def apply_summary(result: ApplyResult) -> str:
     counts: dict[str, int] = {}
     for r in result.results:
         counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
-    parts = [f"{n} {k}" for k, n in sorted(counts.items())]
+    parts = [f"{n} {_outcome(Outcome(k))}" for k, n in sorted(counts.items())]
     if result.not_started:
         parts.append(f"{result.not_started} not sent")
     text = "Apply: " + ", ".join(parts) + "."
@@ -595,6 +761,9 @@ def apply_summary(result: ApplyResult) -> str:
         ]
         if amounts:
             text += f" {title}: {', '.join(amounts)}."
+    back = taken_back_words(result.taken_back())
+    if back:
+        text += f" Taken back: {back}."
     lines = [text]
     if result.journal_path:
         lines.append(f"Journal: {result.journal_path}")

@@ -7,9 +7,11 @@ enforced here holds everywhere:
 * :func:`check_saved_plan`: a plan read from a file applies only as made: same company and API,
   not expired, Maple unchanged, and exactly what the manifests it records ask for;
 * :func:`plan_for_apply`: the plan apply will run, made now or a checked saved one;
-* :func:`apply_plan`: runs a plan's creates; it refuses a possible duplicate, a policy violation
-  not overridden, a card charged on the spot not allowed, and a plan read from a file that was
-  not checked, whoever calls it.
+* :func:`apply_plan`: runs a plan's creates and revokes; it refuses a possible duplicate, a
+  policy violation not overridden, a card charged on the spot not allowed, and a plan read from
+  a file that was not checked, whoever calls it;
+* :func:`make_status`: where each entry stands in Maple, matched as the plan matches, with
+  each credit's ledger reconciled with its balance.
 
 The policy is the ``policy:`` of the ``maplectl.yaml`` at the manifests' root
 (:func:`load_policy`), read by :func:`make_plan` from the paths it is given; so a saved plan,
@@ -26,7 +28,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from maplectl.apply import Applier, Locator, ProgressFn
-from maplectl.errors import NotFoundError, PlanFileError, StalePlanError, UsageError
+from maplectl.errors import (
+    Diagnostic,
+    ManifestError,
+    NotFoundError,
+    PlanFileError,
+    StalePlanError,
+    UsageError,
+)
 from maplectl.journal import Journal
 from maplectl.manifests.export import (
     FOLDERS,
@@ -43,16 +52,19 @@ from maplectl.maple.reader import (
     StateWriter,
     company_total,
     customer_ids,
+    lookup_identifiers,
+    read_customers,
     read_observed,
     stream_customers,
 )
 from maplectl.maple.reader import ProgressFn as ReadProgressFn
-from maplectl.model import Kind, Resource, SourceLocation
+from maplectl.model import JSONDict, Kind, Resource, SourceLocation
 from maplectl.plan.builder import DEFAULT_TTL, build_plan
 from maplectl.plan.policy import Policy
 from maplectl.plan.records import Desired, Plan, plan_differences
 from maplectl.redaction import redact
 from maplectl.results import ApplyResult
+from maplectl.status import StatusReport, build_status, held_credit_ids
 
 Clock = Callable[[], datetime]
 
@@ -64,10 +76,18 @@ def _now() -> datetime:
 def load_scope(
     paths: Sequence[str | Path], targets: Sequence[str] = (), customers: Sequence[str] = ()
 ) -> list[Desired]:
-    """Manifests as desired entries, narrowed by ``--target`` addresses and ``--customer`` ids.
+    """Manifests as desired entries, narrowed by ``--target`` addresses and ``--customer``s.
 
     All manifests of the in-scope customers take part in matching (so what they claim is neither
-    unmanaged nor a duplicate); ``targets`` then narrows the actions shown and applied.
+    unmanaged nor a duplicate); ``targets`` then narrows the actions shown and applied. A
+    ``--customer`` is a Maple id a manifest's ``spec.customer_id`` gives, or an identifier a
+    manifest's ``spec.customer.identifier`` gives (then it means that customer, however its
+    other manifests name it).
+
+    Offline: when a manifest names its customer by identifier, which customer that is is known
+    only once Maple is asked, so with ``targets`` or ``customers`` every entry is returned and
+    :func:`make_plan`, given the same ``targets`` and ``customers``, narrows them after it
+    resolved the identifiers (:func:`resolve_customers`).
     """
     from maplectl.manifests.loader import load_manifests
 
@@ -80,16 +100,93 @@ def load_scope(
             hint="addresses look like Credit/acme-goodwill; "
             "`maplectl validate` lists what was loaded",
         )
-    strangers = sorted(set(customers) - {r.customer_id for r in resources})
+    named = {r.customer_id for r in resources} | {r.customer_identifier for r in resources}
+    strangers = sorted(set(customers) - named - {"", None})
     if strangers:
         raise UsageError(
             f"--customer {', '.join(strangers)}: no manifest names this customer",
-            hint="use the spec.customer_id of a manifest under PATH",
+            hint="use the spec.customer_id or spec.customer.identifier of a manifest under PATH",
         )
-    scope = set(customers) or {r.customer_id for r in resources}
-    if targets:
-        scope &= {r.customer_id for r in resources if r.address in targets}
-    return [Desired.from_resource(r) for r in resources if r.customer_id in scope]
+    desired = [Desired.from_resource(r) for r in resources]
+    if all(d.is_resolved for d in desired):
+        return narrow(desired, targets, customers)
+    return desired
+
+
+def narrow(
+    desired: Sequence[Desired], targets: Sequence[str] = (), customers: Sequence[str] = ()
+) -> list[Desired]:
+    """The entries of the customers in scope: those ``customers`` name (by Maple id, or by an
+    identifier the entries name them by), or all; with ``targets``, only the targets' customers.
+
+    An entry whose customer is still unknown (an identifier not resolved) is in scope only if it
+    is named itself: by its identifier in ``customers``, by its address in ``targets``.
+    """
+    if not targets and not customers:
+        return list(desired)
+    wanted, aimed = set(customers), set(targets)
+
+    def named(d: Desired) -> bool:
+        return not wanted or d.customer_id in wanted or d.customer_identifier in wanted
+
+    scope = {d.customer_id for d in desired if d.is_resolved and named(d)}
+    if aimed:
+        scope &= {d.customer_id for d in desired if d.is_resolved and d.address in aimed}
+
+    def kept(d: Desired) -> bool:
+        if d.is_resolved:
+            return d.customer_id in scope
+        return named(d) and (not aimed or d.address in aimed)
+
+    return [d for d in desired if kept(d)]
+
+
+def resolve_customers(
+    reader: StateReader,
+    desired: Sequence[Desired],
+    *,
+    parallelism: int = 8,
+    targets: Sequence[str] = (),
+    customers: Sequence[str] = (),
+) -> list[Desired]:
+    """``desired`` with every customer named by identifier resolved to its Maple id, narrowed to
+    the customers in scope (:func:`narrow`). Reads only.
+
+    Each distinct identifier is looked up once (:func:`maplectl.maple.reader.lookup_identifiers`,
+    ``parallelism`` at a time, paced by the client like every read). A resolved entry is the
+    one ``customer_id: <id>`` would have given: the same body, so the same idempotency key. An
+    entry in scope whose identifier names no customer is a :class:`ManifestError` at
+    ``spec.customer.identifier``, raised before anything is sent.
+    """
+    identifiers = {d.customer_identifier for d in desired if not d.is_resolved}
+    found = lookup_identifiers(
+        reader, sorted(i for i in identifiers if i is not None), parallelism=parallelism
+    )
+    entries = []
+    for d in desired:
+        lookup = found.get(d.customer_identifier or "") if not d.is_resolved else None
+        entries.append(d.resolved(lookup.customer_id) if lookup and lookup.customer_id else d)
+    in_scope = narrow(entries, targets, customers)
+    problems = []
+    for d in in_scope:
+        if d.is_resolved:
+            continue
+        lookup = found.get(d.customer_identifier or "")
+        where = d.location_of("spec.customer.identifier")
+        problems.append(
+            Diagnostic(
+                file=where.file,
+                line=where.line,
+                column=where.column,
+                address=d.address,
+                field="spec.customer.identifier",
+                message=lookup.problem if lookup else "names no customer",
+                hint=lookup.hint if lookup else "give spec.customer_id or spec.customer.identifier",
+            )
+        )
+    if problems:
+        raise ManifestError(problems)
+    return in_scope
 
 
 def load_policy(paths: Sequence[str | Path]) -> Policy:
@@ -132,8 +229,10 @@ def make_plan(
 ) -> Plan:
     """The plan of ``desired`` against Maple now. Reads only.
 
-    It records the manifest ``paths`` and ``customers`` filter it was made from, so that a saved
-    copy can be made again (:func:`check_saved_plan`), and the ``environment`` the settings pin.
+    Customers named by identifier are resolved first, and ``desired`` narrowed to ``targets``
+    and ``customers`` (:func:`resolve_customers`). It records the manifest ``paths`` and the
+    ``customers`` filter it was made from, so that a saved copy can be made again
+    (:func:`check_saved_plan`), and the ``environment`` the settings pin.
     ``policy`` defaults to the one in the ``maplectl.yaml`` at the root of ``paths``
     (:func:`load_policy`); ``override_reason`` and ``allow_immediate_charges`` are recorded
     in the plan, for apply to honour.
@@ -141,8 +240,17 @@ def make_plan(
     if policy is None:
         # Without paths (the Python API), the entries' own files say which maplectl.yaml holds.
         policy = load_policy(paths or sorted({d.source.file for d in desired}))
+    looked_up = {d.address for d in desired if not d.is_resolved}
+    desired = resolve_customers(
+        reader, desired, parallelism=parallelism, targets=targets, customers=customers
+    )
     observed = read_observed(
-        reader, {d.customer_id for d in desired}, parallelism=parallelism, progress=progress
+        reader,
+        {d.customer_id for d in desired},
+        parallelism=parallelism,
+        progress=progress,
+        # Customers just read by their identifier exist: they are not asked for again.
+        existing={d.customer_id for d in desired if d.address in looked_up},
     )
     made = build_plan(
         desired,
@@ -394,9 +502,9 @@ def apply_plan(
     consistency_wait: float = 30.0,
     progress: ProgressFn | None = None,
 ) -> ApplyResult:
-    """Create every ``create`` of ``plan``, each once; never a possible duplicate, never a plan
-    that breaks its policy without leave, never an unchecked saved plan. Failures of single
-    creates are in the result, not raised."""
+    """Create every ``create`` of ``plan``, each once, and revoke every ``revoke``; never a
+    possible duplicate, never a plan that breaks its policy without leave, never an unchecked
+    saved plan. Failures of single creates and revokes are in the result, not raised."""
     return Applier(
         writer,
         journal=journal,
@@ -405,6 +513,71 @@ def apply_plan(
         progress=progress,
         locator=locator(desired),
     ).run(plan)
+
+
+def make_status(
+    reader: StateReader,
+    desired: Sequence[Desired],
+    *,
+    company_id: str,
+    api_url: str,
+    parallelism: int = 8,
+    progress: ReadProgressFn | None = None,
+    now: Clock = _now,
+    environment: str | None = None,
+    customers: Sequence[str] = (),
+) -> StatusReport:
+    """Where every entry of ``desired`` stands in Maple, and every credit it holds with its
+    ledger reconciled against its balance (:mod:`maplectl.status`). Reads only.
+
+    An entry holds what the plan says it holds: customers named by identifier are resolved and
+    ``desired`` narrowed to ``customers`` (:func:`resolve_customers`), then Maple is read and
+    matched as :func:`make_plan` does (:func:`build_plan`). Then the ledgers of the customers
+    holding credits are read, customer by customer, ``parallelism`` at a time. A customer
+    whose credits do not add up is read once more, credits then ledger, so that a credit used
+    while status was reading (an invoice finalised in between) is not reported as a mismatch;
+    what still does not add up is.
+    """
+    looked_up = {d.address for d in desired if not d.is_resolved}
+    desired = resolve_customers(reader, desired, parallelism=parallelism, customers=customers)
+    observed = read_observed(
+        reader,
+        {d.customer_id for d in desired},
+        parallelism=parallelism,
+        progress=progress,
+        existing={d.customer_id for d in desired if d.address in looked_up},
+    )
+    at = now()
+    plan = replace(
+        build_plan(desired, observed, company_id=company_id, api_url=api_url, now=at),
+        environment=environment,
+    )
+    requests = observed.requests
+
+    def read(collection: Collection, customers: set[str]) -> list[JSONDict]:
+        nonlocal requests
+        base = requests
+        rows, done = read_customers(
+            reader,
+            collection,
+            customers,
+            parallelism=parallelism,
+            progress=(lambda n, _: progress(base + n, None)) if progress else None,
+        )
+        requests += done
+        return rows
+
+    credits, charges = list(observed.credits), list(observed.charges)
+    logs = read(Collection.CREDIT_LOGS, set(held_credit_ids(plan).values()))
+    report = build_status(plan, credits, charges, logs, read_at=at)
+    again = {entry.customer_id for entry, _ in report.mismatched}
+    if again:
+        credits = [c for c in credits if c["customer_id"] not in again]
+        credits += read(Collection.CREDITS, again)
+        logs = [r for r in logs if r["customer_id"] not in again]
+        logs += read(Collection.CREDIT_LOGS, again)
+        report = build_status(plan, credits, charges, logs, read_at=at, reread=sorted(again))
+    return replace(report, requests=requests)
 
 
 # -- export ----------------------------------------------------------------------------------------

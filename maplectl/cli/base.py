@@ -3,7 +3,8 @@ options and client every command that talks to Maple uses. [terminal]
 
 Exit codes (docs/cli.md): 0 done / nothing to do, 1 error (before any write; a mistyped option
 or path too), 2 changes pending (``plan --detailed-exitcode``, and nothing else), 3 refused by
-policy, 4 stale plan, 5 partial apply, 6 applied but verification failed.
+policy, 4 stale plan, 5 partial apply, 6 applied but verification failed, 7 a credit's ledger
+does not add up (``status``).
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ from maplectl.render import (
     plan_text,
     progress_bar,
 )
+from maplectl.render_html import plan_html
 from maplectl.results import ActionResult, ApplyResult
 
 # -- validate / schema ---------------------------------------------------------------------------
@@ -57,10 +58,10 @@ from maplectl.results import ActionResult, ApplyResult
 format_option = click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github"]),
     default="text",
     show_default=True,
-    help="Output for people (text) or machines (json).",
+    help="Output for people (text), machines (json) or GitHub Actions annotations (github).",
 )
 
 
@@ -83,8 +84,13 @@ def validate(paths: tuple[str, ...], fmt: str, debug: bool) -> None:
         }
         echo(json.dumps(doc, indent=2, sort_keys=True))
     else:
-        for problem in problems:
-            echo(str(problem), err=True)
+        if fmt == "github":  # on stdout, where the runner reads workflow commands
+            from maplectl.render_github import github_annotations
+
+            echo(github_annotations(problems), nl=False)
+        else:
+            for problem in problems:
+                echo(str(problem), err=True)
         if problems:
             echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.", err=True)
         else:
@@ -140,6 +146,11 @@ def render(
             nl=False,
             err=err,
         )
+    elif fmt == "html":
+        page = plan_html(
+            plan, show_unmanaged=show_unmanaged, now=datetime.now(UTC), api_url_from=source
+        )
+        echo(page, nl=False, err=err)
     else:
         stream = sys.stderr if err else sys.stdout
         echo(
@@ -238,7 +249,8 @@ def scope_options(verb: str, ttl_help: str) -> Callable[[F], F]:
             "customers",
             multiple=True,
             metavar="ID",
-            help=f"{verb} only this customer's manifests; repeatable.",
+            help=f"{verb} only this customer's manifests (its Maple id, or the identifier a "
+            "manifest names it by); repeatable.",
         )(func)
         return click.option(
             "--target",
@@ -254,10 +266,11 @@ def scope_options(verb: str, ttl_help: str) -> Callable[[F], F]:
 plan_format_option = click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
+    type=click.Choice(["text", "json", "markdown", "html"]),
     default="text",
     show_default=True,
-    help="text for a terminal, json for machines, markdown for a PR comment.",
+    help="text for a terminal, json for machines, markdown for a PR comment, html for a "
+    "self-contained report page.",
 )
 
 
@@ -352,7 +365,7 @@ def plan(
         echo(f"Saved the plan to {out}; apply it with `maplectl apply {out}`.")
     if detailed_exitcode:
         refuse_policy(the_plan)  # exit 3: apply would refuse this plan
-        pending = the_plan.of(ActionType.CREATE, ActionType.POSSIBLE_DUPLICATE)
+        pending = the_plan.of(ActionType.CREATE, ActionType.REVOKE, ActionType.POSSIBLE_DUPLICATE)
         if fail_on_drift:
             pending += the_plan.of(ActionType.DRIFT, ActionType.AMBIGUOUS)
         sys.exit(2 if pending else 0)
@@ -515,7 +528,7 @@ def apply(
         )
         refuse_duplicates(the_plan)
         refuse_policy(the_plan)
-        if not the_plan.creates:
+        if not the_plan.writes:
             if fmt == "json":
                 echo(apply_json(ApplyResult(the_plan, ())), nl=False)
             else:
@@ -532,7 +545,7 @@ def apply(
                 journal=journal,
                 parallelism=workers,
                 consistency_wait=consistency_wait,
-                progress=ApplyProgress(len(the_plan.creates), human_out),
+                progress=ApplyProgress(len(the_plan.writes), human_out),
             )
             report(result, fmt)
         except MaplectlError:
@@ -555,14 +568,17 @@ def ask_approval(the_plan: Plan) -> None:
             hint="pass --auto-approve in CI after the plan was reviewed, or apply a saved plan",
         )
     echo("")
-    echo("Do you want to create these? Only 'yes' will be accepted.")
+    verbs = " and ".join(
+        verb for verb, acts in (("create", the_plan.creates), ("revoke", the_plan.revokes)) if acts
+    )
+    echo(f"Do you want to {verbs} these? Only 'yes' will be accepted.")
     answer = click.prompt("Enter a value", default="", show_default=False)
     if answer.strip() != "yes":
         raise ApprovalRequired("apply cancelled; nothing was sent")
 
 
 class ApplyProgress:
-    """One line per finished create; on a terminal also a progress bar on stderr."""
+    """One line per finished create or revoke; on a terminal also a progress bar on stderr."""
 
     def __init__(self, total: int, human: bool) -> None:
         self.total = total
@@ -584,8 +600,20 @@ class ApplyProgress:
                 echo(progress_bar(self.done, self.total), err=True, nl=False)
 
 
+def _writes(result: ApplyResult) -> str:
+    """What the run sends: ``creates``, or ``creates and revokes`` once it revokes too."""
+    return "creates and revokes" if result.plan.revokes else "creates"
+
+
 def report(result: ApplyResult, fmt: str) -> None:
     """Print the result, then turn failures into their exit codes."""
+    what = _writes(result)
+    again = (
+        "every create is keyed and a revoke sent twice changes nothing, so running the same "
+        "apply again is safe"
+        if result.plan.revokes
+        else "every create is keyed, so running the same apply again is safe"
+    )
     if fmt == "json":
         echo(apply_json(result), nl=False)
     else:
@@ -595,7 +623,7 @@ def report(result: ApplyResult, fmt: str) -> None:
                 echo(str(d), err=True)
     if result.unknown:
         stopped = (
-            f"{result.stopped or 'interrupted'}: {result.not_started} creates were not sent; "
+            f"{result.stopped or 'interrupted'}: {result.not_started} {what} were not sent; "
             if result.interrupted or result.stopped
             else ""
         )
@@ -613,15 +641,14 @@ def report(result: ApplyResult, fmt: str) -> None:
         )
     if result.interrupted or result.stopped:
         raise PartialApplyError(
-            f"{result.stopped or 'interrupted'}: {len(result.results)} creates finished, "
+            f"{result.stopped or 'interrupted'}: {len(result.results)} {what} finished, "
             f"{result.not_started} were not sent",
-            hint="every create is keyed, so running the same apply again is safe and finishes "
-            "the rest",
+            hint=f"{again} and finishes the rest",
         )
     if result.failed:
         raise PartialApplyError(
-            f"{len(result.failed)} of {len(result.results)} creates failed",
-            hint="every create is keyed, so running the same apply again is safe",
+            f"{len(result.failed)} of {len(result.results)} {what} failed",
+            hint=again,
         )
     if result.verification_problems:
         raise VerificationError(

@@ -134,6 +134,7 @@ def _resource(doc: LocatedDocument) -> Resource:
         remote_id=meta.get("remote_id"),
         allow_duplicate=meta.get("allow_duplicate", False),
         created_after=meta.get("created_after"),
+        revoke=meta.get("revoke", False),
         labels=tuple(sorted(meta.get("labels", {}).items())),
         description=meta.get("description"),
     )
@@ -177,9 +178,9 @@ def _uniqueness(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
                 )
         if kind != Kind.CREDIT or not isinstance(spec, dict):
             continue
-        customer, title = spec.get("customer_id"), spec.get("name")
-        if isinstance(customer, str) and isinstance(title, str):
-            first = credits.setdefault((customer, title), doc)
+        customer, title = _customer_of(spec), spec.get("name")
+        if customer is not None and isinstance(title, str):
+            first = credits.setdefault((customer[0], title), doc)
             # Two credits that both pin their objects may share a name (Maple's own
             # duplicates, adopted): each is its object, and neither is ever created.
             if first is not doc and not (_pinned(doc) and _pinned(first)):
@@ -188,7 +189,7 @@ def _uniqueness(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
                     doc.diagnostic(
                         Problem(
                             "spec.name",
-                            f'{customer} already has a credit named "{title}": '
+                            f'{customer[1]} already has a credit named "{title}": '
                             f"{first.address()} at {_where(first, 'spec.name')}",
                             "maplectl tells credits apart by customer and name; "
                             "give each its own name",
@@ -202,6 +203,19 @@ def _pinned(doc: LocatedDocument) -> bool:
     return isinstance(meta, dict) and isinstance(meta.get("remote_id"), str)
 
 
+def _customer_of(spec: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Whom a spec names, as far as can be told offline: a key that is equal for two specs of
+    one customer named the same way, and the customer in words. An id and an identifier are
+    never taken for one customer (only Maple can say; the plan checks again once it knows)."""
+    customer_id, customer = spec.get("customer_id"), spec.get("customer")
+    if isinstance(customer_id, str):
+        return f"id {customer_id}", customer_id
+    identifier = customer.get("identifier") if isinstance(customer, dict) else None
+    if isinstance(identifier, str):
+        return f"identifier {identifier}", f"the customer with identifier {identifier!r}"
+    return None
+
+
 def _entry(doc: LocatedDocument) -> Entry | None:
     """The document as :mod:`maplectl.plan.identity` compares entries; None if it is too broken."""
     value = doc.value
@@ -210,13 +224,13 @@ def _entry(doc: LocatedDocument) -> Entry | None:
     meta, spec = value.get("metadata"), value.get("spec")
     if not isinstance(meta, dict) or not isinstance(spec, dict):
         return None
-    customer, remote_id = spec.get("customer_id"), meta.get("remote_id")
+    customer, remote_id = _customer_of(spec), meta.get("remote_id")
     after = meta.get("created_after")
-    if not isinstance(customer, str):
+    if customer is None:
         return None
     return Entry(
         kind=Kind(value["kind"]),
-        customer_id=customer,
+        customer_id=customer[0],
         spec=spec,
         remote_id=remote_id if isinstance(remote_id, str) else None,
         allow_duplicate=meta.get("allow_duplicate") is True,

@@ -27,8 +27,15 @@ Point = Literal["value", "key", "missing"]
 # Fields whose value is an RFC 3339 timestamp; used to suggest a full timestamp for a bare date.
 TIMESTAMP_FIELDS = frozenset({"expiration_date", "invoice_date", "created_after"})
 
-# Field paths (after the document's kind) that exist only on one kind.
-_KIND_ONLY = {"metadata.created_after": "OneTimeCharge"}
+# Field paths (after the document's kind) that exist only on one kind, and what to do instead.
+_KIND_ONLY: dict[str, tuple[str, str | None]] = {
+    "metadata.created_after": ("OneTimeCharge", None),
+    "metadata.revoke": (
+        "Credit",
+        "Maple has no cancel for a one-time charge, so maplectl cannot take one back; "
+        "remove metadata.revoke",
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +286,29 @@ def _parent_value(document: Any, error: ValidationError) -> Any:
     return node
 
 
+def _names_customer(alternatives: Any) -> bool:
+    """The ``oneOf`` of a spec: ``customer_id`` or ``customer``, exactly one."""
+    return isinstance(alternatives, list) and {"required": ["customer_id"]} in alternatives
+
+
+def _customer_problem(field: str, spec: Mapping[str, Any]) -> Problem:
+    """A spec with both ``customer_id`` and ``customer``, or with neither."""
+    if "customer_id" in spec and "customer" in spec:
+        return Problem(
+            join(field, "customer"),
+            "names the customer a second time: give customer_id or customer, not both",
+            "remove one of them",
+            point="key",
+        )
+    return Problem(
+        join(field, "customer_id"),
+        "is required: name the customer by customer_id or by customer.identifier",
+        "write customer_id: cus_acme for Maple's id, or customer: {identifier: acme-corp} "
+        "for your own id of the customer",
+        point="missing",
+    )
+
+
 def translate(
     error: ValidationError,
     root: Mapping[str, Any],
@@ -299,9 +329,9 @@ def translate(
             if key in allowed:
                 continue
             key_field = join(field, key)
-            only = _KIND_ONLY.get(key_field)
+            only, instead = _KIND_ONLY.get(key_field, (None, None))
             if only and kind and kind != only:
-                problems.append(Problem(key_field, f"only allowed on {only}", point="key"))
+                problems.append(Problem(key_field, f"only allowed on {only}", instead, point="key"))
                 continue
             hint = did_you_mean(key, allowed)
             if hint is None and key in {"company", "company_id"}:
@@ -358,6 +388,9 @@ def translate(
         return [Problem(field, "must not be empty")]
     if keyword == "maxLength":
         return [Problem(field, f"must be at most {expected_value} characters, got {len(value)}")]
+    if keyword == "oneOf" and _names_customer(expected_value):
+        # Not a mapping: its type error says so; there is no customer field to point at.
+        return [_customer_problem(field, value)] if isinstance(value, dict) else []
     if keyword == "oneOf" and isinstance(value, dict):
         if "product_pricing_id" in value and "custom_price" in value:
             return [

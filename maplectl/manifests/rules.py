@@ -91,6 +91,20 @@ def document_problems(kind: str, document: Mapping[str, Any]) -> list[Problem]:
         problem = _timestamp_problem(field, value)
         if problem:
             problems.append(problem)
+    metadata = document.get("metadata")
+    if (
+        isinstance(metadata, dict)
+        and metadata.get("revoke") is True
+        and metadata.get("allow_duplicate") is True
+    ):
+        problems.append(
+            Problem(
+                "metadata.revoke",
+                "cannot be combined with metadata.allow_duplicate: a revoke takes back the one "
+                "credit this entry holds, allow_duplicate asks for another one",
+                "remove allow_duplicate, and pin the credit to revoke with metadata.remote_id",
+            )
+        )
     spec = document.get("spec")
     if not isinstance(spec, dict):
         return problems

@@ -24,6 +24,7 @@ import json
 import random
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -234,7 +235,12 @@ class MapleClient:
         )
 
     def get_customer(self, customer_id: str) -> JSONDict:
-        data = self._call("GET", f"/customers/{customer_id}", None, key=None)
+        """One customer by Maple id or identifier (``GET /customers/{x}``), ``x`` sent as one
+        path segment: percent-encoded, so an identifier holding ``/``, ``?`` or ``..`` can
+        reach no other path."""
+        data = self._call("GET", f"/customers/{path_segment(customer_id)}", None, key=None)
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+            raise TransportError("Maple sent a customer that is not an object with a string id")
         return dict(data)
 
     # -- writes ------------------------------------------------------------------------------------
@@ -248,6 +254,22 @@ class MapleClient:
         if not all(isinstance(o, dict) and o.get("id") for o in objects):
             raise TransportError(f"create answered without an object id (key {idempotency_key})")
         return CreateResult(objects=[dict(o) for o in objects], replayed=replayed)
+
+    def revoke_credit(self, credit_id: str) -> JSONDict:
+        """``DELETE /credits/{id}``: revoke an ACTIVE credit; any other state comes back unchanged.
+
+        No idempotency key (Maple ignores one on DELETE): a revoke sent twice changes nothing the
+        second time, so it is retried like a read, on no response, 429 and 500 alike.
+        """
+        if not credit_id or "/" in credit_id or credit_id in (".", ".."):
+            raise TransportError(f"not a credit id: {credit_id!r}")
+        data = self._call("DELETE", f"/credits/{urllib.parse.quote(credit_id)}", None, key=None)
+        row = parse_row("credits", data)
+        if row["id"] != credit_id:
+            raise TransportError(
+                f"DELETE /credits/{credit_id} answered with credit {row['id']!r}, not this one"
+            )
+        return row
 
     # -- the one place requests are made -----------------------------------------------------------
 
@@ -463,6 +485,13 @@ class MapleClient:
             parts.append("(replay)")
         parts.append(f"{ms:.0f}ms")
         self._log(" ".join(parts))
+
+
+def path_segment(text: str) -> str:
+    """``text`` as one percent-encoded path segment; ``.`` and ``..`` encoded too (a client
+    would otherwise resolve them as dot segments and send the request to another path)."""
+    segment = urllib.parse.quote(text, safe="")
+    return segment.replace(".", "%2E") if segment in {".", ".."} else segment
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

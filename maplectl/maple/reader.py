@@ -76,9 +76,14 @@ class StateReader(Protocol):
 
 
 class StateWriter(StateReader, Protocol):
-    """Read and create access. Only apply receives one."""
+    """Read, create and revoke access. Only apply receives one."""
 
     def create(self, kind: Kind, body: Mapping[str, Any], idempotency_key: str) -> CreateResult: ...
+
+    def revoke_credit(self, credit_id: str) -> JSONDict:
+        """``DELETE /credits/{id}``: the credit as Maple answers, REVOKED if it was ACTIVE,
+        unchanged otherwise (docs/maple-api.md, Credits)."""
+        ...
 
 
 ProgressFn = Callable[[int, int | None], None]
@@ -210,6 +215,20 @@ def read_collection(
     if scan_more < len(customers) and not near_tie:
         rows = _follow(reader, collection, {}, first, counter)
         return [r for r in rows if r.get("customer_id") in customers], "scan"
+    rows = read_per_customer(reader, collection, customers, pool=pool, counter=counter)
+    return rows, "per-customer"
+
+
+def read_per_customer(
+    reader: StateReader,
+    collection: Collection,
+    customers: Iterable[str],
+    *,
+    pool: ThreadPoolExecutor,
+    counter: RequestCounter,
+) -> list[JSONDict]:
+    """Every object of ``collection`` of each of ``customers``, a ``customer_id`` query each,
+    as many at once as ``pool`` runs; every page to the end."""
 
     def one(customer: str) -> list[JSONDict]:
         query = {"customer_id": customer}
@@ -218,9 +237,9 @@ def read_collection(
         return _follow(reader, collection, query, page, counter)
 
     rows = []
-    for chunk in pool.map(one, sorted(customers)):
+    for chunk in pool.map(one, sorted(set(customers))):
         rows.extend(chunk)
-    return rows, "per-customer"
+    return rows
 
 
 def read_observed(
@@ -229,18 +248,51 @@ def read_observed(
     *,
     parallelism: int = 8,
     progress: ProgressFn | None = None,
+    existing: Iterable[str] = (),
 ) -> Observed:
-    """Read the credits and one-time billables of ``customers``, ``parallelism`` at a time."""
+    """Read the credits and one-time billables of ``customers``, ``parallelism`` at a time.
+
+    ``existing``: customers already known to exist (read as customers this run), which are not
+    asked for again when they hold nothing."""
     scope = frozenset(customers)
     counter = RequestCounter(progress)
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool, ThreadPoolExecutor(2) as top:
         try:
-            return _read_all(reader, scope, pool, top, counter, parallelism)
+            return _read_all(reader, scope, pool, top, counter, parallelism, frozenset(existing))
         except KeyboardInterrupt:
             # Ctrl-C: drop the reads not yet started instead of finishing every one of them.
             pool.shutdown(wait=False, cancel_futures=True)
             top.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def read_customers(
+    reader: StateReader,
+    collection: Collection,
+    customers: Iterable[str],
+    *,
+    parallelism: int = 8,
+    progress: ProgressFn | None = None,
+) -> tuple[list[JSONDict], int]:
+    """Every object of ``collection`` of ``customers`` (the credit ledger, or credits read
+    again), customer by customer, ``parallelism`` at a time as :func:`read_observed` reads; and
+    how many finds it took.
+
+    Per customer, not by the cheaper of a scan and per-customer reads: a company's ledger grows
+    with every invoice, while the customers in scope are known and usually few."""
+    counter = RequestCounter(progress)
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool, ThreadPoolExecutor(1) as top:
+        try:
+            rows = wait_for(
+                top.submit(
+                    read_per_customer, reader, collection, customers, pool=pool, counter=counter
+                )
+            )
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            top.shutdown(wait=False, cancel_futures=True)
+            raise
+    return _dedupe(rows), counter.done
 
 
 def _read_all(
@@ -250,6 +302,7 @@ def _read_all(
     top: ThreadPoolExecutor,
     counter: RequestCounter,
     parallelism: int,
+    existing: frozenset[str] = frozenset(),
 ) -> Observed:
     """Both collections, then existence checks for customers that showed nothing."""
     credits_f = top.submit(
@@ -275,7 +328,7 @@ def _read_all(
     # A customer with nothing at all may not exist: ask, so that a typo fails the plan
     # instead of failing half-way through apply. Customers with objects exist; no cost.
     seen = {str(r.get("customer_id")) for r in (*credits, *charges)}
-    unseen = sorted(scope - seen)
+    unseen = sorted(scope - seen - existing)
     checks = list(pool.map(lambda c: _customer_problem(reader, c, counter), unseen))
     return Observed(
         customers=scope,
@@ -304,9 +357,99 @@ def _customer_problem(
     if real != customer_id:
         return (
             f"{customer_id} is the identifier of customer {real}, not its Maple id",
-            f"write customer_id: {real}",
+            f"write customer_id: {real}, or customer: {{identifier: {customer_id}}}",
         )
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierLookup:
+    """What an identifier (``spec.customer.identifier``) names: a customer's Maple id, or why
+    none (``problem`` and what to do, ``hint``)."""
+
+    identifier: str
+    customer_id: str | None
+    problem: str = ""
+    hint: str = ""
+
+
+def lookup_identifiers(
+    reader: StateReader,
+    identifiers: Iterable[str],
+    *,
+    parallelism: int = 8,
+    progress: ProgressFn | None = None,
+) -> dict[str, IdentifierLookup]:
+    """The customer each identifier names, each asked once, ``parallelism`` at a time.
+
+    ``GET /customers/{identifier}`` answers by Maple id *or* identifier, so its answer counts
+    only if that customer's ``identifier`` is the one asked, character for character: a
+    customer whose Maple id happens to be the string is not the customer it names. When the
+    answer is another customer, or none, ``/customers/find`` (whose ``identifier`` filter
+    matches exactly) settles it: one customer is the answer; none means the identifier is
+    unknown; several are refused (maplectl will not choose whom to credit or bill).
+    (docs/maple-api.md, Customers)
+    """
+    wanted = sorted(set(identifiers))
+    if not wanted:
+        return {}
+    counter = RequestCounter(progress)
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        futures = [pool.submit(_lookup, reader, identifier, counter) for identifier in wanted]
+        try:
+            return {found.identifier: found for found in (wait_for(f) for f in futures)}
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _lookup(reader: StateReader, identifier: str, counter: RequestCounter) -> IdentifierLookup:
+    try:
+        answer: JSONDict | None = reader.get_customer(identifier)
+    except NotFoundError:
+        answer = None
+    finally:
+        counter.tick()
+    if answer is not None and answer.get("identifier") == identifier:
+        return IdentifierLookup(identifier, str(answer["id"]))
+    page = reader.find_page(Collection.CUSTOMERS, {"identifier": identifier}, limit=PAGE_SIZE)
+    counter.tick()
+    named = [c for c in page.results if c.get("identifier") == identifier and c.get("id")]
+    if len(named) == 1:
+        return IdentifierLookup(identifier, str(named[0]["id"]))
+    if named:
+        ids = ", ".join(sorted(str(c["id"]) for c in named))
+        return IdentifierLookup(
+            identifier,
+            None,
+            f"{len(named)}{'+' if page.next_key else ''} customers have the identifier "
+            f"{identifier!r} ({ids}); maplectl will not choose one",
+            "name the customer by its Maple id instead: customer_id: ...",
+        )
+    if answer is not None and answer.get("id") == identifier:
+        return IdentifierLookup(
+            identifier,
+            None,
+            f"no customer has the identifier {identifier!r}; it is the Maple id of customer "
+            f"{identifier}, whose identifier is {answer.get('identifier')!r}",
+            f"to mean that customer, write customer_id: {identifier} instead of customer",
+        )
+    if answer is not None:
+        return IdentifierLookup(
+            identifier,
+            None,
+            f"no customer has exactly the identifier {identifier!r}; Maple answered with "
+            f"customer {answer.get('id')}, whose identifier is {answer.get('identifier')!r}",
+            "identifiers are matched exactly, case included: write that one if it is the "
+            "customer meant",
+        )
+    return IdentifierLookup(
+        identifier,
+        None,
+        f"no customer has the identifier {identifier!r} in this company",
+        "check it against the customer in Maple, where it must match exactly, case "
+        "included; or name the customer by customer_id",
+    )
 
 
 def wait_for(future: Future[T]) -> T:

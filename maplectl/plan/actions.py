@@ -3,6 +3,8 @@
 Every manifest entry gets exactly one action:
 
 * :class:`Create`: apply sends ``request.body`` with ``request.idempotency_key``, once;
+* :class:`Revoke`: apply revokes the credit the entry holds (``metadata.revoke: true``), the one
+  destructive action, never implied by anything but that field;
 * :class:`Existing`: Maple holds the entry's object(s): ``unchanged``, or ``drift`` when a
   compared field differs or items of a charge are missing;
 * :class:`Conflict`: a person must decide before apply runs: ``ambiguous`` (several objects have
@@ -16,7 +18,8 @@ would happen" and "what happens" cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -29,6 +32,7 @@ class ActionType(StrEnum):
     """What the plan says about one manifest entry."""
 
     CREATE = "create"
+    REVOKE = "revoke"
     UNCHANGED = "unchanged"
     DRIFT = "drift"
     AMBIGUOUS = "ambiguous"
@@ -42,15 +46,17 @@ class Risk(StrEnum):
     """What an action does with money if it is (or was) sent; set from the manifest's body."""
 
     CREDIT_GRANT = "credit-grant"
+    CREDIT_REVOKE = "credit-revoke"  # a credit whose manifest says metadata.revoke: true
     CHARGE_NEXT_INVOICE = "charge-next-invoice"
     CHARGE_IMMEDIATE = "charge-immediate"  # invoiced now
     CHARGE_IMMEDIATE_AUTO = "charge-immediate-auto"  # invoiced now, and the card on file charged
 
 
-def risk_of(kind: Kind, body: Mapping[str, Any]) -> Risk:
-    """The risk class of a create body of ``kind``."""
+def risk_of(kind: Kind, body: Mapping[str, Any], *, revoke: bool = False) -> Risk:
+    """The risk class of a manifest entry of ``kind`` with this create body (and
+    ``metadata.revoke``)."""
     if kind is Kind.CREDIT:
-        return Risk.CREDIT_GRANT
+        return Risk.CREDIT_REVOKE if revoke else Risk.CREDIT_GRANT
     if body.get("type") != "IMMEDIATE":
         return Risk.CHARGE_NEXT_INVOICE
     return Risk.CHARGE_IMMEDIATE_AUTO if body.get("auto_charges") is True else Risk.CHARGE_IMMEDIATE
@@ -159,12 +165,14 @@ class EntryMeta:
     remote_id: str | None = None
     allow_duplicate: bool = False
     created_after: str | None = None
+    revoke: bool = False
 
     def to_json(self) -> JSONDict:
         return {
             "remote_id": self.remote_id,
             "allow_duplicate": self.allow_duplicate,
             "created_after": self.created_after,
+            "revoke": self.revoke,
         }
 
     @classmethod
@@ -174,6 +182,7 @@ class EntryMeta:
             remote_id=data.get("remote_id"),
             allow_duplicate=bool(data.get("allow_duplicate", False)),
             created_after=data.get("created_after"),
+            revoke=bool(data.get("revoke", False)),
         )
 
 
@@ -240,6 +249,7 @@ class Existing:
     balance: Money | None = None
     balance_units: int | float | None = None
     risk: Risk = Risk.CREDIT_GRANT
+    meta: EntryMeta = EntryMeta()
 
     @property
     def action(self) -> ActionType:
@@ -303,7 +313,71 @@ class Conflict:
         return self.request.idempotency_key if self.request else None
 
 
-Action = Create | Existing | Conflict
+@dataclass(frozen=True, slots=True)
+class Revoke:
+    """Apply revokes this entry's credit (``DELETE /credits/{remote_id}``): its manifest says
+    ``metadata.revoke: true``, and the credit is ACTIVE with a balance left.
+
+    ``balance`` (an AMOUNT credit) or ``balance_units`` of ``item_id`` (a UNITS credit) is what
+    the revoke takes back, as read when the plan was made: balances only go down, so apply takes
+    back at most that. ``diff``: how the manifest differs from the credit (shown, never fixed).
+    """
+
+    address: str
+    kind: Kind
+    customer_id: str
+    source: SourceLocation
+    remote_id: str
+    state: str | None = "ACTIVE"
+    grant: tuple[Money, ...] = ()
+    """The issued amount (shown; what is taken back is the balance)."""
+    balance: Money | None = None
+    balance_units: int | float | None = None
+    item_id: str | None = None
+    diff: tuple[FieldDiff, ...] = ()
+    pinned: bool = False
+    meta: EntryMeta = EntryMeta(revoke=True)
+    risk: Risk = Risk.CREDIT_REVOKE
+
+    @property
+    def action(self) -> ActionType:
+        return ActionType.REVOKE
+
+    @property
+    def reason(self) -> Reason | None:
+        return Reason.PINNED if self.pinned else None
+
+    @property
+    def remote_ids(self) -> tuple[str, ...]:
+        return (self.remote_id,)
+
+    @property
+    def money(self) -> tuple[Money, ...]:
+        """The money taken back (an AMOUNT credit's balance left)."""
+        return (self.balance,) if self.balance is not None else ()
+
+    @property
+    def request(self) -> None:
+        return None
+
+    @property
+    def idempotency_key(self) -> None:
+        return None
+
+
+Action = Create | Revoke | Existing | Conflict
+
+
+def taken_back(revokes: Iterable[Revoke]) -> JSONDict:
+    """``{"money": {currency: minor units}, "units": {item_id: units}}`` of ``revokes``."""
+    money: dict[str, int] = defaultdict(int)
+    units: dict[str, int | float] = defaultdict(int)
+    for action in revokes:
+        if action.balance is not None:
+            money[action.balance.currency] += action.balance.value_in_cents
+        elif isinstance(action.balance_units, int | float):
+            units[str(action.item_id)] += action.balance_units
+    return {"money": dict(sorted(money.items())), "units": dict(sorted(units.items()))}
 
 
 def name_of(action: Action) -> str:
@@ -313,6 +387,7 @@ def name_of(action: Action) -> str:
 def action_to_json(action: Action) -> JSONDict:
     """One stable shape for every action; fields that do not apply are null or empty."""
     request = action.request
+    held = action if isinstance(action, Existing | Revoke) else None
     return {
         "address": action.address,
         "kind": action.kind.value,
@@ -335,17 +410,12 @@ def action_to_json(action: Action) -> JSONDict:
         ],
         "diff": [d.to_json() for d in action.diff],
         "missing": list(action.missing) if isinstance(action, Existing) else [],
-        "state": action.state if isinstance(action, Existing) else None,
-        "grant": [m.to_json() for m in action.grant] if isinstance(action, Existing) else [],
-        "balance": (
-            action.balance.to_json() if isinstance(action, Existing) and action.balance else None
-        ),
-        "balance_units": action.balance_units if isinstance(action, Existing) else None,
-        "metadata": (
-            action.meta.to_json()
-            if isinstance(action, Create | Conflict)
-            else EntryMeta().to_json()
-        ),
+        "state": held.state if held else None,
+        "grant": [m.to_json() for m in held.grant] if held else [],
+        "balance": held.balance.to_json() if held and held.balance else None,
+        "balance_units": held.balance_units if held else None,
+        "item_id": action.item_id if isinstance(action, Revoke) else None,
+        "metadata": action.meta.to_json(),
     }
 
 
@@ -365,12 +435,28 @@ def action_from_json(data: Mapping[str, Any]) -> Action:
     candidates = tuple(Candidate.from_json(c) for c in data.get("candidates") or ())
     diff = tuple(FieldDiff.from_json(d) for d in data.get("diff") or ())
     meta = EntryMeta.from_json(data.get("metadata"))
+    balance = data.get("balance")
     if kind is ActionType.CREATE:
         if request is None:
             raise ValueError(f"{common['address']}: a create without its request")
         return Create(**common, request=request, meta=meta, like=candidates)
+    if kind is ActionType.REVOKE:
+        remote_ids = [str(i) for i in data["remote_ids"]]
+        if len(remote_ids) != 1 or common["kind"] is not Kind.CREDIT:
+            raise ValueError(f"{common['address']}: a revoke names exactly one credit")
+        return Revoke(
+            **common,
+            remote_id=remote_ids[0],
+            state=data.get("state"),
+            grant=tuple(Money.from_json(m) for m in data.get("grant") or ()),
+            balance=Money.from_json(balance) if balance else None,
+            balance_units=data.get("balance_units"),
+            item_id=data.get("item_id"),
+            diff=diff,
+            pinned=data.get("reason") == Reason.PINNED.value,
+            meta=meta,
+        )
     if kind in (ActionType.UNCHANGED, ActionType.DRIFT):
-        balance = data.get("balance")
         return Existing(
             **common,
             remote_ids=tuple(str(i) for i in data["remote_ids"]),
@@ -381,6 +467,7 @@ def action_from_json(data: Mapping[str, Any]) -> Action:
             grant=tuple(Money.from_json(m) for m in data.get("grant") or ()),
             balance=Money.from_json(balance) if balance else None,
             balance_units=data.get("balance_units"),
+            meta=meta,
         )
     return Conflict(
         **common,

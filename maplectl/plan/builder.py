@@ -13,6 +13,11 @@ The rules (docs/plan.md; what "could be the same object" means is :mod:`maplectl
    of its customer *could* be it. Otherwise it is a ``possible_duplicate`` naming the candidates,
    unless the manifest says ``metadata.allow_duplicate: true``. A name that another entry's pin
    holds is a possible duplicate too: that object is already someone's.
+4. **Revokes.** A credit entry with ``metadata.revoke: true`` is found by the same rules. Its
+   credit, ACTIVE with a balance left, is a ``revoke``; consumed, expired or revoked, it is
+   ``unchanged``. Several credits of its identity stay ``ambiguous``, and a look-alike stays a
+   ``possible_duplicate`` (a revoke never picks a look-alike by itself). No credit at all is a
+   plan error: a revoke is never a create.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from maplectl.errors import Diagnostic, ManifestError
+from maplectl.errors import Diagnostic, ManifestError, UsageError
 from maplectl.maple.reader import Observed
 from maplectl.model import JSONDict, Kind, Money
 from maplectl.plan.actions import (
@@ -36,6 +41,7 @@ from maplectl.plan.actions import (
     Existing,
     Reason,
     Request,
+    Revoke,
     risk_of,
 )
 from maplectl.plan.diff import FieldDiff, field_diffs
@@ -73,7 +79,18 @@ def build_plan(
     policy: Policy = NO_POLICY,
 ) -> Plan:
     """Decide, for every desired entry, whether apply must create it, and which rules of
-    ``policy`` the creates break. No side effects."""
+    ``policy`` the creates break. No side effects.
+
+    Every entry must name its customer by Maple id: one written with ``customer.identifier`` is
+    resolved first (:func:`maplectl.workflow.resolve_customers`; ``make_plan`` does it)."""
+    unresolved = [d.address for d in desired if not d.is_resolved]
+    if unresolved:
+        raise UsageError(
+            f"{', '.join(unresolved[:5])}{' ...' if len(unresolved) > 5 else ''}: the customer "
+            "is named by identifier and was not looked up in Maple; nothing was planned",
+            hint="resolve them first with maplectl.resolve_customers(reader, desired), or plan "
+            "with maplectl.make_plan, which does",
+        )
     matcher = _Matcher(observed, company_id=company_id, now=now)
     for d in desired:
         problem = observed.customer_problems.get(d.customer_id)
@@ -90,7 +107,13 @@ def build_plan(
         raise ManifestError(matcher.problems)
     by_address = {d.address: d for d in desired}
     actions = [matcher.near_matches(a, by_address[a.address]) for a in actions]
-    actions = [replace(a, risk=risk_of(a.kind, by_address[a.address].body)) for a in actions]
+    if matcher.problems:
+        raise ManifestError(matcher.problems)
+    actions = [
+        replace(a, risk=risk_of(a.kind, d.body, revoke=d.revoke))
+        for a in actions
+        for d in (by_address[a.address],)
+    ]
     held: tuple[str, ...] = ()
     if targets:
         # Every manifest of the in-scope customers was matched, so objects they claim are
@@ -113,6 +136,9 @@ def build_plan(
         targets=tuple(targets),
         held=held,
         violations=evaluate(policy, actions, now),
+        customer_identifiers={
+            d.customer_id: d.customer_identifier for d in desired if d.customer_identifier
+        },
     )
 
 
@@ -120,7 +146,10 @@ def manifest_digest(desired: Iterable[Desired]) -> str:
     """Digest of every entry's address, request and metadata (not of file names or lines)."""
     return digest(
         sorted(
-            [d.address, d.body, d.remote_id, d.allow_duplicate, d.created_after] for d in desired
+            [d.address, d.body, d.remote_id, d.allow_duplicate, d.created_after]
+            # only when set: the digests of manifests without a revoke stay what they were
+            + ([True] if d.revoke else [])
+            for d in desired
         )
     )
 
@@ -171,7 +200,23 @@ class _Matcher:
     # -- the whole set -----------------------------------------------------------------------------
 
     def check_entries(self, desired: Sequence[Desired]) -> None:
-        """Entries that could be one object, and charges whose window has not opened yet."""
+        """Entries that could be one object, charges whose window has not opened yet, and
+        revokes a manifest cannot ask for (validation says so too; the Python API skips it)."""
+        for d in desired:
+            if d.revoke and d.kind is not Kind.CREDIT:
+                self._problem(
+                    d,
+                    "metadata.revoke",
+                    "only allowed on Credit: Maple has no cancel for a one-time charge",
+                    "remove metadata.revoke",
+                )
+            elif d.revoke and d.allow_duplicate:
+                self._problem(
+                    d,
+                    "metadata.revoke",
+                    "cannot be combined with metadata.allow_duplicate",
+                    "remove allow_duplicate, and pin the credit to revoke with metadata.remote_id",
+                )
         for clash in clashes([entry_of(d) for d in desired]):
             d, other = desired[clash.later], desired[clash.earlier]
             where = other.location_of(clash.field)
@@ -252,22 +297,44 @@ class _Matcher:
                 source=d.source,
                 reason=Reason.SEVERAL,
                 candidates=tuple(self._candidate(c, d.kind) for c in found),
+                meta=_meta(d),
             )
         credit = found[0]
         issued, balance = credit.get("issued_amount"), credit.get("amount")
         amount = credit.get("type") == "AMOUNT"
+        left = Money.from_json(balance) if amount and isinstance(balance, Mapping) else None
+        left_units = None if amount else number(credit.get("units"))
+        grant = (Money.from_json(issued),) if amount and isinstance(issued, Mapping) else ()
+        diff = _diff(credit_view(d.body), credit_view_remote(credit))
+        if d.revoke and credit.get("state") == "ACTIVE" and _something_left(left, left_units):
+            return Revoke(
+                address=d.address,
+                kind=d.kind,
+                customer_id=d.customer_id,
+                source=d.source,
+                remote_id=ids[0],
+                state=credit.get("state"),
+                grant=grant,
+                balance=left,
+                balance_units=left_units,
+                item_id=None if amount else credit.get("item_id"),
+                diff=diff,
+                pinned=pinned,
+                meta=_meta(d),
+            )
         return Existing(
             address=d.address,
             kind=d.kind,
             customer_id=d.customer_id,
             source=d.source,
             remote_ids=ids,
-            diff=_diff(credit_view(d.body), credit_view_remote(credit)),
+            diff=diff,
             pinned=pinned,
             state=credit.get("state"),
-            grant=(Money.from_json(issued),) if amount and isinstance(issued, Mapping) else (),
-            balance=Money.from_json(balance) if amount and isinstance(balance, Mapping) else None,
-            balance_units=None if amount else number(credit.get("units")),
+            grant=grant,
+            balance=left,
+            balance_units=left_units,
+            meta=_meta(d),
         )
 
     def near_matches(self, action: Action, d: Desired) -> Action:
@@ -293,6 +360,16 @@ class _Matcher:
         twins = _oldest_first(
             {str(o["id"]): o for o in found if self._open_to(str(o["id"]), d.address)}.values()
         )
+        if not twins and d.revoke:
+            # A revoke of a credit that was never issued is almost surely a wrong identity.
+            self._problem(
+                d,
+                "metadata.revoke",
+                f"nothing to revoke: no credit named {d.body.get('name')!r} of customer "
+                f"{d.customer_id} in Maple, and none that could be it",
+                "remove metadata.revoke, or pin the credit to revoke with metadata.remote_id",
+            )
+            return action
         if not twins:
             return action
         candidates = tuple(self._candidate(o, d.kind) for o in twins)
@@ -306,7 +383,8 @@ class _Matcher:
             reason=Reason.NEAR_MATCH,
             candidates=candidates,
             diff=_candidate_diff(d, twins[0]),
-            request=action.request,
+            # A revoke's look-alike is a question (is this the credit to revoke?), never a create.
+            request=None if d.revoke else action.request,
             meta=action.meta,
         )
 
@@ -386,7 +464,9 @@ class _Matcher:
     # -- shared ------------------------------------------------------------------------------------
 
     def _create(self, d: Desired) -> Action:
-        if d.kind is Kind.CREDIT:
+        """A create; for a revoke entry, a placeholder that :meth:`near_matches` turns into a
+        possible duplicate or a plan error, never sent."""
+        if d.kind is Kind.CREDIT and not d.revoke:
             self._check_expiry(d)
         key = idempotency_key(
             company_id=self.company_id, kind=d.kind, address=d.address, body=d.body
@@ -409,11 +489,7 @@ class _Matcher:
             customer_id=d.customer_id,
             source=d.source,
             request=request,
-            meta=EntryMeta(
-                remote_id=d.remote_id,
-                allow_duplicate=d.allow_duplicate,
-                created_after=d.created_after,
-            ),
+            meta=_meta(d),
         )
 
     def _check_expiry(self, d: Desired) -> None:
@@ -467,6 +543,22 @@ class _Matcher:
                     )
                 )
         return sorted(out, key=lambda u: (u.kind.value, u.customer_id, u.remote_id))
+
+
+def _meta(d: Desired) -> EntryMeta:
+    return EntryMeta(
+        remote_id=d.remote_id,
+        allow_duplicate=d.allow_duplicate,
+        created_after=d.created_after,
+        revoke=d.revoke,
+    )
+
+
+def _something_left(balance: Money | None, units: Any) -> bool:
+    """A balance left to take back (an unreadable one counts as some: the credit is ACTIVE)."""
+    if balance is not None:
+        return balance.value_in_cents > 0
+    return not isinstance(units, int | float) or units > 0
 
 
 def _credit_full(body: Mapping[str, Any]) -> JSONDict:

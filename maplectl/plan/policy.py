@@ -1,4 +1,5 @@
-"""Money guardrails: the ``policy:`` of ``maplectl.yaml`` checked against a plan's creates. Pure.
+"""Money guardrails: the ``policy:`` of ``maplectl.yaml`` checked against a plan's creates and
+revokes. Pure.
 
 A :class:`Policy` is a set of rules, each ``soft`` (apply runs with ``--override-policy
 "REASON"``, and the reason is recorded) or ``hard`` (no override). :func:`evaluate` turns a plan's
@@ -20,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from maplectl.model import JSONDict, Kind, Money
-from maplectl.plan.actions import Action, Create, Risk
+from maplectl.plan.actions import Action, Create, Revoke, Risk, taken_back
 from maplectl.plan.identity import instant
 
 __all__ = [
@@ -50,6 +51,7 @@ class RuleName(StrEnum):
     MAX_PER_RUN = "max_per_run"
     ALLOWED_CURRENCIES = "allowed_currencies"
     CREDIT_EXPIRY = "credit_expiry"
+    REVOKES = "revokes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +60,10 @@ class Rule:
 
     severity: Severity
     amounts: Mapping[str, int] = field(default_factory=dict)
-    """Per currency, the most in minor units (``max_per_*``)."""
+    """Per currency, the most in minor units (``max_per_*``; ``revokes``: taken back per run)."""
     units: Mapping[str, int] = field(default_factory=dict)
-    """Per item id, the most units of one UNITS credit (``max_per_credit``)."""
+    """Per item id, the most units of one UNITS credit (``max_per_credit``; ``revokes``: taken
+    back per run)."""
     currencies: tuple[str, ...] = ()
     """``allowed_currencies``."""
     max_days: int | None = None
@@ -93,11 +96,14 @@ NO_POLICY = Policy()
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """One rule one create (or one customer's or the run's total) breaks.
+    """One rule one create or revoke (or one customer's or the run's total) breaks.
 
     ``limit`` and ``actual`` are money for the ``max_per_*`` rules (and the amount in a currency
     that is not allowed); ``limit_units``/``actual_units`` are units of ``item_id`` for a UNITS
     credit, or days for ``credit_expiry`` (``actual_units`` None: the credit never expires).
+    ``revokes`` without limits: one violation per revoke (its address, nothing else, so that it
+    does not move with the balance); with limits: the run's total taken back, per currency and
+    per item.
     """
 
     rule: RuleName
@@ -143,8 +149,8 @@ class Violation:
 
 
 def evaluate(policy: Policy, actions: Sequence[Action], now: datetime) -> tuple[Violation, ...]:
-    """Every violation of ``policy`` by the creates among ``actions``, in a stable order:
-    per create (in plan order), then per customer, then per run."""
+    """Every violation of ``policy`` by the creates and revokes among ``actions``, in a stable
+    order: per create (in plan order), then per customer, then per run, then the revokes."""
     creates = [a for a in actions if isinstance(a, Create)]
     out: list[Violation] = []
     for action in creates:
@@ -165,7 +171,48 @@ def evaluate(policy: Policy, actions: Sequence[Action], now: datetime) -> tuple[
                 per_run[money.currency] += money.value_in_cents
         for currency, total in sorted(per_run.items()):
             out += _over(rule, RuleName.MAX_PER_RUN, currency, total)
+    rule = policy.rules.get(RuleName.REVOKES)
+    revokes = [a for a in actions if isinstance(a, Revoke)]
+    if rule is not None and revokes:
+        out += _revokes(rule, revokes)
     return tuple(out)
+
+
+def _revokes(rule: Rule, revokes: Sequence[Revoke]) -> list[Violation]:
+    """``revokes`` without limits: every revoke breaks it. With ``amounts``/``units``: the money
+    and units the run takes back, over the limit; what the rule does not list allows none."""
+    if not rule.amounts and not rule.units:
+        return [
+            Violation(RuleName.REVOKES, rule.severity, address=a.address, customer_id=a.customer_id)
+            for a in revokes
+        ]
+    out: list[Violation] = []
+    taken = taken_back(revokes)
+    for currency, total in taken["money"].items():
+        limit = rule.amounts.get(currency, 0)
+        if total > limit:
+            out.append(
+                Violation(
+                    RuleName.REVOKES,
+                    rule.severity,
+                    currency=currency,
+                    limit=Money(currency, limit),
+                    actual=Money(currency, total),
+                )
+            )
+    for item, units in taken["units"].items():
+        limit = rule.units.get(item, 0)
+        if units > limit:
+            out.append(
+                Violation(
+                    RuleName.REVOKES,
+                    rule.severity,
+                    item_id=item,
+                    limit_units=limit,
+                    actual_units=math.ceil(units),
+                )
+            )
+    return out
 
 
 def _per_create(policy: Policy, action: Create, now: datetime) -> list[Violation]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +23,11 @@ from maplectl.plan.actions import (
     Action,
     ActionType,
     Create,
+    Revoke,
     Risk,
     action_from_json,
     action_to_json,
+    taken_back,
 )
 from maplectl.plan.keys import digest
 from maplectl.plan.policy import Violation
@@ -37,18 +39,31 @@ __all__ = [
     "Create",
     "Desired",
     "Plan",
+    "Revoke",
     "Unmanaged",
     "plan_differences",
 ]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """2: ``paths`` and ``customer_filter`` (what apply re-derives a saved plan from), ``held``, and
-actions as a tagged union with structured reasons instead of prose notes."""
+actions as a tagged union with structured reasons instead of prose notes. 3: the ``revoke``
+action (risk ``credit-revoke``), ``item_id`` and ``metadata.revoke`` on every action, and
+``summary.revoked``: a reader of version 2 would not know that a plan can take money back."""
+READABLE_VERSIONS = (2, FORMAT_VERSION)
+"""A version 2 plan holds no revoke (its maplectl refused ``metadata.revoke``), and apply makes
+every saved plan again from its manifests, so it is read as it is."""
 
 
 @dataclass(frozen=True, slots=True)
 class Desired:
-    """A manifest entry as planning and apply see it; rebuilt from a saved plan just as well."""
+    """A manifest entry as planning and apply see it; rebuilt from a saved plan just as well.
+
+    An entry that names its customer by ``spec.customer.identifier`` is *unresolved* until
+    :meth:`resolved` gives it the Maple id that identifier belongs to (the workflow looks it up,
+    :func:`maplectl.workflow.resolve_customers`): until then ``customer_id`` is empty and the
+    body holds ``customer``. Resolved, it is exactly the entry ``customer_id: <id>`` would be
+    (same body, so same idempotency key), and keeps ``customer_identifier`` for the plan to show.
+    """
 
     kind: Kind
     name: str
@@ -58,14 +73,37 @@ class Desired:
     remote_id: str | None = None
     allow_duplicate: bool = False
     created_after: str | None = None
+    revoke: bool = False
+    """``metadata.revoke``: revoke the credit this entry holds, if it has a balance left."""
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False)
+    customer_identifier: str | None = None
+    """``spec.customer.identifier`` as written; None when the manifest gives ``customer_id``."""
 
     @property
     def address(self) -> str:
         return f"{self.kind.value}/{self.name}"
 
+    @property
+    def is_resolved(self) -> bool:
+        """The entry names its customer by Maple id (as written, or once resolved)."""
+        return bool(self.customer_id) and "customer" not in self.body
+
+    def resolved(self, customer_id: str) -> Desired:
+        """This entry with its customer's Maple id: ``customer`` becomes ``customer_id`` in
+        place, so the body is the one ``customer_id: <customer_id>`` would have given."""
+        body: JSONDict = {}
+        for key, value in self.body.items():
+            body["customer_id" if key == "customer" else key] = value
+        body["customer_id"] = customer_id
+        return replace(self, customer_id=customer_id, body=body)
+
     def location_of(self, dotted_field: str) -> SourceLocation:
-        """Where a field is written, when the entry came from a file; else the document."""
+        """Where a field is written, when the entry came from a file; else the document.
+
+        ``spec.customer_id`` of an entry that names its customer by identifier is where that
+        identifier is written (errors from Maple about the customer point there)."""
+        if dotted_field == "spec.customer_id" and self.customer_identifier is not None:
+            dotted_field = "spec.customer.identifier"
         return self.locations.get(dotted_field, self.source)
 
     @classmethod
@@ -80,7 +118,9 @@ class Desired:
             remote_id=meta.remote_id,
             allow_duplicate=meta.allow_duplicate,
             created_after=meta.created_after,
+            revoke=meta.revoke,
             locations=resource.field_locations,
+            customer_identifier=resource.customer_identifier,
         )
 
 
@@ -146,6 +186,9 @@ class Plan:
     environment: str | None = None
     """``production`` or ``test``, as maplectl.yaml pins it (``test`` for the sandbox); None
     when nothing pins it."""
+    customer_identifiers: Mapping[str, str] = field(default_factory=dict)
+    """Customer id -> the identifier manifests named it by (``spec.customer.identifier``), for
+    people to recognise the customer; what is sent always has the id."""
 
     @property
     def approval_digest(self) -> str:
@@ -180,6 +223,15 @@ class Plan:
     def creates(self) -> list[Create]:
         return [a for a in self.actions if isinstance(a, Create)]
 
+    @property
+    def revokes(self) -> list[Revoke]:
+        return [a for a in self.actions if isinstance(a, Revoke)]
+
+    @property
+    def writes(self) -> list[Create | Revoke]:
+        """What apply sends: every create and every revoke, in plan order."""
+        return [a for a in self.actions if isinstance(a, Create | Revoke)]
+
     def counts(self) -> dict[str, int]:
         counts = {a.value: 0 for a in ACTION_ORDER}
         for action in self.actions:
@@ -198,11 +250,16 @@ class Plan:
         return {c: _money_of(acts) for c, acts in sorted(by_customer.items())}
 
     def risks(self) -> dict[str, int]:
-        """How many creates of each risk class (every class, zero or not)."""
+        """How many creates and revokes of each risk class (every class, zero or not)."""
         out = {r.value: 0 for r in Risk}
-        for action in self.creates:
+        for action in self.writes:
             out[action.risk.value] += 1
         return out
+
+    def revoked(self) -> JSONDict:
+        """What the revokes take back: ``money`` per currency in minor units (AMOUNT credits),
+        ``units`` per item (UNITS credits), as the balances were when the plan was made."""
+        return taken_back(self.revokes)
 
     def summary(self) -> JSONDict:
         return {
@@ -210,6 +267,7 @@ class Plan:
             "risks": self.risks(),
             "money": self.money(),
             "per_customer": self.money_per_customer(),
+            "revoked": self.revoked(),
         }
 
     # -- JSON --------------------------------------------------------------------------------------
@@ -226,6 +284,7 @@ class Plan:
             "manifest_digest": self.manifest_digest,
             "observation_digest": self.observation_digest,
             "customers": list(self.customers),
+            "customer_identifiers": dict(sorted(self.customer_identifiers.items())),
             "targets": list(self.targets),
             "paths": list(self.paths),
             "customer_filter": list(self.customer_filter),
@@ -247,16 +306,26 @@ class Plan:
         if not isinstance(data, dict):
             raise PlanFileError("not a maplectl plan: the top level is not an object")
         version = data.get("format_version")
-        if version == 1:
+        if version == 2 and any(
+            isinstance(a, dict) and a.get("action") == "revoke" for a in data.get("actions") or ()
+        ):
+            raise PlanFileError(
+                "a format_version 2 plan cannot hold a revoke (that maplectl had none); the file "
+                "was edited",
+                hint="make a new plan with `maplectl plan --out`; never edit a plan by hand",
+            )
+        if version in READABLE_VERSIONS:
+            pass
+        elif version == 1:
             raise PlanFileError(
                 "plan format_version 1 was made by an older maplectl and does not record the "
                 "manifests it was made from, which apply now makes the plan again from",
                 hint="make the plan again with `maplectl plan --out`, review it, and apply that",
             )
-        if version != FORMAT_VERSION:
+        else:
             raise PlanFileError(
                 f"plan format_version {version!r} is not supported (this maplectl reads "
-                f"{FORMAT_VERSION})",
+                f"{' and '.join(str(v) for v in READABLE_VERSIONS)})",
                 hint="make the plan again with this version of maplectl",
             )
         body = {k: v for k, v in data.items() if k != "plan_digest"}
@@ -275,6 +344,7 @@ class Plan:
                 manifest_digest=str(data["manifest_digest"]),
                 observation_digest=str(data["observation_digest"]),
                 customers=tuple(data["customers"]),
+                customer_identifiers=_identifiers(data.get("customer_identifiers") or {}),
                 targets=tuple(data.get("targets") or ()),
                 paths=_strings(data["paths"], "paths"),
                 customer_filter=_strings(data["customer_filter"], "customer_filter"),
@@ -294,8 +364,9 @@ class Plan:
 def plan_differences(saved: Plan, derived: Plan) -> list[str]:
     """How ``saved``'s actions differ from ``derived``'s; empty when they are the same.
 
-    Compared per address: the action type, the request and the idempotency key, which are what
-    apply sends. Everything else in a plan is for reviewers or is derived from these.
+    Compared per address: the action type, the request and the idempotency key (what apply
+    sends), and a revoke's credit (what apply revokes). Everything else in a plan is for
+    reviewers or is derived from these.
     """
     problems: list[str] = []
     ours = {a.address: a for a in saved.actions}
@@ -327,6 +398,11 @@ def plan_differences(saved: Plan, derived: Plan) -> list[str]:
                 problems.append(
                     f"{address}: the saved plan's idempotency key is not the one the manifest gives"
                 )
+            if isinstance(old, Revoke) and old.remote_ids != new.remote_ids:
+                problems.append(
+                    f"{address}: the saved plan revokes {', '.join(old.remote_ids)}, the "
+                    f"manifests and Maple now name {', '.join(new.remote_ids)}"
+                )
     return problems
 
 
@@ -343,6 +419,14 @@ def _environment(value: Any) -> str | None:
     if value in ("production", "test"):
         return str(value)
     raise ValueError(f"environment must be production, test or null, not {value!r}")
+
+
+def _identifiers(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise TypeError("customer_identifiers must map customer ids to identifiers")
+    return dict(value)
 
 
 def _strings(value: Any, name: str) -> tuple[str, ...]:

@@ -3,7 +3,9 @@
 Blocks of one file run in order in one fresh folder holding a copy of examples/, so a walkthrough
 can build on its earlier steps (the embedded sandbox lives in that folder's .maplectl/). In the
 expected output, remote ids (crd_..., otb_...), approval digests and journal file names are
-normalised, a line `...` matches any lines, and a final `[exit N]` line states a non-zero exit code.
+normalised, and so are RFC 3339 times in UTC (the sandbox's clock is the real one: a status shows
+when each ledger row was written), a line `...` matches any lines, and a final `[exit N]` line
+states a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ BLOCK = re.compile(r"```console\n(.*?)```", re.S)
 IDS = re.compile(r"\b(crd|otb|clog|cus|itm)_[0-9a-f]{12,}\b")
 JOURNAL = re.compile(r"\.maplectl/journal/\S+\.jsonl")
 DIGEST = re.compile(r"\bsha256:[0-9a-f]{64}\b")
+TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
 def steps(text: str) -> list[tuple[str, list[str], int]]:
@@ -43,6 +46,7 @@ def steps(text: str) -> list[tuple[str, list[str], int]]:
 
 def normalise(text: str) -> str:
     text = DIGEST.sub("sha256:<digest>", text)  # approval digests hash the remote ids
+    text = TIME.sub("<time>", text)
     return JOURNAL.sub(".maplectl/journal/<run>.jsonl", IDS.sub(r"\1_<id>", text))
 
 

@@ -24,7 +24,7 @@ def test_saved_plan_renders_in_every_format(tmp_path: Path) -> None:
     saved = (tmp_path / "p.json").read_text()
     assert json.loads(made.stdout) == json.loads(saved)
     doc = json.loads(saved)
-    assert doc["format_version"] == 2 and doc["summary"]["counts"]["create"] == 7
+    assert doc["format_version"] == 3 and doc["summary"]["counts"]["create"] == 7
     assert doc["paths"] == ["examples"]  # what `apply p.json` makes the plan again from
     assert doc["summary"]["money"] == {"USD": {"credits": 62500, "charges": 360000}}
 
@@ -75,7 +75,7 @@ def test_apply_json_result_is_versioned(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
-    assert doc["format_version"] == 1
+    assert doc["format_version"] == 2
     assert doc["summary"]["counts"]["created"] == 7
     assert doc["summary"]["money"] == {"USD": {"credits": 62500, "charges": 360000}}
     assert doc["verification"] == {"ok": True, "problems": []}

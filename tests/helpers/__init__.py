@@ -6,6 +6,8 @@ top-level package. conftest files only register fixtures; what a fixture builds 
 - :mod:`helpers.clock`: a fake monotonic clock and sleeper, so no test waits on real time.
 - :mod:`helpers.planning`: desired entries and observed Maple objects built by hand.
 - :mod:`helpers.fake_maple`: a scripted in-memory Maple for the apply engine.
+- :mod:`helpers.ledger`: credit, ledger and billable rows by hand, and a reader serving them
+  (for ``status``).
 - :mod:`helpers.control`: the sandbox's control API, through maplectl's one ``ControlClient``.
 - :mod:`helpers.sandbox`: request bodies, ``/find`` helpers and clocks for the sandbox tests.
 - :mod:`helpers.maple`: an in-process sandbox with the real client, for integration tests.

@@ -30,7 +30,7 @@ def credit(
         "state": "ACTIVE",
         **extra,
     }
-    meta = {k: body.pop(k) for k in ("remote_id", "allow_duplicate") if k in body}
+    meta = {k: body.pop(k) for k in ("remote_id", "allow_duplicate", "revoke") if k in body}
     return Desired(
         kind=Kind.CREDIT,
         name=name,

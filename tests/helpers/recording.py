@@ -14,15 +14,18 @@ from maplectl.sandbox import Sandbox
 
 
 class Recorder(httpx.BaseTransport):
-    """Forwards to the sandbox; counts requests and keeps the Idempotency-Key of every create."""
+    """Forwards to the sandbox; counts requests, keeps each one's method and path (as sent,
+    percent-encoded) and the Idempotency-Key of every create."""
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner = inner
         self.keys: list[str] = []
         self.requests = 0
+        self.calls: list[str] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
+        self.calls.append(f"{request.method} {request.url.raw_path.decode('ascii')}")
         if request.method == "POST" and request.url.path.endswith(("/credits", "/one_times")):
             self.keys.append(request.headers["Idempotency-Key"])
         return self.inner.handle_request(request)

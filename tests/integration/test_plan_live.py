@@ -187,7 +187,7 @@ def test_customer_identifier_instead_of_id_says_which_id(maple: Maple) -> None:
         maple.plan([credit("a", "acme")])
     (problem,) = info.value.diagnostics
     assert problem.message == "acme is the identifier of customer cus_acme, not its Maple id"
-    assert problem.hint == "write customer_id: cus_acme"
+    assert problem.hint == "write customer_id: cus_acme, or customer: {identifier: acme}"
 
 
 def test_existence_is_only_checked_for_customers_with_nothing(maple: Maple) -> None:

@@ -17,6 +17,7 @@ from maplectl import (
     load_manifests,
     plan_text,
     read_observed,
+    resolve_customers,
 )
 from maplectl.maple.client import wsgi_transport
 from maplectl.sandbox import Sandbox
@@ -25,7 +26,8 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 def test_library_flow_plans_and_applies_the_examples(tmp_path: Path) -> None:
-    """load -> read -> plan -> render -> apply, then a second plan has nothing to create."""
+    """load -> resolve customers named by identifier -> read -> plan -> render -> apply, then a
+    second plan has nothing to create."""
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     box = Sandbox.open(tmp_path / "s.sqlite")
     with MapleClient(
@@ -36,7 +38,8 @@ def test_library_flow_plans_and_applies_the_examples(tmp_path: Path) -> None:
     ) as client:
 
         def plan_now() -> maplectl.Plan:
-            desired = [Desired.from_resource(r) for r in load_manifests([tmp_path / "examples"])]
+            loaded = [Desired.from_resource(r) for r in load_manifests([tmp_path / "examples"])]
+            desired = resolve_customers(client, loaded)
             observed = read_observed(client, {d.customer_id for d in desired})
             return build_plan(
                 desired,

@@ -179,3 +179,27 @@ def test_charges_that_both_pin_may_share_a_pricing(
     _, problems = validate_paths(["a.yaml", "b.yaml", "c.yaml"])
     (problem,) = problems
     assert (problem.file, problem.field) == ("c.yaml", "spec.onetime_items")
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "clash"),
+    [
+        ("customer: {identifier: acme-corp}", "customer: {identifier: acme-corp}", True),
+        ("customer: {identifier: acme-corp}", "customer: {identifier: globex-corp}", False),
+        # Offline, an id and an identifier may or may not be one customer: the plan decides.
+        ("customer_id: cus_acme", "customer: {identifier: cus_acme}", False),
+    ],
+)
+def test_look_alikes_by_identifier_clash_offline_only_for_one_identifier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str, second: str, clash: bool
+) -> None:
+    """Two entries naming one identifier are one customer even offline; an identifier and an id
+    are left to the plan, which knows which customer the identifier is."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "a.yaml", CREDIT.format(address="goodwill", extra="", title="Café goodwill"))
+    write(tmp_path, "b.yaml", CREDIT.format(address="goodwill-2", extra="", title="café goodwill "))
+    for name, customer in (("a.yaml", first), ("b.yaml", second)):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        write(tmp_path, name, text.replace("customer_id: cus_acme", customer))
+    _, problems = validate_paths(["a.yaml", "b.yaml"])
+    assert [(p.file, p.field) for p in problems] == ([("b.yaml", "spec.name")] if clash else [])

@@ -155,6 +155,37 @@ def test_revoke_is_idempotent(api: httpx.Client) -> None:
     assert sorted(log["action_type"] for log in logs) == ["ISSUED", "REVOKED"]
 
 
+def test_revoke_touches_only_a_credit_of_the_company_in_the_path(
+    api: httpx.Client, sandbox: Any
+) -> None:
+    """DELETE of an unknown id, or of another company's credit through this company's path, is a
+    404 request_error and revokes nothing."""
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=sandbox.app),
+        base_url="http://sandbox/api/v1/companies/cmp_other",
+        headers={"Authorization": "Bearer sandbox-other-token"},
+    ) as other:
+        theirs = other.post("/credits", json=credit_body(customer_id="cus_other")).json()
+        missing = api.delete(f"/credits/{theirs['id']}")
+        assert missing.status_code == 404 and missing.json()["error_type"] == "request_error"
+        assert api.delete("/credits/crd_0000000000000000nope").status_code == 404
+        assert other.get(f"/credits/{theirs['id']}").json()["state"] == "ACTIVE"
+
+
+def test_revoke_ignores_an_idempotency_key(api: httpx.Client) -> None:
+    """The header means nothing on DELETE (docs/maple-api.md, Idempotency): one key on two
+    credits revokes both, a malformed key is no 400, and no answer is a replay."""
+    first = api.post("/credits", json=credit_body(name="One")).json()
+    second = api.post("/credits", json=credit_body(name="Two")).json()
+    for credit in (first, second):
+        answer = api.delete(f"/credits/{credit['id']}", headers={"Idempotency-Key": "k1"})
+        assert answer.status_code == 200 and answer.json()["id"] == credit["id"]
+        assert answer.json()["state"] == "REVOKED"
+        assert "Idempotency-Used" not in answer.headers and "Idempotency-Key" not in answer.headers
+    bad = api.delete(f"/credits/{first['id']}", headers={"Idempotency-Key": "no spaces allowed"})
+    assert bad.status_code == 200 and bad.json()["state"] == "REVOKED"
+
+
 def test_consume_until_consumed(api: httpx.Client) -> None:
     """Consumption lowers amount, never issued_amount; at 0 the credit is CONSUMED."""
     credit = api.post("/credits", json=credit_body()).json()

@@ -18,12 +18,14 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 def sample_plan() -> Plan:
-    """One of everything: create, unchanged (consumed), drift, duplicate, ambiguous, charges."""
+    """One of everything: create, revoke, unchanged (consumed), drift, duplicate, ambiguous,
+    charges."""
     acme = credit("acme-goodwill", cents=5000, title="Goodwill Q4")
     drifted = credit("globex-goodwill", customer="cus_globex", cents=10000, title="Goodwill")
     renamed = credit("initech-renamed", customer="cus_initech", cents=2500, title="New name")
     amb = credit("hooli-promo", customer="cus_hooli", cents=100, title="Promo")
     consumed = credit("umbrella-prepaid", customer="cus_umbrella", cents=20000, title="Prepaid")
+    retired = credit("acme-retired", cents=5000, title="Retired promo", revoke=True)
     services = charge(
         "acme-services",
         items=[
@@ -44,9 +46,10 @@ def sample_plan() -> Plan:
         remote_credit("crd_13", amb),
         remote_credit("crd_14", consumed, state="CONSUMED", balance=0),
         remote_credit("crd_15", credit("z", customer="cus_acme", cents=1, title="Unrelated")),
+        remote_credit("crd_16", retired, balance=4000),
     ]
     made = plan_of(
-        [acme, drifted, renamed, amb, consumed, services, onboarding],
+        [acme, drifted, renamed, amb, consumed, retired, services, onboarding],
         remote,
         [billable("otb_20", "cus_globex")],
     )
@@ -80,9 +83,9 @@ def test_summary_line_states_money_per_currency() -> None:
     """Reviewers approve money: the last line totals new credits and charges per currency."""
     last = plan_text(sample_plan()).strip().splitlines()[-2]
     assert last == (
-        "Plan: 2 to create, 2 unchanged, 1 drifted, 1 ambiguous, "
+        "Plan: 2 to create, 1 to revoke, 2 unchanged, 1 drifted, 1 ambiguous, "
         "1 possible duplicate, 2 unmanaged. New credits: USD 50.00. "
-        "New charges: USD 5,000.00."
+        "New charges: USD 5,000.00. Taken back: USD 40.00."
     )
 
 
@@ -93,9 +96,9 @@ def test_color_only_when_asked() -> None:
 
 
 def test_json_has_the_fixed_fields() -> None:
-    """format_version 2 and every field the issue fixes are present."""
+    """format_version 3 and every field the issue fixes are present."""
     doc = json.loads(plan_json(sample_plan()))
-    assert doc["format_version"] == 2
+    assert doc["format_version"] == 3
     assert doc["paths"] == ["billing/"] and doc["customer_filter"] == []
     for key in (
         "company_id",
@@ -126,6 +129,7 @@ def test_json_has_the_fixed_fields() -> None:
         "grant",
         "balance",
         "balance_units",
+        "item_id",
         "metadata",
     ):
         assert key in action
@@ -135,6 +139,9 @@ def test_json_has_the_fixed_fields() -> None:
     assert doc["summary"]["per_customer"]["cus_acme"] == {
         "USD": {"credits": 5000, "charges": 500000}
     }
+    assert doc["summary"]["revoked"] == {"money": {"USD": 4000}, "units": {}}
+    assert doc["summary"]["counts"]["revoke"] == 1
+    assert doc["summary"]["risks"]["credit-revoke"] == 1
 
 
 def test_plan_round_trips_through_json() -> None:
@@ -155,8 +162,8 @@ def test_edited_plan_is_refused() -> None:
 def test_unknown_format_version_is_refused() -> None:
     """A plan from a future maplectl is not guessed at."""
     doc = json.loads(plan_json(sample_plan()))
-    doc["format_version"] = 3
-    with pytest.raises(PlanFileError, match="format_version 3"):
+    doc["format_version"] = 4
+    with pytest.raises(PlanFileError, match="format_version 4 is not supported"):
         Plan.from_json(doc)
 
 
