@@ -45,9 +45,41 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(redact(text), err=err, nl=nl)
 
 
+NO_COLOR_FLAG = "maplectl.no_color"
+"""Key in click's ``ctx.meta`` under which the group keeps ``--no-color``."""
+
+
+def color_enabled(*, is_tty: bool, no_color_flag: bool, env: Mapping[str, str]) -> bool:
+    """Whether output gets ANSI colour: the one place maplectl decides it.
+
+    Off with ``--no-color``; off when ``NO_COLOR`` is set to anything but the empty string (an
+    empty ``NO_COLOR`` does not count, as https://no-color.org says); off when ``TERM=dumb``;
+    otherwise on only when the output is a terminal.
+    """
+    if no_color_flag or env.get("NO_COLOR", "") != "":
+        return False
+    if env.get("TERM") == "dumb":
+        return False
+    return is_tty
+
+
+def is_tty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 def use_color(stream: Any) -> bool:
-    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+    """Colour for ``stream`` under this run's ``--no-color`` and environment."""
+    ctx = click.get_current_context(silent=True)
+    flag = bool(ctx is not None and ctx.meta.get(NO_COLOR_FLAG))
+    return color_enabled(is_tty=is_tty(stream), no_color_flag=flag, env=os.environ)
+
+
+def live_terminal(stream: Any) -> bool:
+    """A terminal that can redraw a line (``\\r`` and erase-line): progress goes there only."""
+    return is_tty(stream) and os.environ.get("TERM") != "dumb"
 
 
 def handle_errors(func: F) -> F:
@@ -126,12 +158,19 @@ def _exit_1(exc: click.UsageError) -> None:
     cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
 @click.version_option(__version__, prog_name="maplectl")
-def cli() -> None:
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour, even on a terminal (as NO_COLOR=1 or TERM=dumb). Before the command.",
+)
+@click.pass_context
+def cli(ctx: click.Context, no_color: bool) -> None:
     """Declarative credits and one-time charges for Maple Billing.
 
     Manifests in git describe the credits and one-time charges customers should have; `plan`
     shows what Maple lacks; `apply` creates exactly that, once.
     """
+    ctx.meta[NO_COLOR_FLAG] = no_color
 
 
 # -- connection options ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from maplectl.cli.base import (
     connection_options,
     echo,
     handle_errors,
+    live_terminal,
     settings_for,
 )
 from maplectl.cli.commands import run_deadline, timeout_option
@@ -119,8 +120,8 @@ def export(
 
 
 def _progress() -> workflow.ExportProgressFn | None:
-    """Progress on a terminal's stderr, else nothing."""
-    if not sys.stderr.isatty():
+    """Progress on a terminal's stderr that can redraw a line, else nothing."""
+    if not live_terminal(sys.stderr):
         return None
 
     def show(customers: int, documents: int) -> None:

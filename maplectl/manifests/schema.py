@@ -26,11 +26,13 @@ from jsonschema.validators import extend
 from maplectl.errors import UsageError
 from maplectl.manifests.messages import Problem, translate
 
-SCHEMA_NAMES: tuple[str, ...] = ("config", "credit", "envelope", "onetimecharge")
+SCHEMA_NAMES: tuple[str, ...] = ("config", "credit", "envelope", "manifest", "onetimecharge")
 """Names accepted by :func:`schema_document` (also the kind names, in any case)."""
 
 # The schema that validates a whole document of each kind.
 KIND_SCHEMAS: Mapping[str, str] = {"Credit": "credit", "OneTimeCharge": "onetimecharge"}
+
+SCHEMA_ID = "https://maplectl.dev/schemas/v1/{name}.schema.json"
 
 Check = Callable[[Any], bool]
 
@@ -66,6 +68,79 @@ def schema_document(name: str) -> dict[str, Any]:
     Raises :class:`~maplectl.errors.UsageError` for an unknown name.
     """
     return copy.deepcopy(_load(_canonical(name)))
+
+
+def build_manifest_schema() -> dict[str, Any]:
+    """The schema of a manifest of any kind, made from the kinds' own schemas.
+
+    It checks a document as the kind its ``kind`` names (``if``/``then`` on ``kind``), so one
+    editor association covers every document of a file that mixes Credit and OneTimeCharge. Each
+    kind's schema is copied whole under ``$defs/<Kind>`` with its ``#/$defs/...`` references
+    moved along, so the result needs no other file. ``schemas/manifest.schema.json`` is this,
+    written out; a test holds the two equal.
+    """
+    kinds = sorted(KIND_SCHEMAS)
+    defs: dict[str, Any] = {}
+    branches: list[dict[str, Any]] = []
+    for kind in kinds:
+        embedded = {
+            k: v for k, v in _load(KIND_SCHEMAS[kind]).items() if k not in {"$schema", "$id"}
+        }
+        defs[kind] = _moved_refs(copy.deepcopy(embedded), f"#/$defs/{kind}/$defs/")
+        branches.append(
+            {
+                "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                "then": {"$ref": f"#/$defs/{kind}"},
+            }
+        )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID.format(name="manifest"),
+        "title": "maplectl manifest (any kind)",
+        "description": "A Credit or a OneTimeCharge, checked as the kind it names. Generated "
+        "from credit.schema.json and onetimecharge.schema.json.",
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "maplectl/v1", "description": "Always maplectl/v1."},
+            "kind": {
+                "enum": kinds,
+                "description": " or ".join(kinds) + ": the rest of the document is checked "
+                "as that kind.",
+            },
+        },
+        "allOf": branches,
+        "$defs": defs,
+    }
+
+
+def _moved_refs(node: Any, prefix: str) -> Any:
+    """``node`` with every ``#/$defs/x`` reference rewritten to ``<prefix>x``, in place."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            node["$ref"] = prefix + ref.removeprefix("#/$defs/")
+        for value in node.values():
+            _moved_refs(value, prefix)
+    elif isinstance(node, list):
+        for item in node:
+            _moved_refs(item, prefix)
+    return node
+
+
+def shipped_schemas() -> dict[str, bytes]:
+    """Every schema file maplectl ships (``credit.schema.json``: its bytes), by file name."""
+    folder = files("maplectl.schemas")
+    return {
+        entry.name: entry.read_bytes()
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".schema.json") and entry.is_file()
+    }
+
+
+def schema_text(document: Mapping[str, Any]) -> str:
+    """A schema as the files in ``schemas/`` are written: JSON, indented by 2, a final newline."""
+    return json.dumps(document, indent=2) + "\n"
 
 
 @functools.cache
