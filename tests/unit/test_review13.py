@@ -10,11 +10,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from helpers.ledger import RowsReader, amount_credit, issued, log, money, units_credit
 from helpers.planning import NOW, credit, plan_of, remote_credit
 
-from maplectl.errors import ApiValidationError, ManifestError, PlanFileError
+from maplectl.config import Secret
+from maplectl.errors import ApiValidationError, ManifestError, PlanFileError, TransportError
+from maplectl.maple.client import MapleClient
 from maplectl.maple.reader import Collection, Page
 from maplectl.plan.keys import digest
 from maplectl.plan.policy import Policy, RuleName, evaluate
@@ -151,6 +154,42 @@ def test_a_credit_the_second_read_does_not_return_is_not_reported_reconciled() -
     assert report.reread == ("cus_acme",)
     assert [c.remote_id for _, c in report.credits] == ["crd_1"]
     assert report.mismatched != []
+
+
+# -- Maple's answers at the boundary ---------------------------------------------------------------
+
+UNITS_CREDIT_PAGE = """\
+{"results": [{"id": "crd_1", "customer_id": "cus_acme", "name": "API calls", "type": "UNITS",
+ "state": "ACTIVE", "issued_units": 1000, "units": %s, "item_id": "itm_api_calls",
+ "subscription_id": null, "expiration_date": null, "created_at": "2026-01-01T00:00:00Z"}],
+ "pagination": {"from_key": null, "limit": 100}}"""
+
+
+@pytest.mark.parametrize("number", ["Infinity", "NaN", "-Infinity"])
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-13: Infinity/NaN units pass the row check and crash policy, plan JSON, status",
+)
+def test_a_non_finite_number_from_maple_is_refused_at_the_boundary(number: str) -> None:
+    """A credit row whose units are Infinity or NaN (JSON Python reads, but no number) is one
+    clear error where rows are checked, not a revoke of "inf units" whose policy check raises
+    OverflowError and whose plan JSON and status JSON cannot be written."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            content=(UNITS_CREDIT_PAGE % number).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+
+    client = MapleClient(
+        api_url="https://maple.test/api/v1",
+        company_id="cmp_demo",
+        token=Secret("canary-token-review13"),
+        transport=httpx.MockTransport(answer),
+    )
+    with client, pytest.raises(TransportError):
+        client.find_page(Collection.CREDITS, {"customer_id": "cus_acme"})
 
 
 # -- saved plans ---------------------------------------------------------------------------------
