@@ -12,6 +12,7 @@ from helpers.recording import Recorder, recorded_world
 
 from maplectl import (
     MapleClient,
+    Secret,
     apply_plan,
     build_plan,
     load_scope,
@@ -19,7 +20,9 @@ from maplectl import (
     read_observed,
     resolve_customers,
 )
-from maplectl.errors import PolicyRefusal
+from maplectl.errors import ManifestError, PolicyRefusal
+from maplectl.maple.client import wsgi_transport
+from maplectl.sandbox import Sandbox
 
 CREDIT = """\
 apiVersion: maplectl/v1
@@ -74,3 +77,54 @@ def test_planning_with_build_plan_keeps_the_hard_revokes_rule(
     with pytest.raises(PolicyRefusal):
         apply_plan(client, plan, desired=desired)
     assert _deletes(recorder) == 0
+
+
+SHARED = """\
+apiVersion: maplectl/v1
+kind: Credit
+metadata:
+  name: shared-goodwill
+spec:
+  customer: {identifier: shared-co}
+  name: Goodwill
+  type: AMOUNT
+  amount: {currency: USD, value_in_cents: 5000}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-13: an identifier two customers share resolves to whichever GET answers",
+)
+def test_an_identifier_two_customers_share_stops_the_plan(tmp_path: Path) -> None:
+    """When two customers of the company have the identifier a manifest names (a service that
+    lets them share it, as the sandbox does), the plan stops at spec.customer.identifier and
+    names both, as docs/maple-api.md (Customers) promises; it never credits whichever customer
+    `GET /customers/{identifier}` happens to answer with, which another run may answer
+    differently, issuing the credit again to the other one."""
+    box = Sandbox.open(tmp_path / "s.sqlite")
+    twins = [
+        {"id": f"cus_shared_{n}", "identifier": "shared-co", "name": f"Shared {n}", "email": ""}
+        for n in (1, 2)
+    ]
+    box.load_seed(
+        {"companies": [{"id": "cmp_demo", "name": "Demo", "token": box.token, "customers": twins}]}
+    )
+    client = MapleClient(
+        api_url="http://sandbox.local/api/v1",
+        company_id=box.company_id,
+        token=Secret(box.token),
+        transport=wsgi_transport(box.app),
+        sleeper=lambda s: None,
+    )
+    manifest = tmp_path / "credits.yaml"
+    manifest.write_text(SHARED, encoding="utf-8")
+    try:
+        with pytest.raises(ManifestError) as caught:
+            make_plan(client, load_scope([manifest]), company_id=box.company_id, api_url="sandbox")
+    finally:
+        client.close()
+        box.close()
+    [problem] = caught.value.diagnostics
+    assert problem.field == "spec.customer.identifier" and problem.line == 6
+    assert "cus_shared_1" in problem.message and "cus_shared_2" in problem.message
