@@ -1,6 +1,7 @@
 """Benchmark (issue 5): ``plan`` of 10,000 manifests over 1,000 customers against 100,000 credits.
 
-    .venv/bin/python bench/bench_plan.py            # full size, 20 ms latency (about 1 minute)
+    .venv/bin/python bench/bench_plan.py            # full size, 20 ms latency (about 2 minutes)
+    .venv/bin/python bench/bench_plan.py --record   # ... and write results and the doc
     .venv/bin/python bench/bench_plan.py --quick    # smoke size
     .venv/bin/python bench/bench_plan.py --profile  # also write a cProfile of the plan run
 
@@ -23,6 +24,13 @@ Measured: wall per phase (loading + validating, network, matching, rendering), r
 sandbox's counters), peak RSS of the maplectl process (a separate process from the sandbox and
 from the generator), against the lower bound ``requests × latency / parallelism``, and against a
 naive client doing one ``/find`` per manifest (measured on a sample, then extrapolated).
+
+The floor of the network phase: before the latency is switched on, maplectl's reads are recorded
+once (request bodies, and which page follows which); then, in each run, a minimal client (plain
+httpx, keep-alive, a thread pool of the same width) sends the same finds with the same pagination
+(each next page with the cursor its live answer gave) to the same sandbox with the same latency,
+decoding every answer. ``network / floor`` is what maplectl's reader and client add to the same
+requests on the same machine; the order of the two alternates between runs.
 """
 
 from __future__ import annotations
@@ -223,6 +231,41 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     }
 
 
+def record_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
+    """maplectl's reads, untimed, through a recording transport: the floor's request list."""
+    import json
+
+    from maplectl.config import Secret
+    from maplectl.manifests.loader import load_manifests
+    from maplectl.maple.client import MapleClient
+    from maplectl.maple.reader import read_observed
+
+    customers = {r.customer_id for r in load_manifests([config["manifests"]])}
+    recording = harness.RecordingTransport()
+    client = MapleClient(
+        api_url=config["api_url"],
+        company_id=config["company"],
+        token=Secret(token),
+        transport=recording,
+    )
+    with client:
+        observed = read_observed(client, customers, parallelism=config["parallelism"])
+    chains = harness.read_chains(recording.calls)
+    Path(config["chains"]).write_text(json.dumps(chains), encoding="utf-8")
+    return {"requests": len(recording.calls), "chains": len(chains), "seen": observed.requests}
+
+
+def floor_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
+    """The floor: the recorded reads through a plain httpx client, timed."""
+    import json
+
+    chains = json.loads(Path(config["chains"]).read_text(encoding="utf-8"))
+    return harness.floor_reads(config["api_url"], token, chains, config["parallelism"])
+
+
+WORKERS = {"plan": plan_worker, "record": record_worker, "floor": floor_worker}
+
+
 def naive_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     """One ``/find`` per manifest (by customer and name), on a sample; sequential, then 8 wide."""
     from maplectl.config import Secret
@@ -272,8 +315,11 @@ def run(
     profile: bool = False,
     write: bool = True,
     update_doc: bool = True,
+    floor: bool = True,
+    floor_first: bool = True,
 ) -> dict[str, Any]:
-    """Seed a sandbox server, run the plan worker and the naive sample, report and record."""
+    """Seed a sandbox server; record maplectl's reads (no latency yet); run the floor and the
+    plan worker (``floor_first`` says in which order) and the naive sample; report."""
     setup = harness.Phases()
     with (
         tempfile.TemporaryDirectory(prefix="maplectl-bench-plan-") as tmp,
@@ -288,15 +334,26 @@ def run(
         with setup.phase("seed_credits"):
             loaded = server.bulk_credits(existing_credits(size))
         server.warm_up()
+        config = {
+            "manifests": str(manifests),
+            "parallelism": PARALLELISM,
+            "chains": str(Path(tmp) / "reads.json"),
+        }
+        if floor:
+            harness.run_worker(SCRIPT, {**config, "mode": "record"}, server)
         server.add_latency(size.latency_ms)
-        config = {"manifests": str(manifests), "parallelism": PARALLELISM}
         if profile:
             config["profile"] = str(harness.RESULTS_DIR / f"{name}.profile.txt")
+        floor_report = None
+        if floor and floor_first:
+            floor_report = harness.run_worker(SCRIPT, {**config, "mode": "floor"}, server)
         server.reset_counters()
         cpu_before = server.cpu_seconds()
         report = harness.run_worker(SCRIPT, {**config, "mode": "plan"}, server)
         cpu_after = server.cpu_seconds()
         routes = server.counters()
+        if floor and not floor_first:
+            floor_report = harness.run_worker(SCRIPT, {**config, "mode": "floor"}, server)
         server.reset_counters()
         naive = harness.run_worker(
             SCRIPT, {**config, "mode": "naive", "sample": size.naive_sample}, server
@@ -346,14 +403,30 @@ def run(
             "twice (sequentially, then 8 at a time) and scaled linearly to all",
         },
     }
+    if floor_report is not None:
+        result["floor"] = {
+            "network_seconds": floor_report["seconds"],
+            "requests": floor_report["requests"],
+            "chains": floor_report["chains"],
+            "ran": "first" if floor_first else "second",
+            "client": "httpx.Client, keep-alive, ThreadPoolExecutor of the same width; the "
+            "same finds with the same pagination, recorded from maplectl; each answer decoded",
+        }
+    ratios: dict[str, float] = {}
+    if floor_report is not None and floor_report["seconds"] > 0:
+        ratios["network_vs_floor"] = round(phases["network"] / floor_report["seconds"], 3)
+        result["targets"] = {"network_within_1.2x_of_floor": ratios["network_vs_floor"] <= 1.2}
+    result["ratios"] = ratios
     if lower > 0:
-        result["ratios"] = {
+        if floor_report is not None:
+            ratios["floor_vs_lower_bound"] = round(floor_report["seconds"] / lower, 2)
+        ratios |= {
             "network_vs_lower_bound": round(phases["network"] / lower, 2),
             "whole_vs_lower_bound": round(whole / lower, 2),
             "naive_sequential_vs_whole": round(naive_seq / whole, 1),
             "naive_parallel_vs_whole": round(naive_par / whole, 1),
         }
-        result["targets"] = {
+        result["targets"] = result.get("targets", {}) | {
             "network_within_1.5x": phases["network"] <= 1.5 * lower,
             "whole_within_3x": whole <= 3 * lower,
             "10x_faster_than_naive": naive_seq >= 10 * whole,
@@ -369,9 +442,11 @@ def run(
 def render_section(r: dict[str, Any]) -> str:
     """The ``## Plan`` section of docs/performance.md."""
     s, p = r["size"], r["phases_seconds"]
+    floor = r.get("floor")
     chart = harness.bar_chart(
         [
             ("lower bound (requests × latency / 8)", r["lower_bound_seconds"]),
+            *([("floor: the same finds, plain httpx", floor["network_seconds"])] if floor else []),
             ("maplectl: network phase", p["network"]),
             ("maplectl: whole run", r["whole_run_seconds"]),
             ("naive, 8 wide (extrapolated)", r["naive"]["extrapolated_parallel_seconds"]),
@@ -381,9 +456,10 @@ def render_section(r: dict[str, Any]) -> str:
     phases = harness.bar_chart([(k, v) for k, v in p.items()])
     ratios = r.get("ratios", {})
     targets = r.get("targets", {})
+    medians = r.get("medians", {})
 
     def mark(key: str) -> str:
-        return "met" if targets.get(key) else "NOT met"
+        return "" if key not in targets else "met" if targets[key] else "NOT met"
 
     strategies = ", ".join(f"{k}: {v}" for k, v in r["strategies"].items())
     intro = (
@@ -391,10 +467,21 @@ def render_section(r: dict[str, Any]) -> str:
         f"{s['customers_in_scope']:,} customers, against {s['existing_credits']:,} existing "
         f"credits ({s['customers_total']:,} customers), {s['latency_ms']} ms injected "
         f"latency per request, parallelism {s['parallelism']}. Rerun: "
-        "`.venv/bin/python bench/bench_plan.py` (results in `bench/results/plan.json`; "
-        "the data layout is explained in the script's docstring)."
+        "`.venv/bin/python bench/bench_plan.py` (add `--record` to write "
+        "`bench/results/plan.json` and this section; the data layout is explained in the "
+        "script's docstring). The floor is a plain httpx client sending the same finds with the "
+        "same pagination (recorded from maplectl), 8 at a time, to the same sandbox in the same "
+        "run."
     )
+    vs_floor = medians.get("network_vs_floor", ratios.get("network_vs_floor", "-"))
     rows = [
+        (
+            "network phase vs floor (median of the runs' ratios)",
+            f"{vs_floor}×",
+            "≤ 1.2×",
+            mark("network_within_1.2x_of_floor"),
+        ),
+        ("floor vs lower bound", f"{ratios.get('floor_vs_lower_bound', '-')}×", "", ""),
         ("requests (sandbox counters)", f"{r['requests']:,} ({strategies})", "", ""),
         (
             "network phase vs lower bound",
@@ -440,11 +527,22 @@ def render_section(r: dict[str, Any]) -> str:
             *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
         ]
     )
+    repeats = r.get("repeats", {})
+    each = (
+        "Each run's floor: "
+        + ", ".join(f"{v} s" for v in repeats["floor_seconds"])
+        + "; each run's network / floor: "
+        + ", ".join(f"{v}×" for v in repeats["network_vs_floor"])
+        + "."
+        if "network_vs_floor" in repeats
+        else ""
+    )
     return (
         "\n\n".join(
             [
                 intro,
                 chart,
+                *([each] if each else []),
                 "Where the whole run goes (phases run one after another):",
                 phases,
                 table,
@@ -471,19 +569,44 @@ def render_section(r: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = harness.bench_parser(__doc__.splitlines()[0], "smoke size (50 manifests, 0 ms)")
     parser.add_argument("--profile", action="store_true", help="cProfile the plan run")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor client")
     args = parser.parse_args(argv)
     size = QUICK if args.quick else FULL
     if args.latency_ms is not None:
-        size.latency_ms, args.no_doc = args.latency_ms, True
+        size.latency_ms = args.latency_ms
     name = harness.result_name("plan", args)
+    runs = iter(range(1000))
+    floor = not args.no_floor
+
+    def finish(result: dict[str, Any]) -> None:
+        median = result.get("medians", {}).get("network_vs_floor")
+        if median is not None:
+            result["targets"]["network_within_1.2x_of_floor"] = median <= 1.2
+
     result = harness.record_median(
-        lambda: run(size, name=name, profile=args.profile, write=False, update_doc=False),
+        lambda: run(
+            size,
+            name=name,
+            profile=args.profile,
+            write=False,
+            update_doc=False,
+            floor=floor,
+            floor_first=next(runs) % 2 == 0,
+        ),
         name=name,
         repeat=args.repeat or (1 if args.quick or args.profile else 3),
         phase="network",
         title="Plan",
         render=render_section,
-        update_doc=not (args.quick or args.no_doc),
+        record=args.record,
+        update_doc=not (args.quick or args.latency_ms is not None),
+        also={
+            "floor_seconds": lambda r: float(r["floor"]["network_seconds"]),
+            "network_vs_floor": lambda r: float(r["ratios"]["network_vs_floor"]),
+        }
+        if floor
+        else None,
+        finish=finish,
     )
     summary = {
         k: result[k]
@@ -494,7 +617,10 @@ def main(argv: list[str] | None = None) -> int:
             "peak_rss_mb",
             "phases_seconds",
             "strategies",
+            "floor",
+            "medians",
         )
+        if k in result
     }
     summary.update(result.get("ratios", {}))
     for key, value in summary.items():
@@ -506,9 +632,7 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     if "--worker" in sys.argv:
         harness.worker_main(
-            lambda config, token: (plan_worker if config["mode"] == "plan" else naive_worker)(
-                config, token
-            )
+            lambda config, token: WORKERS.get(config["mode"], naive_worker)(config, token)
         )
     else:
         sys.exit(main())

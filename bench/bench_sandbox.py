@@ -1,7 +1,8 @@
 """Benchmark (issue 3): the sandbox itself, so that it is never what a maplectl benchmark measures.
 
-    .venv/bin/python bench/bench_sandbox.py             # full size (about 40 s)
-    .venv/bin/python bench/bench_sandbox.py --quick     # smoke size; writes nothing
+    .venv/bin/python bench/bench_sandbox.py             # full size (about 40 s); prints
+    .venv/bin/python bench/bench_sandbox.py --record    # ... and writes results and the doc
+    .venv/bin/python bench/bench_sandbox.py --quick     # smoke size
     .venv/bin/python bench/bench_sandbox.py --profile   # also print a cProfile of the page request
 
 Three measures, each against a target from the issue:
@@ -371,8 +372,8 @@ def doc_section(result: dict[str, Any]) -> str:
     simple = rps["by_request"]["GET /customers/{id}"]
     lines = [
         "The sandbox's own speed, so that it is never what a maplectl benchmark measures. "
-        "Rerun: `.venv/bin/python bench/bench_sandbox.py` (about 40 s; results in "
-        "`bench/results/sandbox.json`, method in the script's docstring).",
+        "Rerun: `.venv/bin/python bench/bench_sandbox.py` (about 40 s; add `--record` to write "
+        "`bench/results/sandbox.json` and this section; method in the script's docstring).",
         "",
         "| measure | value | target | |",
         "|---|---|---|---|",
@@ -415,15 +416,16 @@ def doc_section(result: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke size; write nothing")
+    parser.add_argument("--quick", action="store_true", help="smoke size (never recorded)")
     parser.add_argument("--profile", action="store_true", help="cProfile the page request")
+    harness.add_record_option(parser)
     args = parser.parse_args()
     size = QUICK if args.quick else FULL
     started = time.perf_counter()
     result = run(size, profile=args.profile)
     result["bench_wall_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result, indent=2))
-    if not args.quick:
+    if args.record and not args.quick:
         path = harness.write_results("sandbox", result)
         harness.update_doc_section("Sandbox", doc_section(result))
         print(f"wrote {path} and the Sandbox section of {harness.PERFORMANCE_DOC}", file=sys.stderr)

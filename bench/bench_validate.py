@@ -1,26 +1,42 @@
-"""Benchmark: load and validate 10,000 generated manifests with maplectl.manifests.loader.
+"""Benchmark: load and validate 10,000 generated manifests (``maplectl validate``).
 
 Writes the manifests into a temporary directory in two layouts (1,000 files of 10 documents, and
-10,000 files of one document), times ``load_manifests`` over each (best of ``--repeat`` runs,
-after one warm-up run that also proves they are all valid), and writes bench/results/validate.json.
+10,000 files of one document) and measures, for each:
 
-    .venv/bin/python bench/bench_validate.py [--count 10000] [--repeat 3]
+* ``load_manifests`` in this process (read, strict YAML, JSON Schema, rules, uniqueness and
+  look-alikes): one warm-up run that also proves every document valid, then ``--repeat`` timed
+  runs; the median is reported, every run's value recorded;
+* ``maplectl validate DIR`` as a user runs it (a fresh process: interpreter start and imports
+  included), ``--repeat`` runs, median.
+
+    .venv/bin/python bench/bench_validate.py            # prints the results
+    .venv/bin/python bench/bench_validate.py --record   # ... and writes bench/results/validate.json
+                                                        #     and the Validate section of the doc
+    .venv/bin/python bench/bench_validate.py --profile  # also print where the time goes (cProfile)
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import cProfile
+import io
 import os
-import platform
+import pstats
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import harness
 import yaml
 
 from maplectl.manifests.loader import load_manifests
+
+TARGET_SECONDS = 1.0
+MAPLECTL = Path(sys.executable).with_name("maplectl")
 
 
 def manifest(index: int) -> str:
@@ -98,54 +114,139 @@ def write_tree(root: Path, count: int, per_file: int) -> None:
         (folder / f"batch-{start:05d}.yaml").write_text("---\n".join(docs), encoding="utf-8")
 
 
-def time_load(root: Path, count: int, repeat: int) -> float:
+def time_load(root: Path, count: int, repeat: int) -> list[float]:
+    """Seconds of each timed ``load_manifests`` run, after a warm-up that checks the count."""
     loaded = load_manifests([root])  # warm-up, and proof that every document is valid
     if len(loaded) != count:
         raise SystemExit(f"expected {count} resources, got {len(loaded)}")
-    best = float("inf")
+    runs = []
     for _ in range(repeat):
         started = time.perf_counter()
         load_manifests([root])
-        best = min(best, time.perf_counter() - started)
-    return best
+        runs.append(time.perf_counter() - started)
+    return runs
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "validate.json"))
-    args = parser.parse_args()
-    layouts = {}
+def time_cli(root: Path, count: int, repeat: int) -> list[float]:
+    """Seconds of each ``maplectl validate DIR`` process (start-up and imports included)."""
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        done = subprocess.run(
+            [str(MAPLECTL), "validate", str(root)], capture_output=True, text=True, check=False
+        )
+        runs.append(time.perf_counter() - started)
+        if done.returncode != 0 or f"{count:,}" not in done.stdout.replace(
+            str(count), f"{count:,}"
+        ):
+            raise SystemExit(f"maplectl validate failed ({done.returncode}): {done.stderr[-2000:]}")
+    return runs
+
+
+def profile(root: Path) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    load_manifests([root])
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+    return out.getvalue()
+
+
+def measure(
+    count: int, repeat: int, *, cli: bool = True, show_profile: bool = False
+) -> dict[str, Any]:
+    """Both layouts: in-process runs and (with ``cli``) whole ``maplectl validate`` processes."""
+    layouts: dict[str, Any] = {}
     for label, per_file in (("10_docs_per_file", 10), ("1_doc_per_file", 1)):
         with tempfile.TemporaryDirectory(prefix="maplectl-bench-") as folder:
-            write_tree(Path(folder), args.count, per_file)
-            seconds = time_load(Path(folder), args.count, args.repeat)
+            write_tree(Path(folder), count, per_file)
+            runs = time_load(Path(folder), count, repeat)
+            processes = time_cli(Path(folder), count, repeat) if cli else []
+            if show_profile:
+                print(f"-- {label}: cProfile of one load_manifests (internal time)")
+                print(profile(Path(folder)))
+        median = statistics.median(runs)
         layouts[label] = {
-            "files": -(-args.count // per_file),
-            "wall_seconds": round(seconds, 3),
-            "docs_per_second": round(args.count / seconds),
+            "files": -(-count // per_file),
+            "wall_seconds": round(median, 3),
+            "runs_seconds": [round(r, 3) for r in runs],
+            "docs_per_second": round(count / median),
+            "target_seconds": TARGET_SECONDS,
+            "met": median < TARGET_SECONDS,
         }
+        if processes:
+            layouts[label]["maplectl_validate_seconds"] = round(statistics.median(processes), 3)
+            layouts[label]["maplectl_validate_runs_seconds"] = [round(r, 3) for r in processes]
         print(
-            f"{label}: {args.count} manifests in {seconds:.3f} s "
-            f"({args.count / seconds:,.0f} docs/s)"
+            f"{label}: {count} manifests in {median:.3f} s in process (median of {repeat}: "
+            + ", ".join(f"{r:.3f}" for r in runs)
+            + ")"
+            + (
+                f"; `maplectl validate` {statistics.median(processes):.3f} s "
+                "(a fresh process, median)"
+                if processes
+                else ""
+            )
         )
-    result = {
-        "benchmark": "load_manifests (read, strict YAML, JSON Schema, rules, uniqueness)",
-        "manifests": args.count,
-        "repeat": args.repeat,
+    return {
+        "benchmark": "validate",
+        "what": "load_manifests (read, strict YAML, JSON Schema, rules, uniqueness, look-alikes)",
+        "manifests": count,
+        "repeat": repeat,
         "layouts": layouts,
-        "python": platform.python_version(),
         "libyaml": bool(getattr(yaml, "__with_libyaml__", False)),
-        "machine": platform.machine(),
-        "cores": os.cpu_count(),
         # Other work on the machine inflates the numbers; the 1-minute load average says how much.
         "load_average_1min_at_end": round(os.getloadavg()[0], 2),
-        "platform": sys.platform,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+def render_section(result: dict[str, Any]) -> str:
+    """The ``## Validate`` section of docs/performance.md."""
+    rows = []
+    for layout in result["layouts"].values():
+        shape = f"{layout['files']:,} files"
+        met = "met" if layout["met"] else "NOT met"
+        rows.append(
+            f"| {result['manifests']:,} manifests in {shape}, in process (median) | "
+            f"{layout['wall_seconds']} s | < {TARGET_SECONDS:g} s | {met} |"
+        )
+        if "maplectl_validate_seconds" in layout:
+            rows.append(
+                f"| `maplectl validate` of the same {shape} (a fresh process, median) | "
+                f"{layout['maplectl_validate_seconds']} s | | |"
+            )
+    return "\n".join(
+        [
+            "`maplectl validate` of generated manifests (Credits and OneTimeCharges, four shapes "
+            "in turn). Rerun: `.venv/bin/python bench/bench_validate.py` (add `--record` to "
+            "write `bench/results/validate.json` and this section; `--profile` shows where the "
+            "time goes).",
+            "",
+            "| measure | value | target | |",
+            "|---|---|---|---|",
+            *rows,
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-cli", action="store_true", help="skip the `maplectl validate` runs")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each layout")
+    harness.add_record_option(parser)
+    args = parser.parse_args(argv)
+    result = measure(args.count, args.repeat, cli=not args.no_cli, show_profile=args.profile)
+    if args.record:
+        path = harness.write_results("validate", result)
+        harness.update_doc_section("Validate", render_section(result))
+        print(f"recorded {path} and the Validate section of {harness.PERFORMANCE_DOC}")
+    else:
+        print("not recorded (pass --record to write bench/results and docs/performance.md)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -12,7 +12,12 @@ The pieces, in the order a benchmark uses them:
 * :class:`Phases` times named phases with ``time.perf_counter``.
 * :func:`write_results` writes ``bench/results/<name>.json`` with the environment (Python,
   cores, platform, date); :func:`bar_chart` and :func:`update_doc_section` put a chart into
-  ``docs/performance.md``, replacing only the section the benchmark owns.
+  ``docs/performance.md``, replacing only the section the benchmark owns. Both happen only when
+  the script is run with ``--record``: by default a benchmark prints its results and leaves every
+  tracked file alone.
+* :func:`floor_creates` and :func:`floor_reads` are the floor: the same requests maplectl sends,
+  by a minimal keep-alive httpx client as wide as maplectl, timed in the same run against the same
+  sandbox, so ``maplectl / floor`` measures maplectl rather than the sandbox or the machine.
 
 The API token goes to the worker in its environment, never on a command line, in a result file
 or in a log.
@@ -31,8 +36,10 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,6 +152,11 @@ class SandboxServer:
     def counters(self) -> dict[str, int]:
         """Requests per route since the last reset."""
         return dict(self.control("GET", "counters")["routes"])
+
+    def reset(self) -> None:
+        """Back to the sandbox's seed: data, idempotency keys, faults and counters (the token
+        stays). A benchmark seeds again after it."""
+        self.control("POST", "reset")
 
     def reset_counters(self) -> None:
         self.control("DELETE", "counters")
@@ -349,12 +361,17 @@ def update_doc_section(title: str, body: str, *, path: Path = PERFORMANCE_DOC) -
 
 
 def median_run(
-    runs: Sequence[dict[str, Any]], measure: Callable[[dict[str, Any]], float]
+    runs: Sequence[dict[str, Any]],
+    measure: Callable[[dict[str, Any]], float],
+    also: Mapping[str, Callable[[dict[str, Any]], float]] | None = None,
 ) -> dict[str, Any]:
     """The run whose ``measure`` is the median of all runs, with every run's value attached.
 
     One run on a shared 2-core machine varies by about ±15 %; the median of several is what a
     result file should claim (not the best, which flatters, nor the last, which is luck).
+    ``also`` names more measures (a floor, a ratio): each run's value is recorded too, with the
+    median of each across runs under ``medians`` (each measure's own median, which may come from
+    another run than the one shown).
     """
     ordered = sorted(runs, key=measure)
     chosen = dict(ordered[(len(ordered) - 1) // 2])
@@ -363,19 +380,153 @@ def median_run(
         "values": [round(measure(r), 3) for r in runs],
         "chosen": "median",
     }
+    if also:
+        chosen["medians"] = {}
+        for name, extra in also.items():
+            values = [round(extra(r), 3) for r in runs]
+            chosen["repeats"][name] = values
+            chosen["medians"][name] = sorted(values)[(len(values) - 1) // 2]
     return chosen
+
+
+# -- the floor: the same requests through a minimal client ---------------------------------------
+
+
+class RecordingTransport(httpx.BaseTransport):
+    """A real HTTP transport that notes every request maplectl sends: method, path, JSON body,
+    ``Idempotency-Key``, and the page cursor its answer gave (to link pages into chains)."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._lock = threading.Lock()
+        self.calls: list[dict[str, Any]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        response.read()
+        data = json.loads(response.content) if response.content else None
+        pagination = data.get("pagination") if isinstance(data, dict) else None
+        call = {
+            "method": request.method,
+            "path": request.url.path,
+            "body": json.loads(request.content) if request.content else None,
+            "idempotency_key": request.headers.get("Idempotency-Key"),
+            "next_key": pagination.get("from_key") if isinstance(pagination, dict) else None,
+        }
+        with self._lock:
+            self.calls.append(call)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _from_key(call: Mapping[str, Any]) -> str | None:
+    body = call.get("body")
+    pagination = body.get("pagination") if isinstance(body, dict) else None
+    return pagination.get("from_key") if isinstance(pagination, dict) else None
+
+
+def read_chains(calls: Sequence[Mapping[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Recorded calls (in the order their answers came) as chains: a first request, then each
+    page whose ``from_key`` is the cursor the previous answer of the chain gave."""
+    chains: list[list[dict[str, Any]]] = []
+    waiting: dict[str, int] = {}
+    for call in calls:
+        key = _from_key(call)
+        if key is not None and key in waiting:
+            index = waiting.pop(key)
+            chains[index].append(dict(call))
+        else:
+            chains.append([dict(call)])
+            index = len(chains) - 1
+        if call.get("next_key"):
+            waiting[str(call["next_key"])] = index
+    return chains
+
+
+def _floor_client(url: str, token: str, parallelism: int) -> httpx.Client:
+    """A plain keep-alive httpx client, as many connections as requests in flight."""
+    width = max(16, parallelism * 2)
+    return httpx.Client(
+        base_url=url.removesuffix("/api/v1"),
+        headers={"Authorization": f"Bearer {token}"},
+        limits=httpx.Limits(max_connections=width, max_keepalive_connections=width),
+        timeout=60,
+        trust_env=False,  # loopback: no proxy or .netrc lookups, as maplectl for http://
+    )
+
+
+def floor_reads(
+    url: str, token: str, chains: Sequence[Sequence[Mapping[str, Any]]], parallelism: int
+) -> dict[str, Any]:
+    """Send the recorded reads again, chain by chain, ``parallelism`` chains at a time; each
+    answer is decoded (a client uses what it reads) and a chain's next page takes the cursor
+    the live answer gave. Returns the wall time from the first request to the last answer."""
+    client = _floor_client(url, token, parallelism)
+
+    def one_chain(chain: Sequence[Mapping[str, Any]]) -> int:
+        cursor: str | None = None
+        sent = 0
+        for position, call in enumerate(chain):
+            body = call["body"]
+            if position > 0:
+                if cursor is None:
+                    break
+                body = {**body, "pagination": {**body["pagination"], "from_key": cursor}}
+            response = client.request(call["method"], call["path"], json=body)
+            response.raise_for_status()
+            data = response.json()
+            sent += 1
+            pagination = data.get("pagination") if isinstance(data, dict) else None
+            cursor = pagination.get("from_key") if isinstance(pagination, dict) else None
+        return sent
+
+    with client, ThreadPoolExecutor(parallelism) as pool:
+        started = time.perf_counter()
+        sent = sum(pool.map(one_chain, chains))
+        wall = time.perf_counter() - started
+    return {"seconds": round(wall, 3), "requests": sent, "chains": len(chains)}
+
+
+def floor_creates(
+    url: str, token: str, creates: Sequence[Mapping[str, Any]], parallelism: int
+) -> dict[str, Any]:
+    """POST each create (``path``, ``body``, ``idempotency_key``), ``parallelism`` at a time,
+    decoding each answer. Returns the wall time from the first request to the last answer."""
+    client = _floor_client(url, token, parallelism)
+
+    def one(create: Mapping[str, Any]) -> int:
+        response = client.post(
+            create["path"],
+            json=create["body"],
+            headers={"Idempotency-Key": create["idempotency_key"]},
+        )
+        response.raise_for_status()
+        response.json()
+        return response.status_code
+
+    with client, ThreadPoolExecutor(parallelism) as pool:
+        started = time.perf_counter()
+        statuses = list(pool.map(one, creates))
+        wall = time.perf_counter() - started
+    return {
+        "seconds": round(wall, 3),
+        "requests": len(statuses),
+        "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+    }
 
 
 def bench_parser(description: str, quick_help: str) -> argparse.ArgumentParser:
     """The options every benchmark script takes."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help=quick_help)
-    parser.add_argument("--no-doc", action="store_true", help="leave docs/performance.md alone")
+    add_record_option(parser)
     parser.add_argument(
         "--latency-ms",
         type=int,
         default=None,
-        help="override the injected latency (implies --no-doc)",
+        help="override the injected latency (recorded to its own results file, never the doc)",
     )
     parser.add_argument(
         "--repeat",
@@ -384,6 +535,16 @@ def bench_parser(description: str, quick_help: str) -> argparse.ArgumentParser:
         help="runs to take the median of (default 3; 1 with --quick)",
     )
     return parser
+
+
+def add_record_option(parser: argparse.ArgumentParser) -> None:
+    """``--record``: the only way a benchmark writes a tracked file."""
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write bench/results/<name>.json and this benchmark's section of "
+        "docs/performance.md (by default results are only printed)",
+    )
 
 
 def result_name(base: str, args: argparse.Namespace) -> str:
@@ -400,18 +561,36 @@ def record_median(
     phase: str,
     title: str,
     render: Callable[[dict[str, Any]], str],
+    record: bool,
     update_doc: bool,
+    also: Mapping[str, Callable[[dict[str, Any]], float]] | None = None,
+    finish: Callable[[dict[str, Any]], None] | None = None,
+    results_dir: Path = RESULTS_DIR,
+    doc: Path = PERFORMANCE_DOC,
 ) -> dict[str, Any]:
-    """Run ``repeat`` times, keep the median by ``phase``, write it and its doc section."""
+    """Run ``repeat`` times and keep the median by ``phase``; with ``record``, write it (and,
+    with ``update_doc`` too, its section of the doc). Without ``record`` nothing is written.
+
+    ``also``: more measures recorded per run, with their medians (see :func:`median_run`);
+    ``finish`` completes the chosen result from them (targets on the median ratio)."""
     runs = [run_once() for _ in range(repeat)]
-    result = median_run(runs, lambda r: float(r["phases_seconds"][phase]))
-    write_results(name, result)
+    result = median_run(runs, lambda r: float(r["phases_seconds"][phase]), also)
+    if finish is not None:
+        finish(result)  # targets judged on the medians, before anything is written
     values = ", ".join(f"{v} s" for v in result["repeats"]["values"])
-    if update_doc:
-        update_doc_section(
-            title,
-            render(result) + (f"\n\nThe run shown is the median of {repeat} ({phase}: {values})."),
-        )
+    if record:
+        path = write_results(name, result, directory=results_dir)
+        print(f"recorded {path}")
+        if update_doc:
+            update_doc_section(
+                title,
+                render(result)
+                + (f"\n\nThe run shown is the median of {repeat} ({phase}: {values})."),
+                path=doc,
+            )
+            print(f"recorded the {title} section of {doc}")
+    else:
+        print("not recorded (pass --record to write bench/results and docs/performance.md)")
     print(f"{phase} over {repeat} runs: {values} (median reported)")
     return result
 

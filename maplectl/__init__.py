@@ -24,28 +24,84 @@ nothing, refuses an entry whose customer is not an id.
 
 from __future__ import annotations
 
+import importlib as _importlib
+import typing as _typing
+
 __version__ = "0.1.0"
 
-from maplectl.apply import Applier
-from maplectl.config import Secret
-from maplectl.errors import Diagnostic, MaplectlError
-from maplectl.manifests.loader import load_manifests, validate_paths
-from maplectl.maple.client import MapleClient
-from maplectl.maple.reader import Observed, StateReader, StateWriter, read_observed
-from maplectl.model import Kind, Money, Resource, SourceLocation
-from maplectl.plan.builder import build_plan
-from maplectl.plan.keys import idempotency_key
-from maplectl.plan.records import Action, ActionType, Desired, Plan
-from maplectl.render import plan_json, plan_markdown, plan_text
-from maplectl.results import ActionResult, ApplyResult, Outcome
-from maplectl.workflow import (
-    apply_plan,
-    check_saved_plan,
-    load_scope,
-    make_plan,
-    plan_for_apply,
-    resolve_customers,
-)
+# Importing maplectl (as every command does, for __version__) must not import httpx, yaml,
+# jsonschema or deepdiff: each public name is imported from its module on first use (PEP 562).
+_HOMES = {
+    "Applier": "maplectl.apply",
+    "Secret": "maplectl.config",
+    "Diagnostic": "maplectl.errors",
+    "MaplectlError": "maplectl.errors",
+    "load_manifests": "maplectl.manifests.loader",
+    "validate_paths": "maplectl.manifests.loader",
+    "MapleClient": "maplectl.maple.client",
+    "Observed": "maplectl.maple.reader",
+    "StateReader": "maplectl.maple.reader",
+    "StateWriter": "maplectl.maple.reader",
+    "read_observed": "maplectl.maple.reader",
+    "Kind": "maplectl.model",
+    "Money": "maplectl.model",
+    "Resource": "maplectl.model",
+    "SourceLocation": "maplectl.model",
+    "build_plan": "maplectl.plan.builder",
+    "idempotency_key": "maplectl.plan.keys",
+    "Action": "maplectl.plan.records",
+    "ActionType": "maplectl.plan.records",
+    "Desired": "maplectl.plan.records",
+    "Plan": "maplectl.plan.records",
+    "plan_json": "maplectl.render",
+    "plan_markdown": "maplectl.render",
+    "plan_text": "maplectl.render",
+    "ActionResult": "maplectl.results",
+    "ApplyResult": "maplectl.results",
+    "Outcome": "maplectl.results",
+    "apply_plan": "maplectl.workflow",
+    "check_saved_plan": "maplectl.workflow",
+    "load_scope": "maplectl.workflow",
+    "make_plan": "maplectl.workflow",
+    "plan_for_apply": "maplectl.workflow",
+    "resolve_customers": "maplectl.workflow",
+}
+
+if _typing.TYPE_CHECKING:
+    from maplectl.apply import Applier
+    from maplectl.config import Secret
+    from maplectl.errors import Diagnostic, MaplectlError
+    from maplectl.manifests.loader import load_manifests, validate_paths
+    from maplectl.maple.client import MapleClient
+    from maplectl.maple.reader import Observed, StateReader, StateWriter, read_observed
+    from maplectl.model import Kind, Money, Resource, SourceLocation
+    from maplectl.plan.builder import build_plan
+    from maplectl.plan.keys import idempotency_key
+    from maplectl.plan.records import Action, ActionType, Desired, Plan
+    from maplectl.render import plan_json, plan_markdown, plan_text
+    from maplectl.results import ActionResult, ApplyResult, Outcome
+    from maplectl.workflow import (
+        apply_plan,
+        check_saved_plan,
+        load_scope,
+        make_plan,
+        plan_for_apply,
+        resolve_customers,
+    )
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'maplectl' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(home), name)
+    globals()[name] = value  # once imported, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "Action",

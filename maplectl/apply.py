@@ -542,6 +542,14 @@ class Applier:
         doubled = False
         with self._lock:
             owned = set(self._owned)
+        # Rows neither this run nor the plan knows, by kind and customer (an identity never
+        # spans customers): each result looks only at its own customer's, not at every row.
+        strangers: dict[Kind, dict[Any, list[JSONDict]]] = {}
+        for kind, by_id in read.items():
+            groups = strangers[kind] = {}
+            for i, seen_row in by_id.items():
+                if i not in owned and i not in self._seen:
+                    groups.setdefault(seen_row.get("customer_id"), []).append(seen_row)
         for r in results:
             by_id = read.get(r.action.kind, {})
             rows = [by_id.get(i) for i in r.remote_ids]
@@ -556,8 +564,8 @@ class Applier:
             problems += _mismatches(r, [row for row in rows if row is not None])
             newcomers = [
                 row
-                for i, row in by_id.items()
-                if i not in owned and i not in self._seen and _same_identity(r, row)
+                for row in strangers.get(r.action.kind, {}).get(r.action.customer_id, ())
+                if _same_identity(r, row)
             ]
             if newcomers:
                 doubled = True

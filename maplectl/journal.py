@@ -2,13 +2,17 @@
 
 An ``intent`` line is written before each create or revoke is sent and an ``outcome`` line after
 it, so a run killed halfway still shows what it was about to do. Each line goes to the OS in one
-unbuffered write, and an intent line is also fsync'd, before the send it announces. A line is
-written whole or not at all: a short or failed write (disk full) is cut back off the file, and
-the journal refuses every later line with :class:`~maplectl.errors.JournalError` (apply then
-sends nothing more). Lines carry addresses, idempotency keys, statuses and remote ids; never the
-token, never request headers: each line is redacted as it is written
-(:func:`maplectl.redaction.redact`), so an error message in which a server echoed the token back
-is masked too, and the journal is safe to upload as a CI artifact.
+unbuffered write, and an intent line is also fsync'd, before the send it announces. The fsync is
+shared (group commit): workers write their lines one at a time, then wait for one fsync that
+covers every line written so far, so eight workers pay for about one sync each round, not eight
+in a row. A line is written whole or not at all: a short or failed write (disk full) is cut back
+off the file, and the journal refuses every later line with
+:class:`~maplectl.errors.JournalError` (apply then sends nothing more). When an fsync fails, the
+intent lines it was to make durable are cut back off too (their creates are not sent), unless an
+outcome line was written after them, which is never removed. Lines carry addresses, idempotency
+keys, statuses and remote ids; never the token, never request headers: each line is redacted as
+it is written (:func:`maplectl.redaction.redact`), so an error message in which a server echoed
+the token back is masked too, and the journal is safe to upload as a CI artifact.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ class Journal:
         run_id: str = "",
     ) -> None:
         self._stream = stream
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one line at a time into the file
+        self._sync_lock = threading.Lock()  # one fsync at a time
         self._now = now
         self._broken: str | None = None
         self.path = path
@@ -48,6 +53,13 @@ class Journal:
             self._fileno: int | None = stream.fileno() if stream is not None else None
         except (OSError, ValueError):  # an in-memory stream
             self._fileno = None
+        # Lines are numbered as written; ``_synced`` is the last one an fsync covered. The
+        # unsynced lines, as (line, end offset, is an intent), say what a failed fsync may cut.
+        self._written = 0
+        self._synced = 0
+        self._size = os.fstat(self._fileno).st_size if self._fileno is not None else 0
+        self._durable_size = self._size
+        self._unsynced: list[tuple[int, int, bool]] = []
 
     @classmethod
     def open(
@@ -84,20 +96,19 @@ class Journal:
             **fields,
         }
         data = (redact(json.dumps(record, sort_keys=True, default=str)) + "\n").encode("utf-8")
+        intent = event == "intent"
         with self._lock:
             if self._broken is not None:
                 raise JournalError(
                     f"{self._where()}: the journal stopped at an earlier write "
                     f"failure: {self._broken}"
                 )
-            start = os.fstat(self._fileno).st_size if self._fileno is not None else None
+            start = self._size if self._fileno is not None else None
             try:
                 written = self._stream.write(data)
                 if written is not None and written != len(data):
                     raise OSError(errno.EIO, f"short write: {written} of {len(data)} bytes")
                 self._stream.flush()
-                if event == "intent" and self._fileno is not None:
-                    os.fsync(self._fileno)
             except OSError as exc:
                 self._broken = str(exc)
                 self._cut_back(start)
@@ -106,6 +117,53 @@ class Journal:
                     hint="free disk space under .maplectl/journal/; every "
                     "create is keyed, so running apply again is safe",
                 ) from exc
+            self._written += 1
+            line = self._written
+            self._size += len(data)
+            if self._fileno is not None:
+                self._unsynced.append((line, self._size, intent))
+        if intent and self._fileno is not None:
+            self._sync(line)
+
+    def _sync(self, line: int) -> None:
+        """Return once ``line`` is on disk: after an fsync that began after it was written
+        (this thread's, or another's that covered it while this one waited)."""
+        assert self._fileno is not None
+        with self._sync_lock:
+            if self._synced >= line:
+                return  # another writer's fsync covered this line
+            with self._lock:
+                if self._broken is not None:
+                    raise JournalError(
+                        f"{self._where()}: the journal stopped at an earlier write "
+                        f"failure: {self._broken}"
+                    )
+                upto, upto_size = self._written, self._size
+            try:
+                os.fsync(self._fileno)
+            except OSError as exc:
+                with self._lock:
+                    self._broken = str(exc)
+                    self._cut_unsynced_intents()
+                raise JournalError(
+                    f"{self._where()}: cannot write the apply journal: {exc}",
+                    hint="free disk space under .maplectl/journal/; every "
+                    "create is keyed, so running apply again is safe",
+                ) from exc
+            self._synced = upto
+            with self._lock:
+                self._durable_size = upto_size
+                self._unsynced = [u for u in self._unsynced if u[0] > upto]
+
+    def _cut_unsynced_intents(self) -> None:
+        """After a failed fsync (under the write lock): cut the trailing unsynced intent lines,
+        back to the last line that must stay (synced, or an outcome line)."""
+        keep = self._durable_size
+        for _, end, intent in self._unsynced:
+            if not intent:
+                keep = end
+        self._cut_back(keep)
+        self._size = keep
 
     def _cut_back(self, size: int | None) -> None:
         """Remove a partly written line, so the journal never ends mid-line."""

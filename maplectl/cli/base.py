@@ -10,16 +10,17 @@ does not add up (``status``).
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -35,8 +36,10 @@ from maplectl.errors import (
     MaplectlError,
     UsageError,
 )
-from maplectl.maple.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
 from maplectl.redaction import redact
+
+if TYPE_CHECKING:  # imported when a command connects: httpx is not needed to start
+    from maplectl.maple.client import MapleClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,9 +48,41 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(redact(text), err=err, nl=nl)
 
 
+NO_COLOR_FLAG = "maplectl.no_color"
+"""Key in click's ``ctx.meta`` under which the group keeps ``--no-color``."""
+
+
+def color_enabled(*, is_tty: bool, no_color_flag: bool, env: Mapping[str, str]) -> bool:
+    """Whether output gets ANSI colour: the one place maplectl decides it.
+
+    Off with ``--no-color``; off when ``NO_COLOR`` is set to anything but the empty string (an
+    empty ``NO_COLOR`` does not count, as https://no-color.org says); off when ``TERM=dumb``;
+    otherwise on only when the output is a terminal.
+    """
+    if no_color_flag or env.get("NO_COLOR", "") != "":
+        return False
+    if env.get("TERM") == "dumb":
+        return False
+    return is_tty
+
+
+def is_tty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 def use_color(stream: Any) -> bool:
-    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+    """Colour for ``stream`` under this run's ``--no-color`` and environment."""
+    ctx = click.get_current_context(silent=True)
+    flag = bool(ctx is not None and ctx.meta.get(NO_COLOR_FLAG))
+    return color_enabled(is_tty=is_tty(stream), no_color_flag=flag, env=os.environ)
+
+
+def live_terminal(stream: Any) -> bool:
+    """A terminal that can redraw a line (``\\r`` and erase-line): progress goes there only."""
+    return is_tty(stream) and os.environ.get("TERM") != "dumb"
 
 
 def handle_errors(func: F) -> F:
@@ -117,21 +152,68 @@ class Group(click.Group):
             raise
 
 
+COMMAND_MODULES = (
+    "maplectl.cli.commands",
+    "maplectl.cli.status",
+    "maplectl.cli.schemas",
+    "maplectl.cli.sandbox",
+)
+"""The modules that define the group's commands; imported when a command is first looked up."""
+
+
+class LazyGroup(Group):
+    """The top group. Its command modules (:data:`COMMAND_MODULES`) are imported the first time
+    a command is looked up or listed, not at start-up: ``maplectl --version`` imports no command
+    module, and so none of the libraries the commands use."""
+
+    _loaded = False
+    _adding = False
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        # A command module registering its commands (imported directly, say by a test) must
+        # not start loading the others while it is itself half imported.
+        self._adding = True
+        try:
+            super().add_command(cmd, name)
+        finally:
+            self._adding = False
+
+    @property
+    def commands(self) -> MutableMapping[str, click.Command]:
+        if not self._loaded and not self._adding:
+            self._loaded = True  # first: importing a module registers its commands here
+            for module in COMMAND_MODULES:
+                importlib.import_module(module)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: MutableMapping[str, click.Command]) -> None:
+        self._commands = value
+
+
 def _exit_1(exc: click.UsageError) -> None:
     # Per instance: the exception keeps its own class and message ("Did you mean --format?").
     setattr(exc, "exit_code", UsageError.exit_code)  # noqa: B010 (a class variable in click)
 
 
 @click.group(
-    cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="maplectl")
-def cli() -> None:
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour, even on a terminal (as NO_COLOR=1 or TERM=dumb). Before the command.",
+)
+@click.pass_context
+def cli(ctx: click.Context, no_color: bool) -> None:
     """Declarative credits and one-time charges for Maple Billing.
 
     Manifests in git describe the credits and one-time charges customers should have; `plan`
     shows what Maple lacks; `apply` creates exactly that, once.
     """
+    ctx.meta[NO_COLOR_FLAG] = no_color
 
 
 # -- connection options ----------------------------------------------------------------------------
@@ -254,6 +336,8 @@ def connect(
     pool_size: int = 16,
 ) -> Iterator[MapleClient]:
     """A client for the settings: the embedded sandbox in-process, or Maple over HTTP."""
+    from maplectl.maple.client import MapleClient, RetryPolicy, Timeouts, wsgi_transport
+
     log = (lambda line: echo(f"debug: {line}", err=True)) if opts.debug else None
     common: dict[str, Any] = dict(
         log=log,

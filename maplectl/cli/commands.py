@@ -24,6 +24,7 @@ from maplectl.cli.base import (
     connection_options,
     echo,
     handle_errors,
+    live_terminal,
     parse_duration,
     settings_for,
     use_color,
@@ -98,22 +99,12 @@ def validate(paths: tuple[str, ...], fmt: str, debug: bool) -> None:
     sys.exit(1 if problems else 0)
 
 
-@cli.command()
-@click.argument("kind")
-@handle_errors
-def schema(kind: str) -> None:
-    """Print the JSON Schema of KIND (Credit, OneTimeCharge, envelope, config)."""
-    from maplectl.manifests.schema import schema_document
-
-    echo(json.dumps(schema_document(kind), indent=2))
-
-
 # -- plan ------------------------------------------------------------------------------------------
 
 
 def _read_progress() -> Callable[[int, int | None], None] | None:
     """Reading progress on a terminal's stderr, else nothing."""
-    if not sys.stderr.isatty():
+    if not live_terminal(sys.stderr):
         return None
 
     def show(done: int, expected: int | None) -> None:
@@ -578,7 +569,7 @@ class ApplyProgress:
         self.human = human
         self.done = 0
         self.color = use_color(sys.stdout)
-        self.bar = human and sys.stderr.isatty()
+        self.bar = human and live_terminal(sys.stderr)
         self._lock = threading.Lock()
 
     def __call__(self, result: ActionResult) -> None:

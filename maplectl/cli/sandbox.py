@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +47,8 @@ def _sandbox_call(
     from maplectl.errors import UsageError
     from maplectl.sandbox.control_client import ControlClient
 
+    check_api_url(url, "--url")  # the token goes in clear over http: to this machine only
+    refuse_maple(url)
     if token_file is not None:
         token = read_token_file(token_file)
     elif os.environ.get("MAPLE_API_TOKEN"):
@@ -55,7 +58,6 @@ def _sandbox_call(
             "the sandbox's control API needs its token",
             hint="set MAPLE_API_TOKEN or pass --token-file with the token `sandbox serve` printed",
         )
-    check_api_url(url, "--url")  # the token goes in clear over http: to this machine only
     client = ControlClient(url, token)
     try:
         echo(json.dumps(client.call(method, path, body), indent=2, sort_keys=True))
@@ -99,12 +101,86 @@ def sandbox_serve(
     sys.exit(run_server(host=host, port=port, db=db, seed=seed, token=token))
 
 
+def refuse_maple(url: str) -> None:
+    """A sandbox command never goes to Maple itself (its host or any other of its domain)."""
+    from maplectl.config import DEFAULT_API_URL
+    from maplectl.errors import UsageError
+
+    host = (urllib.parse.urlsplit(url).hostname or "").rstrip(".").casefold()
+    domain = (urllib.parse.urlsplit(DEFAULT_API_URL).hostname or "").split(".", 1)[-1]
+    if host == domain or host.endswith("." + domain):
+        raise UsageError(
+            f"{url} is Maple's own API, not a sandbox; nothing was sent",
+            hint="give the URL `maplectl sandbox serve` printed, or leave out --url for the "
+            "embedded sandbox",
+        )
+
+
 @sandbox.command("reset")
-@_sandbox_url
+@click.option(
+    "--url",
+    envvar="MAPLECTL_SANDBOX_URL",
+    default=None,
+    metavar="URL",
+    help="Reset this running sandbox (as printed by `sandbox serve`) [env MAPLECTL_SANDBOX_URL]; "
+    "without it, the embedded one.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --url: file holding the sandbox's token (else env MAPLE_API_TOKEN).",
+)
+@click.option(
+    "--sandbox-db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MAPLECTL_SANDBOX_DB",
+    default=None,
+    help="The embedded sandbox's database [env MAPLECTL_SANDBOX_DB; default "
+    ".maplectl/sandbox.sqlite].",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
 @handle_errors
-def sandbox_reset(url: str, token_file: Path | None) -> None:
-    """Put a running sandbox back to its seed (data, clock, keys, faults, counters)."""
-    _sandbox_call(url, token_file, "POST", "reset")
+def sandbox_reset(
+    url: str | None, token_file: Path | None, sandbox_db: Path | None, debug: bool
+) -> None:
+    """Put a sandbox back to its seed: the embedded one `--sandbox` uses, or a running one
+    (--url). Data, clock, idempotency keys; faults and counters too on a running one."""
+    from maplectl.errors import UsageError
+
+    if url is not None:
+        if sandbox_db is not None:
+            raise UsageError(
+                "--url (a running sandbox) and --sandbox-db (the embedded one) exclude each other",
+                hint="give one (they may come from MAPLECTL_SANDBOX_URL and MAPLECTL_SANDBOX_DB)",
+            )
+        _sandbox_call(url, token_file, "POST", "reset")
+        return
+    if token_file is not None:
+        raise UsageError("--token-file goes with --url; the embedded sandbox needs no token")
+    _reset_embedded(sandbox_db)
+
+
+def _reset_embedded(db: Path | None) -> None:
+    """Reset the embedded sandbox's database file: local, no network, no token."""
+    from maplectl.config import DEFAULT_SANDBOX_DB
+    from maplectl.errors import UsageError
+    from maplectl.sandbox import Sandbox
+    from maplectl.sandbox.db import is_sandbox_database
+
+    path = db or DEFAULT_SANDBOX_DB
+    if path.exists() and not is_sandbox_database(path):
+        raise UsageError(
+            f"{path} is not a maplectl sandbox database; nothing was reset",
+            hint="--sandbox-db names the file `--sandbox` keeps its state in "
+            "(default .maplectl/sandbox.sqlite)",
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with Sandbox.open(path) as box:  # a missing file is made and seeded
+        box.reset()
+        companies = [company for company, _ in box.store.companies()]
+    which = "company" if len(companies) == 1 else "companies"
+    echo(f"Reset the embedded sandbox {path} to its seed ({which} {', '.join(companies)}).")
 
 
 @sandbox.group("clock")

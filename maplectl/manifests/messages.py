@@ -15,12 +15,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
-
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any, Literal
 
 from maplectl.currency import format_minor, minor_digits
 from maplectl.model import API_VERSION
+
+if TYPE_CHECKING:  # jsonschema is imported only to explain a rejected document
+    from jsonschema.exceptions import ValidationError
 
 Point = Literal["value", "key", "missing"]
 

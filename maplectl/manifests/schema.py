@@ -17,29 +17,23 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from importlib.resources import files
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.protocols import Validator
-from jsonschema.validators import extend
+from typing import TYPE_CHECKING, Any
 
 from maplectl.errors import UsageError
 from maplectl.manifests.messages import Problem, translate
 
-SCHEMA_NAMES: tuple[str, ...] = ("config", "credit", "envelope", "onetimecharge")
+if TYPE_CHECKING:  # jsonschema is imported on the first document the compiled check rejects
+    from jsonschema.protocols import Validator
+
+SCHEMA_NAMES: tuple[str, ...] = ("config", "credit", "envelope", "manifest", "onetimecharge")
 """Names accepted by :func:`schema_document` (also the kind names, in any case)."""
 
 # The schema that validates a whole document of each kind.
 KIND_SCHEMAS: Mapping[str, str] = {"Credit": "credit", "OneTimeCharge": "onetimecharge"}
 
-Check = Callable[[Any], bool]
+SCHEMA_ID = "https://maplectl.dev/schemas/v1/{name}.schema.json"
 
-# YAML and JSON have one integer type; Python's float 19.0 is not an integer here, and neither is
-# a bool. jsonschema's default would accept 19.0 as an integer, so it is told otherwise.
-_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda _checker, value: type(value) is int
-)
-_StrictValidator = extend(Draft202012Validator, type_checker=_TYPE_CHECKER)  # type: ignore[no-untyped-call]
+Check = Callable[[Any], bool]
 
 
 def _canonical(name: str) -> str:
@@ -68,9 +62,98 @@ def schema_document(name: str) -> dict[str, Any]:
     return copy.deepcopy(_load(_canonical(name)))
 
 
+def build_manifest_schema() -> dict[str, Any]:
+    """The schema of a manifest of any kind, made from the kinds' own schemas.
+
+    It checks a document as the kind its ``kind`` names (``if``/``then`` on ``kind``), so one
+    editor association covers every document of a file that mixes Credit and OneTimeCharge. Each
+    kind's schema is copied whole under ``$defs/<Kind>`` with its ``#/$defs/...`` references
+    moved along, so the result needs no other file. ``schemas/manifest.schema.json`` is this,
+    written out; a test holds the two equal.
+    """
+    kinds = sorted(KIND_SCHEMAS)
+    defs: dict[str, Any] = {}
+    branches: list[dict[str, Any]] = []
+    for kind in kinds:
+        embedded = {
+            k: v for k, v in _load(KIND_SCHEMAS[kind]).items() if k not in {"$schema", "$id"}
+        }
+        defs[kind] = _moved_refs(copy.deepcopy(embedded), f"#/$defs/{kind}/$defs/")
+        branches.append(
+            {
+                "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                "then": {"$ref": f"#/$defs/{kind}"},
+            }
+        )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID.format(name="manifest"),
+        "title": "maplectl manifest (any kind)",
+        "description": "A Credit or a OneTimeCharge, checked as the kind it names. Generated "
+        "from credit.schema.json and onetimecharge.schema.json.",
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "maplectl/v1", "description": "Always maplectl/v1."},
+            "kind": {
+                "enum": kinds,
+                "description": " or ".join(kinds) + ": the rest of the document is checked "
+                "as that kind.",
+            },
+        },
+        "allOf": branches,
+        "$defs": defs,
+    }
+
+
+def _moved_refs(node: Any, prefix: str) -> Any:
+    """``node`` with every ``#/$defs/x`` reference rewritten to ``<prefix>x``, in place."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            node["$ref"] = prefix + ref.removeprefix("#/$defs/")
+        for value in node.values():
+            _moved_refs(value, prefix)
+    elif isinstance(node, list):
+        for item in node:
+            _moved_refs(item, prefix)
+    return node
+
+
+def shipped_schemas() -> dict[str, bytes]:
+    """Every schema file maplectl ships (``credit.schema.json``: its bytes), by file name."""
+    folder = files("maplectl.schemas")
+    return {
+        entry.name: entry.read_bytes()
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".schema.json") and entry.is_file()
+    }
+
+
+def schema_text(document: Mapping[str, Any]) -> str:
+    """A schema as the files in ``schemas/`` are written: JSON, indented by 2, a final newline."""
+    return json.dumps(document, indent=2) + "\n"
+
+
+@functools.cache
+def _strict_validator_class() -> Any:
+    """Draft 2020-12, except that only an int is an integer.
+
+    YAML and JSON have one integer type; Python's float 19.0 is not an integer here, and neither
+    is a bool. jsonschema's default would accept 19.0 as an integer, so it is told otherwise.
+    """
+    from jsonschema import Draft202012Validator
+    from jsonschema.validators import extend
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: type(value) is int
+    )
+    return extend(Draft202012Validator, type_checker=checker)  # type: ignore[no-untyped-call]
+
+
 @functools.cache
 def _validator(name: str) -> Validator:
-    validator: Validator = _StrictValidator(_load(name))
+    validator: Validator = _strict_validator_class()(_load(name))
     return validator
 
 
@@ -308,8 +391,11 @@ class _Compiler:
         )
 
     def _kw_required(self, value: list[str], _schema: Any) -> Check:
-        names = tuple(value)
-        return lambda v: type(v) is not dict or all(name in v for name in names)
+        if len(value) == 1:
+            (name,) = value
+            return lambda v: type(v) is not dict or name in v
+        names = frozenset(value)
+        return lambda v: type(v) is not dict or v.keys() >= names
 
     def _kw_items(self, value: Any, _schema: Any) -> Check:
         sub = self.compile(value)
@@ -331,6 +417,9 @@ class _Compiler:
 
     def _kw_enum(self, value: list[Any], _schema: Any) -> Check:
         options = tuple(value)
+        if all(type(o) is str for o in options):
+            strings = frozenset(options)  # the common case: one set lookup, no generator
+            return lambda v: type(v) is str and v in strings
         return lambda v: any(type(v) is type(o) and v == o for o in options)
 
     def _kw_const(self, value: Any, _schema: Any) -> Check:
@@ -360,7 +449,15 @@ class _Compiler:
 
     def _kw_oneOf(self, value: list[Any], _schema: Any) -> Check:
         subs = [self.compile(sub) for sub in value]
-        return lambda v: sum(1 for sub in subs if sub(v)) == 1
+
+        def check(v: Any) -> bool:
+            passed = 0
+            for sub in subs:
+                if sub(v):
+                    passed += 1
+            return passed == 1
+
+        return check
 
     def _kw_if(self, value: Any, schema: Mapping[str, Any]) -> Check:
         condition = self.compile(value)

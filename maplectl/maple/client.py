@@ -228,8 +228,9 @@ class MapleClient:
                 "a list or pagination not an object"
             )
         total = pagination.get("total")
+        name = collection.value
         return Page(
-            results=[parse_row(collection.value, row) for row in results],
+            results=[parse_row(name, row) for row in results],
             next_key=pagination.get("from_key"),
             total=int(total) if isinstance(total, int) else None,
         )

@@ -1,6 +1,7 @@
 """Field-level differences between what a manifest asks for and what Maple holds. Pure.
 
 The only module that imports deepdiff; its output becomes :class:`FieldDiff` records at once.
+deepdiff is imported on the first diff, not with this module: most commands never diff.
 """
 
 from __future__ import annotations
@@ -8,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from deepdiff import DeepDiff
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +31,8 @@ class FieldDiff:
 
 def field_diffs(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
     """Every leaf that differs between two JSON-like mappings, sorted by field path."""
+    from deepdiff import DeepDiff
+
     tree = DeepDiff(dict(expected), dict(actual), view="tree", ignore_order=False)
     out: list[FieldDiff] = []
     for levels in tree.values():

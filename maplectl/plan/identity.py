@@ -70,6 +70,8 @@ def name_key(text: Any) -> str:
     """
     if not isinstance(text, str):
         return ""
+    if text.isascii():  # NFKC leaves ASCII alone and no ASCII character is invisible
+        return " ".join(text.casefold().split())
     folded = unicodedata.normalize("NFKC", text)
     folded = "".join(ch for ch in folded if not _invisible(ch))
     folded = unicodedata.normalize("NFKC", folded.casefold())

@@ -84,6 +84,22 @@ DATA_TABLES = (
 )
 
 
+def is_sandbox_database(path: Path) -> bool:
+    """True if ``path`` is a SQLite file holding a sandbox database; looked at read-only, so a
+    file that is something else is left exactly as it was."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.Error:  # not SQLite, or no meta table
+        return False
+    finally:
+        conn.close()
+    return row is not None
+
+
 class Database:
     """A pool of connections to one SQLite file, handing out transactions."""
 

@@ -1,11 +1,12 @@
 """Every ```console block in README.md and docs/*.md is run, and its output must match.
 
 Blocks of one file run in order in one fresh folder holding a copy of examples/, so a walkthrough
-can build on its earlier steps (the embedded sandbox lives in that folder's .maplectl/). In the
-expected output, remote ids (crd_..., otb_...), approval digests and journal file names are
-normalised, and so are RFC 3339 times in UTC (the sandbox's clock is the real one: a status shows
-when each ledger row was written), a line `...` matches any lines, and a final `[exit N]` line
-states a non-zero exit code.
+can build on its earlier steps (the embedded sandbox lives in that folder's .maplectl/). For
+README.md the quick start's maplectl commands run first, as for a reader who followed it, so the
+walkthrough must work after them. In the expected output, remote ids (crd_..., otb_...), approval
+digests and journal file names are normalised, and so are RFC 3339 times in UTC (the sandbox's
+clock is the real one: a status shows when each ledger row was written), a line `...` matches any
+lines, and a final `[exit N]` line states a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -63,6 +64,18 @@ def matches(expected: list[str], actual: list[str]) -> bool:
     )
 
 
+def quick_start(text: str) -> list[str]:
+    """The quick start's `.venv/bin/maplectl ...` commands (```bash blocks), as `maplectl ...`."""
+    section = text.partition("\n## Quick start\n")[2].partition("\n## ")[0]
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", section, re.S):
+        for line in block.splitlines():
+            for part in line.split("&&"):
+                if part.strip().startswith(".venv/bin/maplectl "):
+                    commands.append(part.strip().removeprefix(".venv/bin/"))
+    return commands
+
+
 DOCS = [(f, s) for f in FILES for s in [steps(f.read_text(encoding="utf-8"))] if s]
 
 
@@ -78,6 +91,21 @@ def test_console_examples(
         COLUMNS="100",
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )
+    setup = quick_start(path.read_text(encoding="utf-8")) if path.name == "README.md" else []
+    assert setup or path.name != "README.md", "README.md: no maplectl command in the quick start"
+    for command in setup:
+        done = subprocess.run(
+            ["bash", "-c", command],
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+        )
+        assert done.returncode == 0, (
+            f"quick start: `{command}` exited {done.returncode}\n{done.stdout}"
+        )
     for command, expected, code in file_steps:
         done = subprocess.run(
             ["bash", "-c", command],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -81,6 +82,22 @@ def test_plan_is_coloured_on_a_terminal_and_plain_otherwise(server: Server, tmp_
     assert code == 0 and "\x1b[32m" not in out and "+ Credit/acme-goodwill" in out
     piped = maplectl("plan", "c.yaml", cwd=tmp_path, server=server, env={"NO_COLOR": ""})
     assert "\x1b[" not in piped.stdout
+
+
+SGR = re.compile(r"\x1b\[[0-9;]*m")  # a colour or bold code (progress redraws use other codes)
+
+
+def test_no_color_flag_and_dumb_terminal_keep_a_terminal_plain(
+    server: Server, tmp_path: Path
+) -> None:
+    """On a terminal --no-color and TERM=dumb give no colour; an empty NO_COLOR still colours."""
+    (tmp_path / "c.yaml").write_text(credit_manifest("acme-goodwill"))
+    code, out = run_in_pty(["--no-color", "plan", "c.yaml"], tmp_path, env_for(server))
+    assert code == 0 and "+ Credit/acme-goodwill" in out and not SGR.search(out), out
+    code, out = run_in_pty(["plan", "c.yaml"], tmp_path, env_for(server, TERM="dumb"))
+    assert code == 0 and "+ Credit/acme-goodwill" in out and "\x1b[" not in out, out
+    code, out = run_in_pty(["plan", "c.yaml"], tmp_path, env_for(server, NO_COLOR=""))
+    assert code == 0 and "\x1b[32m  + Credit/acme-goodwill" in out
 
 
 def test_apply_asks_and_only_yes_creates(server: Server, tmp_path: Path) -> None:

@@ -53,7 +53,9 @@ def test_schema_names_are_case_insensitive_and_accept_kinds(asked: str, name: st
 
 def test_unknown_schema_names_are_a_usage_error() -> None:
     """An unknown name lists the known ones."""
-    with pytest.raises(UsageError, match="known: config, credit, envelope, onetimecharge"):
+    with pytest.raises(
+        UsageError, match="known: config, credit, envelope, manifest, onetimecharge"
+    ):
         schema_document("coupon")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import maplectl
@@ -134,3 +135,17 @@ def test_public_api_is_exactly_all() -> None:
         | {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     )
     assert public - set(maplectl.__all__) - submodules == set()
+
+
+def test_every_command_module_is_loaded_by_the_lazy_group() -> None:
+    """A cli/ module that registers commands on the group is in COMMAND_MODULES, or its
+    commands would silently be missing from `maplectl` (the group imports only those)."""
+    from maplectl.cli.base import COMMAND_MODULES
+
+    folder = Path(__file__).resolve().parents[2] / "maplectl" / "cli"
+    registering = {
+        f"maplectl.cli.{path.stem}"
+        for path in folder.glob("*.py")
+        if re.search(r"@cli\.(command|group)\b|\bcli\.add_command\(", path.read_text())
+    }
+    assert registering == set(COMMAND_MODULES)
