@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
 
 from maplectl.model import JSONDict, Kind, SourceLocation
-from maplectl.plan.actions import Action, Conflict, Create, Existing, Reason
+from maplectl.plan.actions import Action, Conflict, Create, Existing, Reason, Revoke
 from maplectl.plan.records import Plan
 from maplectl.timestamps import parse_timestamp
 
@@ -443,12 +443,18 @@ def held_credit_ids(plan: Plan) -> dict[str, str]:
 
 
 def _standing(action: Action) -> Standing:
-    if isinstance(action, Existing):
-        return Standing.IN_MAPLE
-    if isinstance(action, Create):
-        return Standing.NOT_CREATED
-    assert isinstance(action, Conflict)
-    return Standing.AMBIGUOUS if action.reason is Reason.SEVERAL else Standing.POSSIBLE_DUPLICATE
+    """A credit the manifest asks to revoke is still in Maple until apply revokes it."""
+    match action:
+        case Existing() | Revoke():
+            return Standing.IN_MAPLE
+        case Create():
+            return Standing.NOT_CREATED
+        case Conflict():
+            if action.reason is Reason.SEVERAL:
+                return Standing.AMBIGUOUS
+            return Standing.POSSIBLE_DUPLICATE
+        case _:  # pragma: no cover - the union is closed; mypy checks the match is exhaustive
+            assert_never(action)
 
 
 def _entry(

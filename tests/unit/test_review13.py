@@ -28,10 +28,6 @@ from maplectl.workflow import load_scope, make_plan, make_status
 # -- status and revokes ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: status crashes (AssertionError) on any manifest whose credit plans a revoke",
-)
 def test_status_shows_a_credit_whose_manifest_asks_to_revoke_it() -> None:
     """`maplectl status` on manifests with a pending `metadata.revoke: true` shows the credit
     (in Maple, its ledger reconciled) instead of failing with an internal AssertionError: this is
