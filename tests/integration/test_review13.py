@@ -92,10 +92,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: an identifier two customers share resolves to whichever GET answers",
-)
 def test_an_identifier_two_customers_share_stops_the_plan(tmp_path: Path) -> None:
     """When two customers of the company have the identifier a manifest names (a service that
     lets them share it, as the sandbox does), the plan stops at spec.customer.identifier and

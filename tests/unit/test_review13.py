@@ -249,10 +249,6 @@ class _RefusingLookups:
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: a 400 to an identifier lookup is a bare API error without file, line, field",
-)
 def test_maple_refusing_an_identifier_is_reported_at_its_manifest_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
