@@ -27,7 +27,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from maplectl.apply import Applier, Locator, ProgressFn
-from maplectl.errors import Diagnostic, ManifestError, PlanFileError, StalePlanError, UsageError
+from maplectl.errors import (
+    Diagnostic,
+    ManifestError,
+    PlanFileError,
+    PolicyRefusal,
+    StalePlanError,
+    UsageError,
+)
 from maplectl.journal import Journal
 from maplectl.maple.reader import (
     Collection,
@@ -40,7 +47,7 @@ from maplectl.maple.reader import (
 from maplectl.maple.reader import ProgressFn as ReadProgressFn
 from maplectl.model import JSONDict, Resource, SourceLocation
 from maplectl.plan.builder import DEFAULT_TTL, build_plan
-from maplectl.plan.policy import Policy
+from maplectl.plan.policy import Policy, Violation, evaluate
 from maplectl.plan.records import Desired, Plan, plan_differences
 from maplectl.results import ApplyResult
 from maplectl.status import StatusReport, build_status, held_credit_ids
@@ -483,7 +490,12 @@ def apply_plan(
 ) -> ApplyResult:
     """Create every ``create`` of ``plan``, each once, and revoke every ``revoke``; never a
     possible duplicate, never a plan that breaks its policy without leave, never an unchecked
-    saved plan. Failures of single creates and revokes are in the result, not raised."""
+    saved plan. Failures of single creates and revokes are in the result, not raised.
+
+    Whoever built ``plan`` (:func:`make_plan`, or :func:`build_plan` given no policy), the
+    policy that holds is the one of the ``maplectl.yaml`` of its manifests: it is evaluated
+    again here (:func:`refuse_unevaluated_policy`) before anything is sent."""
+    refuse_unevaluated_policy(plan, desired)
     return Applier(
         writer,
         journal=journal,
@@ -492,6 +504,35 @@ def apply_plan(
         progress=progress,
         locator=locator(desired),
     ).run(plan)
+
+
+def refuse_unevaluated_policy(plan: Plan, desired: Sequence[Desired] = ()) -> None:
+    """Refuse ``plan`` (:class:`PolicyRefusal`, nothing sent) unless the violations it records
+    are the ones the ``policy:`` of its manifests' ``maplectl.yaml`` gives its actions.
+
+    The files are the plan's ``paths``, else those of ``desired``, else those its actions were
+    read from: the ones :func:`make_plan` reads the policy from. The rules are evaluated at the
+    plan's ``created_at``, as the plan was, so a plan :func:`make_plan` made (or a saved plan
+    :func:`check_saved_plan` checked) always passes; a plan built without the policy (or with
+    another) is refused, so its violations are never ones nobody reviewed."""
+    files = plan.paths or sorted(
+        {d.source.file for d in desired} or {a.source.file for a in plan.actions}
+    )
+    if not files:
+        return
+    expected = evaluate(load_policy(files), plan.actions, plan.created_at)
+    if _violation_keys(expected) != _violation_keys(plan.violations):
+        raise PolicyRefusal(
+            "the plan was not checked against the policy of its maplectl.yaml (its violations "
+            f"are {len(plan.violations)}, the policy gives {len(expected)}: "
+            f"{', '.join(sorted({v.rule.value for v in expected})) or 'none'}); nothing was sent",
+            hint="make the plan with maplectl.make_plan, which reads the policy of maplectl.yaml "
+            "(build_plan evaluates only the policy it is given)",
+        )
+
+
+def _violation_keys(violations: Sequence[Violation]) -> list[str]:
+    return sorted(repr(v.to_json()) for v in violations)
 
 
 def make_status(

@@ -47,10 +47,6 @@ def _deletes(recorder: Recorder) -> int:
     return sum(1 for call in recorder.calls if call.startswith("DELETE "))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: read_observed + build_plan + apply_plan revokes despite a hard revokes rule",
-)
 def test_planning_with_build_plan_keeps_the_hard_revokes_rule(
     world: tuple[MapleClient, Recorder, str], tmp_path: Path
 ) -> None:
