@@ -54,11 +54,6 @@ def test_status_shows_a_credit_whose_manifest_asks_to_revoke_it() -> None:
 # -- the revokes rule ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: a revoke whose balance Maple did not send counts as nothing against a "
-    "revokes limit",
-)
 def test_a_revokes_limit_is_broken_by_a_revoke_whose_balance_is_unknown() -> None:
     """A credit Maple shows ACTIVE without a readable balance is planned as a revoke (something
     may be left); a `revokes` rule with limits must then count it as over the limit, not as
