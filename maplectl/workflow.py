@@ -592,9 +592,19 @@ def make_status(
     report = build_status(plan, credits, charges, logs, read_at=at)
     again = {entry.customer_id for entry, _ in report.mismatched}
     if again:
+        first = {str(c["id"]): c for c in credits if c["customer_id"] in again}
+        first_logs = [r for r in logs if r["customer_id"] in again]
         credits = [c for c in credits if c["customer_id"] not in again]
-        credits += read(Collection.CREDITS, again)
+        fresh = read(Collection.CREDITS, again)
         logs = [r for r in logs if r["customer_id"] not in again]
         logs += read(Collection.CREDIT_LOGS, again)
-        report = build_status(plan, credits, charges, logs, read_at=at, reread=sorted(again))
+        # A held credit the second read does not return (search lag, a page lost) is never
+        # dropped: it stays as first read, with its first ledger, and is not reconciled.
+        lost = set(held_credit_ids(plan)) & (set(first) - {str(c["id"]) for c in fresh})
+        logs = [r for r in logs if str(r["credit_id"]) not in lost]
+        logs += [r for r in first_logs if str(r["credit_id"]) in lost]
+        credits += fresh + [first[i] for i in sorted(lost)]
+        report = build_status(
+            plan, credits, charges, logs, read_at=at, reread=sorted(again), not_reread=lost
+        )
     return replace(report, requests=requests)

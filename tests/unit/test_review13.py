@@ -68,10 +68,6 @@ def test_a_revokes_limit_is_broken_by_a_revoke_whose_balance_is_unknown() -> Non
 # -- status: what "reconciled" must not let through ----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: a negative ledger row is summed, so a balance above the grant reconciles",
-)
 def test_a_negative_ledger_row_is_not_reconciled() -> None:
     """Maple logs every event as a positive amount (docs/maple-api.md, Credits): a CONSUMED row
     of USD -10.00 that explains a USD 60.00 balance on a USD 50.00 grant is flagged, never
@@ -81,10 +77,6 @@ def test_a_negative_ledger_row_is_not_reconciled() -> None:
     assert not status.reconciled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: a balance in another currency than the grant is compared by its digits only",
-)
 def test_a_balance_in_another_currency_than_the_grant_is_not_reconciled() -> None:
     """A credit issued as USD 50.00 that Maple shows with EUR 50.00 left does not add up, and
     its EUR is not summed into the customer's USD totals."""
@@ -94,10 +86,6 @@ def test_a_balance_in_another_currency_than_the_grant_is_not_reconciled() -> Non
     assert not status.reconciled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: a UNITS ledger row of another item is counted as the credit's own",
-)
 def test_a_units_row_of_another_item_is_flagged_not_counted() -> None:
     """For a UNITS credit the item is what the currency is for money: a row in units of another
     item is flagged as foreign and not counted, as a row in another currency is."""
@@ -108,11 +96,6 @@ def test_a_units_row_of_another_item_is_flagged_not_counted() -> None:
 
 
 @pytest.mark.parametrize("state", ["REVOKED", "EXPIRED"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: a REVOKED or EXPIRED credit with a balance left and no closing row "
-    "reconciles",
-)
 def test_a_closed_credit_with_a_balance_and_no_closing_row_is_not_reconciled(state: str) -> None:
     """Revoking or expiring logs what was left and leaves nothing (docs/maple-api.md, Credits):
     a credit Maple shows REVOKED with USD 40.00 still left and no REVOKED row is a ledger that
@@ -122,10 +105,6 @@ def test_a_closed_credit_with_a_balance_and_no_closing_row_is_not_reconciled(sta
     assert not status.reconciled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: a held credit the second read does not return vanishes and status exits 0",
-)
 def test_a_credit_the_second_read_does_not_return_is_not_reported_reconciled() -> None:
     """A credit that did not add up is read again; if that read does not return it (search
     lag, a page lost), status does not drop it from the report and call everything reconciled:
