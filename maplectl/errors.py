@@ -178,6 +178,11 @@ class ResponseTooLarge(TransportError):
     while streaming or before, never retried."""
 
 
+class NonFiniteNumber(TransportError):
+    """A response holding ``Infinity``, ``-Infinity``, ``NaN`` or a number beyond a float's
+    range: no number Maple can mean (JSON has none of them). Refused, never retried."""
+
+
 class ApprovalRequired(MaplectlError):
     """apply needs a person's yes, or --auto-approve, or a saved plan; none was given."""
 

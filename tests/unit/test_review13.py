@@ -136,10 +136,6 @@ UNITS_CREDIT_PAGE = """\
 
 
 @pytest.mark.parametrize("number", ["Infinity", "NaN", "-Infinity"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: Infinity/NaN units pass the row check and crash policy, plan JSON, status",
-)
 def test_a_non_finite_number_from_maple_is_refused_at_the_boundary(number: str) -> None:
     """A credit row whose units are Infinity or NaN (JSON Python reads, but no number) is one
     clear error where rows are checked, not a revoke of "inf units" whose policy check raises
