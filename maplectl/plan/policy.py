@@ -134,6 +134,8 @@ class Violation:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Violation:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a violation is not an object: {data!r}")
         limit, actual = data.get("limit"), data.get("actual")
         return cls(
             rule=RuleName(data["rule"]),

@@ -1,5 +1,5 @@
 """Review of issue 13 through the public Python API, the real client and an in-process sandbox:
-findings as strict xfail tests."""
+findings as tests, each failing (as a strict xfail) before its fix."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Review of issue 13 (revoke, customers by identifier, status): findings as strict xfail tests.
+"""Review of issue 13 (revoke, customers by identifier, status): findings as tests.
 
-Each test states the behaviour a user needs; it fails today. No server: readers and rows are
-built by hand (tests/helpers/ledger.py, tests/helpers/planning.py).
+Each test states the behaviour a user needs; each failed (as a strict xfail) before its fix.
+No server: readers and rows are built by hand (tests/helpers/ledger.py, tests/helpers/planning.py).
 """
 
 from __future__ import annotations
@@ -171,10 +171,6 @@ def _forged(mutate: Any) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-13: malformed metadata/violations in a plan file crash with AttributeError",
-)
 def test_a_plan_file_with_malformed_fields_is_a_plan_file_error() -> None:
     """A plan file whose action metadata or violations are not objects (edited, its digest
     recomputed) is refused as a malformed plan file, never an internal AttributeError."""
