@@ -312,7 +312,12 @@ def violation_text(v: Violation, plan: Plan | None = None) -> str:
     """One violation in words, money in the currency's own minor units (JPY 500, KWD 1.500)."""
     what = f"policy {v.rule.value} ({v.severity.value})"
     if v.rule is RuleName.REVOKES:
-        if v.address is not None:
+        if v.address is not None and (v.limit is not None or v.limit_units is not None):
+            text = (
+                "Maple sent no readable balance, so what this revoke takes back is unknown "
+                "and cannot be held to the limit per run"
+            )
+        elif v.address is not None:
             text = (
                 "revokes need --override-policy"
                 if v.severity is Severity.SOFT

@@ -33,6 +33,7 @@ from maplectl.errors import (
     ManifestError,
     NotFoundError,
     PlanFileError,
+    PolicyRefusal,
     StalePlanError,
     UsageError,
 )
@@ -60,7 +61,7 @@ from maplectl.maple.reader import (
 from maplectl.maple.reader import ProgressFn as ReadProgressFn
 from maplectl.model import JSONDict, Kind, Resource, SourceLocation
 from maplectl.plan.builder import DEFAULT_TTL, build_plan
-from maplectl.plan.policy import Policy
+from maplectl.plan.policy import Policy, Violation, evaluate
 from maplectl.plan.records import Desired, Plan, plan_differences
 from maplectl.redaction import redact
 from maplectl.results import ApplyResult
@@ -504,7 +505,12 @@ def apply_plan(
 ) -> ApplyResult:
     """Create every ``create`` of ``plan``, each once, and revoke every ``revoke``; never a
     possible duplicate, never a plan that breaks its policy without leave, never an unchecked
-    saved plan. Failures of single creates and revokes are in the result, not raised."""
+    saved plan. Failures of single creates and revokes are in the result, not raised.
+
+    Whoever built ``plan`` (:func:`make_plan`, or :func:`build_plan` given no policy), the
+    policy that holds is the one of the ``maplectl.yaml`` of its manifests: it is evaluated
+    again here (:func:`refuse_unevaluated_policy`) before anything is sent."""
+    refuse_unevaluated_policy(plan, desired)
     return Applier(
         writer,
         journal=journal,
@@ -513,6 +519,35 @@ def apply_plan(
         progress=progress,
         locator=locator(desired),
     ).run(plan)
+
+
+def refuse_unevaluated_policy(plan: Plan, desired: Sequence[Desired] = ()) -> None:
+    """Refuse ``plan`` (:class:`PolicyRefusal`, nothing sent) unless the violations it records
+    are the ones the ``policy:`` of its manifests' ``maplectl.yaml`` gives its actions.
+
+    The files are the plan's ``paths``, else those of ``desired``, else those its actions were
+    read from: the ones :func:`make_plan` reads the policy from. The rules are evaluated at the
+    plan's ``created_at``, as the plan was, so a plan :func:`make_plan` made (or a saved plan
+    :func:`check_saved_plan` checked) always passes; a plan built without the policy (or with
+    another) is refused, so its violations are never ones nobody reviewed."""
+    files = plan.paths or sorted(
+        {d.source.file for d in desired} or {a.source.file for a in plan.actions}
+    )
+    if not files:
+        return
+    expected = evaluate(load_policy(files), plan.actions, plan.created_at)
+    if _violation_keys(expected) != _violation_keys(plan.violations):
+        raise PolicyRefusal(
+            "the plan was not checked against the policy of its maplectl.yaml (its violations "
+            f"are {len(plan.violations)}, the policy gives {len(expected)}: "
+            f"{', '.join(sorted({v.rule.value for v in expected})) or 'none'}); nothing was sent",
+            hint="make the plan with maplectl.make_plan, which reads the policy of maplectl.yaml "
+            "(build_plan evaluates only the policy it is given)",
+        )
+
+
+def _violation_keys(violations: Sequence[Violation]) -> list[str]:
+    return sorted(repr(v.to_json()) for v in violations)
 
 
 def make_status(
@@ -572,11 +607,21 @@ def make_status(
     report = build_status(plan, credits, charges, logs, read_at=at)
     again = {entry.customer_id for entry, _ in report.mismatched}
     if again:
+        first = {str(c["id"]): c for c in credits if c["customer_id"] in again}
+        first_logs = [r for r in logs if r["customer_id"] in again]
         credits = [c for c in credits if c["customer_id"] not in again]
-        credits += read(Collection.CREDITS, again)
+        fresh = read(Collection.CREDITS, again)
         logs = [r for r in logs if r["customer_id"] not in again]
         logs += read(Collection.CREDIT_LOGS, again)
-        report = build_status(plan, credits, charges, logs, read_at=at, reread=sorted(again))
+        # A held credit the second read does not return (search lag, a page lost) is never
+        # dropped: it stays as first read, with its first ledger, and is not reconciled.
+        lost = set(held_credit_ids(plan)) & (set(first) - {str(c["id"]) for c in fresh})
+        logs = [r for r in logs if str(r["credit_id"]) not in lost]
+        logs += [r for r in first_logs if str(r["credit_id"]) in lost]
+        credits += fresh + [first[i] for i in sorted(lost)]
+        report = build_status(
+            plan, credits, charges, logs, read_at=at, reread=sorted(again), not_reread=lost
+        )
     return replace(report, requests=requests)
 
 

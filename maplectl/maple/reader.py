@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
-from maplectl.errors import NotFoundError
+from maplectl.errors import ApiValidationError, NotFoundError
 from maplectl.model import JSONDict, Kind
 from maplectl.plan.keys import digest
 
@@ -382,13 +382,15 @@ def lookup_identifiers(
 ) -> dict[str, IdentifierLookup]:
     """The customer each identifier names, each asked once, ``parallelism`` at a time.
 
-    ``GET /customers/{identifier}`` answers by Maple id *or* identifier, so its answer counts
-    only if that customer's ``identifier`` is the one asked, character for character: a
-    customer whose Maple id happens to be the string is not the customer it names. When the
-    answer is another customer, or none, ``/customers/find`` (whose ``identifier`` filter
-    matches exactly) settles it: one customer is the answer; none means the identifier is
-    unknown; several are refused (maplectl will not choose whom to credit or bill).
-    (docs/maple-api.md, Customers)
+    Each identifier costs two requests: ``GET /customers/{identifier}`` and one
+    ``/customers/find`` by ``identifier``. GET answers by Maple id *or* identifier, so its answer
+    counts only if that customer's ``identifier`` is the one asked, character for character: a
+    customer whose Maple id happens to be the string is not the customer it names. GET answers
+    with one customer even when several share the identifier, so ``/customers/find`` is always
+    asked too: the customers both show with exactly that identifier must be one, and no next
+    page may follow; several are refused (maplectl will not choose whom to credit or bill), none
+    means the identifier is unknown. A lookup Maple refuses (400) is a problem of the identifier,
+    reported at the manifest's line. (docs/maple-api.md, Customers)
     """
     wanted = sorted(set(identifiers))
     if not wanted:
@@ -405,25 +407,41 @@ def lookup_identifiers(
 
 def _lookup(reader: StateReader, identifier: str, counter: RequestCounter) -> IdentifierLookup:
     try:
-        answer: JSONDict | None = reader.get_customer(identifier)
-    except NotFoundError:
-        answer = None
-    finally:
+        try:
+            answer: JSONDict | None = reader.get_customer(identifier)
+        except NotFoundError:
+            answer = None
+        finally:
+            counter.tick()
+        # Always asked, even when GET answered with the customer: GET names one customer
+        # however many share the identifier, and only /customers/find shows them all.
+        page = reader.find_page(Collection.CUSTOMERS, {"identifier": identifier}, limit=PAGE_SIZE)
         counter.tick()
-    if answer is not None and answer.get("identifier") == identifier:
-        return IdentifierLookup(identifier, str(answer["id"]))
-    page = reader.find_page(Collection.CUSTOMERS, {"identifier": identifier}, limit=PAGE_SIZE)
-    counter.tick()
-    named = [c for c in page.results if c.get("identifier") == identifier and c.get("id")]
-    if len(named) == 1:
-        return IdentifierLookup(identifier, str(named[0]["id"]))
+    except ApiValidationError as exc:
+        return IdentifierLookup(
+            identifier,
+            None,
+            f"Maple refused to look up the identifier {identifier!r} "
+            f"({exc.method} -> {exc.status}: {exc.api_message})",
+            "check the identifier against the customer in Maple, or name the customer by "
+            "customer_id",
+        )
+    named = {
+        str(c["id"]): c for c in page.results if c.get("identifier") == identifier and c.get("id")
+    }
+    if answer is not None and answer.get("identifier") == identifier and answer.get("id"):
+        # A customer /find does not show yet (search lag) is one more, not a different answer.
+        named.setdefault(str(answer["id"]), answer)
+    if len(named) == 1 and not page.next_key:
+        return IdentifierLookup(identifier, next(iter(named)))
     if named:
-        ids = ", ".join(sorted(str(c["id"]) for c in named))
+        ids = ", ".join(sorted(named))
         return IdentifierLookup(
             identifier,
             None,
             f"{len(named)}{'+' if page.next_key else ''} customers have the identifier "
-            f"{identifier!r} ({ids}); maplectl will not choose one",
+            f"{identifier!r} ({ids}{', ...' if page.next_key else ''}); maplectl will not "
+            "choose one",
             "name the customer by its Maple id instead: customer_id: ...",
         )
     if answer is not None and answer.get("id") == identifier:
