@@ -19,7 +19,10 @@ says ``metadata.revoke: true`` (the plan's ``revoke`` actions); nothing else eve
 ``make_plan`` resolves the customers manifests name by identifier (``customer: {identifier:
 ...}``) to their Maple ids. Planning with ``read_observed`` and ``build_plan`` instead, resolve
 them first: ``desired = resolve_customers(client, desired)``; ``build_plan``, which reads
-nothing, refuses an entry whose customer is not an id.
+nothing, refuses an entry whose customer is not an id. ``apply_plan`` evaluates the policy of
+the manifests' maplectl.yaml again, whoever built the plan, and refuses a plan whose recorded
+violations are not those (a ``build_plan`` given no policy, where the file has one);
+``Applier.run``, lower down, goes by the violations the plan records.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ The tree::
     │   ├── RateLimited                    429 (carries retry_after seconds, if sent)
     │   └── ServerError                    5xx (the idempotency key is now spent)
     ├── TransportError            exit 1   no usable response: timeout, reset, bad body
-    │   └── ResponseTooLarge               a body over the client's size limit (not retried)
+    │   ├── ResponseTooLarge               a body over the client's size limit (not retried)
+    │   └── NonFiniteNumber                Infinity, NaN or 1e999 in a body (not retried)
     ├── ApprovalRequired          exit 1   apply without a terminal and without --auto-approve
     ├── JournalError              exit 1   the apply journal cannot be written (during apply: 5)
     ├── PolicyRefusal             exit 3   the plan holds something apply must not do
@@ -176,6 +177,11 @@ class TransportError(MaplectlError):
 class ResponseTooLarge(TransportError):
     """A response body maplectl will not read (beyond the size limit, or compressed): refused
     while streaming or before, never retried."""
+
+
+class NonFiniteNumber(TransportError):
+    """A response holding ``Infinity``, ``-Infinity``, ``NaN`` or a number beyond a float's
+    range: no number Maple can mean (JSON has none of them). Refused, never retried."""
 
 
 class ApprovalRequired(MaplectlError):

@@ -312,7 +312,12 @@ def violation_text(v: Violation, plan: Plan | None = None) -> str:
     """One violation in words, money in the currency's own minor units (JPY 500, KWD 1.500)."""
     what = f"policy {v.rule.value} ({v.severity.value})"
     if v.rule is RuleName.REVOKES:
-        if v.address is not None:
+        if v.address is not None and (v.limit is not None or v.limit_units is not None):
+            text = (
+                "Maple sent no readable balance, so what this revoke takes back is unknown "
+                "and cannot be held to the limit per run"
+            )
+        elif v.address is not None:
             text = (
                 "revokes need --override-policy"
                 if v.severity is Severity.SOFT
@@ -492,23 +497,32 @@ def _json_parts(doc: dict[str, Any]) -> Iterator[str]:
 
 
 def plan_markdown(
-    plan: Plan, *, limit: int = MARKDOWN_LIMIT, api_url_from: str | None = None
+    plan: Plan,
+    *,
+    limit: int = MARKDOWN_LIMIT,
+    api_url_from: str | None = None,
+    show_unmanaged: bool = False,
 ) -> str:
     """A PR comment, money first, under ``limit`` characters.
 
     The summary line, money per currency and per customer, then one table per action type;
-    creates are open below 50 rows, everything else folded. Too long, and rows are left out
-    whole (never a table cut inside) with a closing note of what is missing.
+    creates are open below 50 rows, everything else folded; with ``show_unmanaged``, a folded
+    table of the unmanaged objects last. Too long, and rows are left out whole (never a table
+    cut inside) with a closing note of what is missing.
     """
-    head, tables = _markdown(plan, api_url_from)
+    head, tables = _markdown(plan, api_url_from, show_unmanaged)
     return md.fit_comment(head, tables, limit)
 
 
 def plan_markdown_parts(
-    plan: Plan, *, limit: int = MARKDOWN_LIMIT, api_url_from: str | None = None
+    plan: Plan,
+    *,
+    limit: int = MARKDOWN_LIMIT,
+    api_url_from: str | None = None,
+    show_unmanaged: bool = False,
 ) -> list[str]:
     """The PR comment with every row, in parts of at most ``limit`` characters each."""
-    head, tables = _markdown(plan, api_url_from)
+    head, tables = _markdown(plan, api_url_from, show_unmanaged)
     return md.split_parts(head, _markdown_head(plan, api_url_from), tables, limit)
 
 
@@ -539,7 +553,9 @@ def _markdown_head(plan: Plan, api_url_from: str | None) -> list[str]:
     return head
 
 
-def _markdown(plan: Plan, api_url_from: str | None) -> tuple[list[str], list[md.Table]]:
+def _markdown(
+    plan: Plan, api_url_from: str | None, show_unmanaged: bool = False
+) -> tuple[list[str], list[md.Table]]:
     head = _markdown_head(plan, api_url_from)
     money = plan.money()
     back: dict[str, int] = plan.revoked()["money"]
@@ -595,6 +611,28 @@ def _markdown(plan: Plan, api_url_from: str | None) -> tuple[list[str], list[md.
                 align=("---",) * 5,
                 rows=tuple(_markdown_rows(a, plan) for a in acts),
                 folded=kind not in (ActionType.CREATE, ActionType.REVOKE) or len(acts) >= FOLD_AT,
+            )
+        )
+    if show_unmanaged and plan.unmanaged:
+        tables.append(
+            md.Table(
+                title=f"Unmanaged: in Maple, in no manifest ({len(plan.unmanaged)})",
+                label="unmanaged",
+                header=("remote", "kind", "customer", "what", "state"),
+                align=("---",) * 5,
+                rows=tuple(
+                    (
+                        md.row(
+                            md.code(u.remote_id),
+                            md.cell(u.kind.value),
+                            md.code(u.customer_id),
+                            md.cell(u.description),
+                            md.cell(u.state or "-"),
+                        ),
+                    )
+                    for u in plan.unmanaged
+                ),
+                folded=True,
             )
         )
     return head, tables

@@ -210,7 +210,30 @@ def mismatch_text(credit: CreditStatus, m: Mismatch) -> str:
         )
     if m.problem is Problem.FOREIGN_ROW:
         what = f"{credit.currency}" if credit.credit_type == "AMOUNT" else credit.credit_type
+        if credit.credit_type != "AMOUNT" and (m.detail or "").startswith("units of "):
+            what = f"units of {credit.item_id}"
         return f"row {m.log_id} is {m.detail}, not {what} as its credit: not counted"
+    if m.problem is Problem.NOT_POSITIVE:
+        return (
+            f"row {m.log_id} records {m.detail} of a negative (or no) amount; Maple logs "
+            "events as positive amounts: not counted"
+        )
+    if m.problem is Problem.CURRENCY:
+        return (
+            f"Maple shows the balance in {m.detail}, the grant in {credit.currency}: not "
+            f"comparable, and not in the {credit.currency} totals"
+        )
+    if m.problem is Problem.STATE:
+        return (
+            f"the credit is {m.detail} with {_quantity(credit, credit.remaining)} left; a "
+            "revoked or expired credit has nothing left and one closing row of its state, an "
+            "active one none"
+        )
+    if m.problem is Problem.NOT_REREAD:
+        return (
+            "it did not add up, and reading it again did not return it: shown as first read; "
+            "run status again"
+        )
     return (
         f"row {m.log_id} records {m.detail}, none of "
         f"{', '.join(e.value for e in Event)}: not counted"

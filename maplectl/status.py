@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
 
 from maplectl.model import JSONDict, Kind, SourceLocation
-from maplectl.plan.actions import Action, Conflict, Create, Existing, Reason
+from maplectl.plan.actions import Action, Conflict, Create, Existing, Reason, Revoke
 from maplectl.plan.records import Plan
 from maplectl.timestamps import parse_timestamp
 
@@ -72,6 +72,16 @@ class Problem(StrEnum):
     """A row in another currency, or of another credit type, than its credit: not counted."""
     UNKNOWN_EVENT = "unknown_event"
     """A row whose event is none of ISSUED, CONSUMED, EXPIRED, REVOKED: not counted."""
+    NOT_POSITIVE = "not_positive"
+    """A row of a negative amount (or zero, for ISSUED and CONSUMED): Maple logs events as
+    positive amounts, and a closing row (EXPIRED, REVOKED) as what was left. Not counted."""
+    CURRENCY = "currency"
+    """The balance is in another currency than the grant: not comparable, not in the totals."""
+    STATE = "state"
+    """The state and the ledger disagree: a REVOKED or EXPIRED credit with a balance left, or
+    without exactly one closing row of its state; an ACTIVE one with a closing row."""
+    NOT_REREAD = "not_reread"
+    """The credit did not add up, and the second read did not return it: shown as first read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +148,8 @@ class Mismatch:
     maple: Quantity | None = None
     log_id: str | None = None
     detail: str | None = None
-    """The row's event (unknown_event), or its currency or type (foreign_row)."""
+    """The row's event (unknown_event, not_positive), its currency, type or item (foreign_row),
+    the balance's currency (currency), or the credit's state (state)."""
 
     def to_json(self) -> JSONDict:
         return {
@@ -166,6 +177,15 @@ class CreditStatus:
     name: str | None = None
     state: str | None = None
     expiration_date: str | None = None
+    balance_currency: str | None = None
+    """The currency of the balance (``amount``) of an AMOUNT credit, as Maple shows it."""
+
+    @property
+    def counted_remaining(self) -> Quantity:
+        """The balance, for totals in the credit's unit: 0 when it is in another currency."""
+        if self.balance_currency is not None and self.balance_currency != self.currency:
+            return 0
+        return self.remaining
 
     @property
     def unit(self) -> str:
@@ -187,6 +207,7 @@ class CreditStatus:
             "expiration_date": self.expiration_date,
             "issued": number(self.issued),
             "remaining": number(self.remaining),
+            "balance_currency": self.balance_currency,
             "ledger": [r.to_json() for r in self.ledger],
             "ledger_totals": self.tally.to_json(),
             "reconciled": self.reconciled,
@@ -346,7 +367,7 @@ class StatusReport:
                 unit=unit,
                 credits=len(group),
                 tally=sum((c.tally for c in group), Tally()),
-                remaining=sum((c.remaining for c in group), _zero(kind)),
+                remaining=sum((c.counted_remaining for c in group), _zero(kind)),
             )
             for (customer, kind, unit), group in sorted(groups.items())
         ]
@@ -405,17 +426,20 @@ def build_status(
     *,
     read_at: datetime,
     reread: Sequence[str] = (),
+    not_reread: Iterable[str] = (),
 ) -> StatusReport:
     """The status of every entry of ``plan``, from the rows it was made from (``credits``,
     ``charges``) and the ledger rows of its customers (``logs``; rows of other credits are
-    ignored). Rows are as :func:`maplectl.maple.records.parse_row` checked them."""
+    ignored). Rows are as :func:`maplectl.maple.records.parse_row` checked them.
+    ``not_reread``: credits the second read did not return (shown as first read, mismatched)."""
+    lost = frozenset(not_reread)
     credit_rows = {str(c["id"]): c for c in credits}
     billable_rows = {str(b["id"]): b for b in charges}
     ledgers: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in logs:
         ledgers[str(row["credit_id"])].append(row)
     entries = tuple(
-        _entry(action, credit_rows, billable_rows, ledgers)
+        _entry(action, credit_rows, billable_rows, ledgers, lost)
         for action in sorted(plan.actions, key=lambda a: (a.kind.value, a.address))
     )
     return StatusReport(
@@ -443,12 +467,18 @@ def held_credit_ids(plan: Plan) -> dict[str, str]:
 
 
 def _standing(action: Action) -> Standing:
-    if isinstance(action, Existing):
-        return Standing.IN_MAPLE
-    if isinstance(action, Create):
-        return Standing.NOT_CREATED
-    assert isinstance(action, Conflict)
-    return Standing.AMBIGUOUS if action.reason is Reason.SEVERAL else Standing.POSSIBLE_DUPLICATE
+    """A credit the manifest asks to revoke is still in Maple until apply revokes it."""
+    match action:
+        case Existing() | Revoke():
+            return Standing.IN_MAPLE
+        case Create():
+            return Standing.NOT_CREATED
+        case Conflict():
+            if action.reason is Reason.SEVERAL:
+                return Standing.AMBIGUOUS
+            return Standing.POSSIBLE_DUPLICATE
+        case _:  # pragma: no cover - the union is closed; mypy checks the match is exhaustive
+            assert_never(action)
 
 
 def _entry(
@@ -456,11 +486,14 @@ def _entry(
     credit_rows: Mapping[str, Mapping[str, Any]],
     billable_rows: Mapping[str, Mapping[str, Any]],
     ledgers: Mapping[str, list[Mapping[str, Any]]],
+    lost: frozenset[str] = frozenset(),
 ) -> EntryStatus:
     standing = _standing(action)
     held = action.remote_ids if standing in (Standing.IN_MAPLE, Standing.AMBIGUOUS) else ()
     credits = tuple(
-        credit_status(credit_rows[i], ledgers.get(i, ())) for i in held if i in credit_rows
+        credit_status(credit_rows[i], ledgers.get(i, ()), not_reread=i in lost)
+        for i in held
+        if i in credit_rows
     )
     billables = tuple(billable_status(billable_rows[i]) for i in held if i in billable_rows)
     return EntryStatus(
@@ -477,33 +510,57 @@ def _entry(
     )
 
 
-def credit_status(credit: Mapping[str, Any], logs: Iterable[Mapping[str, Any]]) -> CreditStatus:
-    """One credit and its ledger rows, summed and checked against its balance."""
+def credit_status(
+    credit: Mapping[str, Any], logs: Iterable[Mapping[str, Any]], *, not_reread: bool = False
+) -> CreditStatus:
+    """One credit and its ledger rows, summed and checked against its balance and its state.
+    ``not_reread``: the credit did not add up and the second read did not return it."""
     kind = str(credit.get("type") or "AMOUNT")
     amount = kind == "AMOUNT"
+    balance_currency: str | None = None
+    mismatches: list[Mismatch] = []
     if amount:
         money = [m for m in (credit.get("issued_amount"), credit.get("amount")) if m]
         currency: str | None = str(money[0]["currency"]) if money else None
         issued: Quantity = _cents(credit.get("issued_amount"))
         remaining: Quantity = _cents(credit.get("amount"))
         item_id = None
+        balance = credit.get("amount")
+        if isinstance(balance, Mapping) and balance.get("currency") is not None:
+            balance_currency = str(balance["currency"])
+            if balance_currency != currency:
+                mismatches.append(Mismatch(Problem.CURRENCY, detail=balance_currency))
     else:
         currency = None
         issued, remaining = units(credit.get("issued_units")), units(credit.get("units"))
         item_id = credit.get("item_id")
     rows: list[LedgerRow] = []
-    mismatches: list[Mismatch] = []
     sums: dict[str, Quantity] = {e.value: _zero(kind) for e in Event}
+    closing: list[str] = []
     for log in logs:
         row = _ledger_row(log)
         rows.append(row)
+        other_item = log.get("item_id")
         if row.event not in sums:
             mismatches.append(Mismatch(Problem.UNKNOWN_EVENT, log_id=row.log_id, detail=row.event))
         elif str(log.get("type")) != kind or (amount and row.currency != currency):
             foreign = row.currency if amount and log.get("type") == kind else log.get("type")
             mismatches.append(Mismatch(Problem.FOREIGN_ROW, log_id=row.log_id, detail=str(foreign)))
+        elif not amount and other_item is not None and str(other_item) != str(item_id):
+            mismatches.append(
+                Mismatch(Problem.FOREIGN_ROW, log_id=row.log_id, detail=f"units of {other_item}")
+            )
+        elif row.quantity < 0 or (row.quantity == 0 and row.event in _OPENING):
+            mismatches.append(Mismatch(Problem.NOT_POSITIVE, log_id=row.log_id, detail=row.event))
         else:
             sums[row.event] += row.quantity
+            if row.event in _CLOSING:
+                closing.append(row.event)
+    state = credit.get("state")
+    if not _state_agrees(state, closing, remaining):
+        mismatches.append(Mismatch(Problem.STATE, maple=remaining, detail=str(state)))
+    if not_reread:
+        mismatches.append(Mismatch(Problem.NOT_REREAD))
     tally = Tally(
         sums[Event.ISSUED], sums[Event.CONSUMED], sums[Event.EXPIRED], sums[Event.REVOKED]
     )
@@ -525,7 +582,22 @@ def credit_status(credit: Mapping[str, Any], logs: Iterable[Mapping[str, Any]]) 
         name=credit.get("name"),
         state=credit.get("state"),
         expiration_date=credit.get("expiration_date"),
+        balance_currency=balance_currency,
     )
+
+
+_OPENING = frozenset({Event.ISSUED.value, Event.CONSUMED.value})
+_CLOSING = frozenset({Event.EXPIRED.value, Event.REVOKED.value})
+
+
+def _state_agrees(state: Any, closing: Sequence[str], remaining: Quantity) -> bool:
+    """A REVOKED or EXPIRED credit has nothing left and exactly one closing row, of its state;
+    an ACTIVE one has none (docs/maple-api.md, Credits). Other states are not checked."""
+    if state in _CLOSING:
+        return remaining == 0 and list(closing) == [state]
+    if state == "ACTIVE":
+        return not closing
+    return True
 
 
 def _ledger_row(log: Mapping[str, Any]) -> LedgerRow:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import random
 import threading
 import time
@@ -39,6 +40,7 @@ from maplectl.errors import (
     ApiValidationError,
     AuthError,
     IdempotencyConflict,
+    NonFiniteNumber,
     NotFoundError,
     RateLimited,
     ResponseTooLarge,
@@ -289,7 +291,7 @@ class MapleClient:
             except (TransportError, RateLimited, IdempotencyConflict, ServerError) as exc:
                 if isinstance(exc, ServerError) and key is not None:
                     raise  # the key is spent; apply decides what happens next
-                if isinstance(exc, ResponseTooLarge):
+                if isinstance(exc, ResponseTooLarge | NonFiniteNumber):
                     raise  # the same request would get the same answer
                 if attempt >= self._retry.attempts or not self._spend_retry():
                     raise
@@ -341,7 +343,17 @@ class MapleClient:
         replayed = response.headers.get("Idempotency-Used", "").lower() == "true"
         self._trace(method, path, key, str(response.status_code), started, replayed)
         try:
-            data = json.loads(raw) if raw else None
+            data = (
+                json.loads(raw, parse_constant=_not_finite, parse_float=_finite_float)
+                if raw
+                else None
+            )
+        except _NonFinite as exc:
+            raise NonFiniteNumber(
+                f"{method} {path}: Maple sent {exc} where JSON has only finite numbers "
+                f"(HTTP {response.status_code}); nothing from this answer is used",
+                hint="raise it with Maple's support; maplectl will not plan with such a number",
+            ) from exc
         except ValueError as exc:
             raise TransportError(
                 f"{method} {path}: unparseable response body (HTTP {response.status_code})"
@@ -518,3 +530,19 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 def wsgi_transport(app: Any) -> httpx.BaseTransport:
     """A transport that calls a WSGI app in-process (the embedded sandbox) instead of a socket."""
     return httpx.WSGITransport(app=app)
+
+
+class _NonFinite(ValueError):
+    """A JSON answer holds ``Infinity``, ``-Infinity``, ``NaN`` or a number too large for a
+    float: Python's json reads them, but they are no number Maple can mean."""
+
+
+def _not_finite(constant: str) -> Any:
+    raise _NonFinite(constant)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFinite(text)
+    return value

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
-from maplectl.errors import NotFoundError
+from maplectl.errors import ApiValidationError, NotFoundError
 from maplectl.model import JSONDict, Kind
 from maplectl.plan.keys import digest
 
@@ -433,13 +434,15 @@ def lookup_identifiers(
 ) -> dict[str, IdentifierLookup]:
     """The customer each identifier names, each asked once, ``parallelism`` at a time.
 
-    ``GET /customers/{identifier}`` answers by Maple id *or* identifier, so its answer counts
-    only if that customer's ``identifier`` is the one asked, character for character: a
-    customer whose Maple id happens to be the string is not the customer it names. When the
-    answer is another customer, or none, ``/customers/find`` (whose ``identifier`` filter
-    matches exactly) settles it: one customer is the answer; none means the identifier is
-    unknown; several are refused (maplectl will not choose whom to credit or bill).
-    (docs/maple-api.md, Customers)
+    Each identifier costs two requests: ``GET /customers/{identifier}`` and one
+    ``/customers/find`` by ``identifier``. GET answers by Maple id *or* identifier, so its answer
+    counts only if that customer's ``identifier`` is the one asked, character for character: a
+    customer whose Maple id happens to be the string is not the customer it names. GET answers
+    with one customer even when several share the identifier, so ``/customers/find`` is always
+    asked too: the customers both show with exactly that identifier must be one, and no next
+    page may follow; several are refused (maplectl will not choose whom to credit or bill), none
+    means the identifier is unknown. A lookup Maple refuses (400) is a problem of the identifier,
+    reported at the manifest's line. (docs/maple-api.md, Customers)
     """
     wanted = sorted(set(identifiers))
     if not wanted:
@@ -456,25 +459,41 @@ def lookup_identifiers(
 
 def _lookup(reader: StateReader, identifier: str, counter: RequestCounter) -> IdentifierLookup:
     try:
-        answer: JSONDict | None = reader.get_customer(identifier)
-    except NotFoundError:
-        answer = None
-    finally:
+        try:
+            answer: JSONDict | None = reader.get_customer(identifier)
+        except NotFoundError:
+            answer = None
+        finally:
+            counter.tick()
+        # Always asked, even when GET answered with the customer: GET names one customer
+        # however many share the identifier, and only /customers/find shows them all.
+        page = reader.find_page(Collection.CUSTOMERS, {"identifier": identifier}, limit=PAGE_SIZE)
         counter.tick()
-    if answer is not None and answer.get("identifier") == identifier:
-        return IdentifierLookup(identifier, str(answer["id"]))
-    page = reader.find_page(Collection.CUSTOMERS, {"identifier": identifier}, limit=PAGE_SIZE)
-    counter.tick()
-    named = [c for c in page.results if c.get("identifier") == identifier and c.get("id")]
-    if len(named) == 1:
-        return IdentifierLookup(identifier, str(named[0]["id"]))
+    except ApiValidationError as exc:
+        return IdentifierLookup(
+            identifier,
+            None,
+            f"Maple refused to look up the identifier {identifier!r} "
+            f"({exc.method} -> {exc.status}: {exc.api_message})",
+            "check the identifier against the customer in Maple, or name the customer by "
+            "customer_id",
+        )
+    named = {
+        str(c["id"]): c for c in page.results if c.get("identifier") == identifier and c.get("id")
+    }
+    if answer is not None and answer.get("identifier") == identifier and answer.get("id"):
+        # A customer /find does not show yet (search lag) is one more, not a different answer.
+        named.setdefault(str(answer["id"]), answer)
+    if len(named) == 1 and not page.next_key:
+        return IdentifierLookup(identifier, next(iter(named)))
     if named:
-        ids = ", ".join(sorted(str(c["id"]) for c in named))
+        ids = ", ".join(sorted(named))
         return IdentifierLookup(
             identifier,
             None,
             f"{len(named)}{'+' if page.next_key else ''} customers have the identifier "
-            f"{identifier!r} ({ids}); maplectl will not choose one",
+            f"{identifier!r} ({ids}{', ...' if page.next_key else ''}); maplectl will not "
+            "choose one",
             "name the customer by its Maple id instead: customer_id: ...",
         )
     if answer is not None and answer.get("id") == identifier:
@@ -526,3 +545,118 @@ def _dedupe(rows: Iterable[JSONDict]) -> list[JSONDict]:
             seen.add(rid)
             out.append(row)
     return out
+
+
+# -- export: every object of a customer, customer after customer ---------------------------------
+
+
+def pages(
+    reader: StateReader,
+    collection: Collection,
+    query: Mapping[str, Any],
+    counter: RequestCounter,
+) -> Iterator[list[JSONDict]]:
+    """The pages of one ``/find``, first to last, read one at a time; like :func:`_follow` it
+    stops at a null cursor, an empty page, or a cursor seen before (docs/maple-api.md,
+    Pagination)."""
+    page = reader.find_page(collection, query, limit=PAGE_SIZE)
+    counter.tick()
+    seen: set[str] = set()
+    while page.results:
+        yield page.results
+        key = page.next_key
+        if key is None or key in seen:
+            return
+        seen.add(key)
+        page = reader.find_page(collection, query, from_key=key, limit=PAGE_SIZE)
+        counter.tick()
+
+
+def company_total(
+    reader: StateReader, collection: Collection, counter: RequestCounter
+) -> int | None:
+    """How many objects ``collection`` holds company-wide (one request), None if not told."""
+    page = reader.find_page(collection, {}, limit=1, include_meta=True)
+    counter.tick()
+    return page.total if page.total is not None else (None if page.results else 0)
+
+
+def customer_ids(reader: StateReader, counter: RequestCounter) -> Iterator[str]:
+    """Every customer id of the company, oldest first, page by page (each id once)."""
+    seen: set[str] = set()
+    for results in pages(reader, Collection.CUSTOMERS, {}, counter):
+        for row in results:
+            customer = row.get("id")
+            if isinstance(customer, str) and customer and customer not in seen:
+                seen.add(customer)
+                yield customer
+
+
+def read_customer(
+    reader: StateReader,
+    customer_id: str,
+    collections: Iterable[Collection],
+    counter: RequestCounter,
+    transform: Callable[[Collection, JSONDict], T],
+) -> dict[Collection, list[T]]:
+    """Every object of one customer in each collection, each id once, ``transform``-ed as it
+    arrives (so a page of full rows is dropped as soon as it is read)."""
+    out: dict[Collection, list[T]] = {}
+    for collection in collections:
+        seen: set[str] = set()
+        kept: list[T] = []
+        for results in pages(reader, collection, {"customer_id": customer_id}, counter):
+            for row in results:
+                rid = str(row.get("id"))
+                if rid not in seen and row.get("customer_id") == customer_id:
+                    seen.add(rid)
+                    kept.append(transform(collection, row))
+        out[collection] = kept
+    return out
+
+
+def stream_customers(
+    reader: StateReader,
+    customers: Iterable[str],
+    collections: Sequence[Collection],
+    transform: Callable[[Collection, JSONDict], T],
+    *,
+    parallelism: int = 8,
+    counter: RequestCounter | None = None,
+) -> Iterator[tuple[str, dict[Collection, list[T]]]]:
+    """Each customer's objects (:func:`read_customer`), in the order ``customers`` come.
+
+    At most ``parallelism`` customers are read ahead of the one handed out, so memory holds a
+    few customers' objects however many the company has.
+    """
+    counter = counter or RequestCounter(None)
+    pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
+    window: deque[tuple[str, Future[dict[Collection, list[T]]]]] = deque()
+    pending = iter(customers)
+    finished = False
+    try:
+
+        def refill() -> None:
+            while len(window) < max(1, parallelism):
+                customer = next(pending, None)
+                if customer is None:
+                    return
+                window.append(
+                    (
+                        customer,
+                        pool.submit(
+                            read_customer, reader, customer, collections, counter, transform
+                        ),
+                    )
+                )
+
+        refill()
+        while window:
+            customer, future = window.popleft()
+            rows = wait_for(future)
+            refill()
+            yield customer, rows
+        finished = True
+    finally:
+        # Stopped early (an error, Ctrl-C, the consumer gave up): drop the reads not started.
+        pool.shutdown(wait=finished, cancel_futures=not finished)

@@ -10,6 +10,7 @@ One-time charges) has the shapes.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from maplectl.errors import TransportError
@@ -67,6 +68,11 @@ def parse_row(collection: str, raw: Any) -> dict[str, Any]:
         value = raw.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise TransportError(f"Maple sent a {where} whose {name} is not a number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TransportError(
+                f"Maple sent a {where} whose {name} is {value}, not a finite number; nothing "
+                "is planned or reconciled from it"
+            )
     for name in _MONEY_FIELDS[collection]:
         _check_money(where, name, raw.get(name))
     price = raw.get("custom_price")

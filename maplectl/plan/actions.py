@@ -178,6 +178,8 @@ class EntryMeta:
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> EntryMeta:
         data = data or {}
+        if not isinstance(data, Mapping):
+            raise TypeError(f"metadata is not an object: {data!r}")
         return cls(
             remote_id=data.get("remote_id"),
             allow_duplicate=bool(data.get("allow_duplicate", False)),

@@ -103,7 +103,8 @@ class Violation:
     credit, or days for ``credit_expiry`` (``actual_units`` None: the credit never expires).
     ``revokes`` without limits: one violation per revoke (its address, nothing else, so that it
     does not move with the balance); with limits: the run's total taken back, per currency and
-    per item.
+    per item, and one per revoke whose balance Maple did not send (its address with its
+    ``currency`` or ``item_id`` and the limit, no ``actual``: an unknown amount breaks any limit).
     """
 
     rule: RuleName
@@ -133,6 +134,8 @@ class Violation:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Violation:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a violation is not an object: {data!r}")
         limit, actual = data.get("limit"), data.get("actual")
         return cls(
             rule=RuleName(data["rule"]),
@@ -187,6 +190,23 @@ def _revokes(rule: Rule, revokes: Sequence[Revoke]) -> list[Violation]:
             for a in revokes
         ]
     out: list[Violation] = []
+    for a in revokes:
+        # Maple sent no readable balance: what it takes back is unknown, and an unknown amount is
+        # not one under the limit. Each such revoke breaks the rule on its own.
+        if a.balance is None and not isinstance(a.balance_units, int | float):
+            currency = a.grant[0].currency if a.grant and a.item_id is None else None
+            out.append(
+                Violation(
+                    RuleName.REVOKES,
+                    rule.severity,
+                    address=a.address,
+                    customer_id=a.customer_id,
+                    currency=currency,
+                    limit=Money(currency, rule.amounts.get(currency, 0)) if currency else None,
+                    item_id=a.item_id,
+                    limit_units=rule.units.get(a.item_id, 0) if a.item_id else None,
+                )
+            )
     taken = taken_back(revokes)
     for currency, total in taken["money"].items():
         limit = rule.amounts.get(currency, 0)

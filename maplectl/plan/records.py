@@ -357,8 +357,12 @@ class Plan:
                 override_reason=data.get("override_reason"),
                 allow_immediate_charges=bool(data.get("allow_immediate_charges", False)),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PlanFileError(f"malformed plan file: {exc}") from exc
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # AttributeError: a backstop for a field of the wrong shape no check above named.
+            raise PlanFileError(
+                f"malformed plan file: {exc}",
+                hint="make a new plan with `maplectl plan --out`; never edit a plan by hand",
+            ) from exc
 
 
 def plan_differences(saved: Plan, derived: Plan) -> list[str]:

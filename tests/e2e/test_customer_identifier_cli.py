@@ -28,9 +28,10 @@ def sent(server: Server) -> dict[str, int]:
 def test_identifier_manifests_plan_apply_switch_and_go_stale(
     server: Server, tmp_path: Path
 ) -> None:
-    """apply resolves the identifier with one GET and shows `cus_umbrella (umbrella-health)`;
-    switched to customer_id nothing is sent; a saved plan whose identifier now names another
-    customer is stale (exit 4); an unknown identifier exits 1 at its file, line and field.
+    """apply resolves the identifier with one GET and one find and shows
+    `cus_umbrella (umbrella-health)`; switched to customer_id nothing is sent; a saved plan whose
+    identifier now names another customer is stale (exit 4); an unknown identifier exits 1 at
+    its file, line and field.
     Nothing is ever sent twice. (validate, offline, is tested in process.)"""
     manifest = tmp_path / "credits.yaml"
     manifest.write_text(credits("customer: {identifier: umbrella-health}"))
@@ -41,6 +42,7 @@ def test_identifier_manifests_plan_apply_switch_and_go_stale(
     assert "Apply: 2 created." in applied.stdout
     routes = sent(server)
     assert routes["GET /customers/{customer_id}"] == 1  # two entries, one identifier, one GET
+    assert routes["POST /customers/find"] == 1  # and one find: is it one customer's?
     assert routes["POST /credits"] == 2
 
     manifest.write_text(credits("customer_id: cus_umbrella"))

@@ -8,9 +8,10 @@ import httpx
 import pytest
 
 from maplectl.config import Secret
-from maplectl.errors import TransportError
+from maplectl.errors import NonFiniteNumber, TransportError
 from maplectl.maple.client import MapleClient
 from maplectl.maple.reader import Collection
+from maplectl.maple.records import parse_row
 
 GOOD = {
     "id": "crd_1",
@@ -78,3 +79,35 @@ def test_a_malformed_billable_is_refused_too() -> None:
         pytest.raises(TransportError, match="aggregate is not a number"),
     ):
         client.find_page(Collection.ONE_TIMES, {})
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999"])
+def test_a_number_beyond_a_float_is_refused_once_not_retried(number: str) -> None:
+    """A number JSON writes but no float holds (1e999 reads as infinity) is refused as a
+    non-finite number at the first answer, without retrying: the same request gets the same."""
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        row = '{"id": "b1", "customer_id": "c", "aggregate": ' + number + "}"
+        body = '{"results": [' + row + '], "pagination": {"from_key": null, "limit": 100}}'
+        return httpx.Response(200, content=body.encode())
+
+    client = MapleClient(
+        api_url="https://maple.test/api/v1",
+        company_id="cmp_demo",
+        token=Secret("t0ken-remote-rows"),
+        transport=httpx.MockTransport(answer),
+        sleeper=lambda s: None,
+    )
+    with client, pytest.raises(NonFiniteNumber, match="only finite numbers"):
+        client.find_page(Collection.ONE_TIMES, {"customer_id": "c"})
+    assert len(calls) == 1
+
+
+def test_parse_row_refuses_a_non_finite_number() -> None:
+    """A row built in Python (no JSON on the way) whose units are infinite is refused by the
+    row check, naming the row and the field."""
+    row = {"id": "crd_1", "customer_id": "cus_a", "type": "UNITS", "units": float("inf")}
+    with pytest.raises(TransportError, match=r"crd_1.*units is inf, not a finite number"):
+        parse_row("credits", row)

@@ -190,3 +190,19 @@ def test_the_approval_digest_moves_with_every_revoke() -> None:
     assert digests["revoke"] not in others
     # Without the revoke and after the credit was used up, apply does the same: nothing.
     assert digests["no revoke"] == digests["used up"] != digests["other credit"]
+
+
+def test_a_revoke_of_an_unknown_balance_breaks_the_limit_and_says_why() -> None:
+    """A revoke whose balance Maple did not send breaks a `revokes` rule with limits on its
+    own, and the plan says the amount is unknown (not that revokes are not allowed)."""
+    d = credit("acme", title="Goodwill", cents=500000, revoke=True)
+    plan = planned(
+        [d],
+        [remote_credit("cr_01", d, amount=None)],
+        {"revokes": {"level": "hard", "amounts": {"USD": 1000}}},
+    )
+    [violation] = plan.violations
+    assert (violation.address, violation.currency, violation.actual) == (d.address, "USD", None)
+    assert "Maple sent no readable balance" in plan_text(plan)
+    with pytest.raises(PolicyRefusal):
+        refuse_policy(plan)

@@ -22,7 +22,7 @@ from maplectl.errors import TransportError
 from maplectl.maple.client import MapleClient
 from maplectl.maple.reader import Collection
 from maplectl.plan.records import Desired
-from maplectl.render_status import status_json, status_text
+from maplectl.render_status import mismatch_text, status_json, status_text
 from maplectl.status import (
     FORMAT_VERSION,
     Problem,
@@ -563,3 +563,29 @@ def test_a_ledger_that_adds_up_exits_0(monkeypatch: pytest.MonkeyPatch, tmp_path
     [line] = [line for line in result.stdout.splitlines() if "crd_1" in line]
     assert line.split()[-2:] == ["adds", "up"]
     assert result.stdout.rstrip().endswith("1 credit: every ledger adds up.")
+
+
+def test_closing_rows_and_states_that_agree_reconcile_and_others_are_worded() -> None:
+    """A fully used credit that expired logs EXPIRED of nothing and reconciles; an ACTIVE credit
+    with a closing row, a balance in another currency and a negative row are each flagged, in
+    words, and a balance in another currency stays out of the grant currency's totals."""
+    used = amount_credit("crd_1", issued=5000, left=0, state="EXPIRED")
+    done = [issued(used), log(used, "CONSUMED", 5000), log(used, "EXPIRED", 0)]
+    assert credit_status(used, done).reconciled
+
+    active = amount_credit("crd_2", issued=5000, left=4000)
+    flagged = credit_status(active, [issued(active), log(active, "REVOKED", 1000)])
+    assert [m.problem.value for m in flagged.mismatches] == ["state"]
+
+    euro = amount_credit("crd_3", issued=5000)
+    euro["amount"] = money("EUR", 5000)
+    shown = credit_status(euro, [issued(euro)])
+    assert [m.problem.value for m in shown.mismatches] == ["currency"]
+    assert shown.counted_remaining == 0 and shown.to_json()["balance_currency"] == "EUR"
+
+    negative = amount_credit("crd_4", issued=5000, left=6000)
+    odd = credit_status(negative, [issued(negative), log(negative, "CONSUMED", -1000)])
+    assert [m.problem.value for m in odd.mismatches] == ["not_positive", "balance"]
+    words = [mismatch_text(c, m) for c in (flagged, shown, odd) for m in c.mismatches]
+    assert "active one none" in words[0] and "balance in EUR" in words[1]
+    assert "negative (or no) amount" in words[2]
