@@ -181,9 +181,9 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
     from maplectl.manifests.loader import load_manifests
     from maplectl.maple.client import MapleClient
     from maplectl.maple.reader import read_observed
-    from maplectl.plan.builder import build_plan
+    from maplectl.plan.builder import CustomerMatching
     from maplectl.plan.records import Desired
-    from maplectl.render import plan_json, plan_text
+    from maplectl.render import plan_json_chunks, plan_text
 
     profiler = cProfile.Profile() if config.get("profile") else None
     if profiler:
@@ -193,25 +193,31 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
         resources = load_manifests([config["manifests"]])
     with phases.phase("desired"):
         desired = [Desired.from_resource(r) for r in resources]
+        del resources  # as in `maplectl plan`: load_scope returns the entries only
     client = MapleClient(
         api_url=config["api_url"], company_id=config["company"], token=Secret(token)
     )
+    # As make_plan does: each customer is matched as its rows arrive, during the reads.
+    matching = CustomerMatching(desired, company_id=config["company"])
     with client, phases.phase("network"):
         observed = read_observed(
-            client, {d.customer_id for d in desired}, parallelism=config["parallelism"]
+            client,
+            {d.customer_id for d in desired},
+            parallelism=config["parallelism"],
+            on_customer=matching.add,
         )
     with phases.phase("match"):
-        plan = build_plan(
-            desired,
-            observed,
-            company_id=config["company"],
-            api_url=config["api_url"],
-            now=datetime.now(UTC),
-        )
+        plan = matching.plan(desired, observed, api_url=config["api_url"], now=datetime.now(UTC))
     with phases.phase("render_text"):
         text = plan_text(plan, color=False, show_unmanaged=False, now=datetime.now(UTC))
-    with phases.phase("render_json"):
-        doc = plan_json(plan)
+    json_chars = 0
+    with (
+        phases.phase("render_json"),
+        (Path(config["manifests"]).parent / "plan.json").open("w", encoding="utf-8") as saved,
+    ):
+        for chunk in plan_json_chunks(plan):  # as `plan --format json` and `--out` write it
+            saved.write(chunk)
+            json_chars += len(chunk)
     if profiler:
         profiler.disable()
         out = io.StringIO()
@@ -227,7 +233,9 @@ def plan_worker(config: dict[str, Any], token: str) -> dict[str, Any]:
         "counts": counts,
         "credits_read": len(observed.credits),
         "text_chars": len(text),
-        "json_chars": len(doc),
+        "json_chars": json_chars,
+        "matched_per_customer": matching.plain,
+        "peak_rss_after": phases.peak_rss,
     }
 
 
@@ -388,6 +396,8 @@ def run(
         "strategies": report["strategies"],
         "plan_counts": report["counts"],
         "peak_rss_mb": report["peak_rss_mb"],
+        "peak_rss_mb_after_phase": report["peak_rss_after"],
+        "matched_per_customer": report["matched_per_customer"],
         "sandbox_cpu_seconds": None
         if cpu_before is None or cpu_after is None
         else round(cpu_after - cpu_before, 2),
@@ -415,6 +425,9 @@ def run(
     ratios: dict[str, float] = {}
     if floor_report is not None and floor_report["seconds"] > 0:
         ratios["network_vs_floor"] = round(phases["network"] / floor_report["seconds"], 3)
+        # The floor runs the same requests in the same minute: the whole run against it holds
+        # still on a busy machine, where the lower bound does not.
+        ratios["whole_vs_floor"] = round(whole / floor_report["seconds"], 3)
         result["targets"] = {"network_within_1.2x_of_floor": ratios["network_vs_floor"] <= 1.2}
     result["ratios"] = ratios
     if lower > 0:
@@ -429,8 +442,10 @@ def run(
         result["targets"] = result.get("targets", {}) | {
             "network_within_1.5x": phases["network"] <= 1.5 * lower,
             "whole_within_3x": whole <= 3 * lower,
+            "whole_within_2x": whole <= 2 * lower,
             "10x_faster_than_naive": naive_seq >= 10 * whole,
             "peak_rss_under_300mb": report["peak_rss_mb"] < 300,
+            "peak_rss_under_150mb": report["peak_rss_mb"] < 150,
         }
     if write:
         harness.write_results(name, result)
@@ -482,6 +497,12 @@ def render_section(r: dict[str, Any]) -> str:
             mark("network_within_1.2x_of_floor"),
         ),
         ("floor vs lower bound", f"{ratios.get('floor_vs_lower_bound', '-')}×", "", ""),
+        (
+            "whole run vs floor (median of the runs' ratios)",
+            f"{medians.get('whole_vs_floor', ratios.get('whole_vs_floor', '-'))}×",
+            "",
+            "",
+        ),
         ("requests (sandbox counters)", f"{r['requests']:,} ({strategies})", "", ""),
         (
             "network phase vs lower bound",
@@ -492,8 +513,8 @@ def render_section(r: dict[str, Any]) -> str:
         (
             "whole run (load, validate, read, match, render) vs lower bound",
             f"{ratios.get('whole_vs_lower_bound', '-')}×",
-            "≤ 3×",
-            mark("whole_within_3x"),
+            "≤ 2×",
+            mark("whole_within_2x"),
         ),
         (
             "naive sequential client / whole run",
@@ -510,8 +531,8 @@ def render_section(r: dict[str, Any]) -> str:
         (
             "peak RSS of the maplectl process",
             f"{r['peak_rss_mb']} MiB",
-            "< 300 MiB",
-            mark("peak_rss_under_300mb"),
+            "< 150 MiB",
+            mark("peak_rss_under_150mb"),
         ),
         (
             "process wall (interpreter start and imports too)",
@@ -543,7 +564,8 @@ def render_section(r: dict[str, Any]) -> str:
                 intro,
                 chart,
                 *([each] if each else []),
-                "Where the whole run goes (phases run one after another):",
+                "Where the whole run goes (the network phase includes matching each customer as "
+                "its rows arrive; the match phase is what is left: checks and the plan's order):",
                 phases,
                 table,
                 f"The naive client does one `/find` per manifest (by customer and name); it was "
@@ -603,6 +625,10 @@ def main(argv: list[str] | None = None) -> int:
         also={
             "floor_seconds": lambda r: float(r["floor"]["network_seconds"]),
             "network_vs_floor": lambda r: float(r["ratios"]["network_vs_floor"]),
+            "whole_seconds": lambda r: float(r["whole_run_seconds"]),
+            "whole_vs_floor": lambda r: float(r["ratios"].get("whole_vs_floor", 0.0)),
+            "whole_vs_lower_bound": lambda r: float(r["ratios"].get("whole_vs_lower_bound", 0.0)),
+            "peak_rss_mb": lambda r: float(r["peak_rss_mb"]),
         }
         if floor
         else None,
@@ -619,6 +645,8 @@ def main(argv: list[str] | None = None) -> int:
             "strategies",
             "floor",
             "medians",
+            "repeats",
+            "peak_rss_mb_after_phase",
         )
         if k in result
     }

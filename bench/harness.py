@@ -226,6 +226,7 @@ class Phases:
     def __init__(self) -> None:
         self.walls: dict[str, float] = {}
         self.cpus: dict[str, float] = {}
+        self.peak_rss: dict[str, float] = {}  # the process's peak RSS (MiB) at each phase's end
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -235,6 +236,7 @@ class Phases:
         finally:
             self.walls[name] = self.walls.get(name, 0.0) + time.perf_counter() - started
             self.cpus[name] = self.cpus.get(name, 0.0) + time.process_time() - cpu
+            self.peak_rss[name] = peak_rss_mb()
 
     def total(self, *names: str) -> float:
         return sum(self.walls[n] for n in names)

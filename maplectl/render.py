@@ -12,7 +12,7 @@ with a warning, so a reviewer sees where the token is about to be sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -446,7 +446,51 @@ def _show(value: Any) -> str:
 
 def plan_json(plan: Plan) -> str:
     """The versioned plan document (``format_version`` 1), stable key order."""
-    return json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n"
+    return "".join(plan_json_chunks(plan))
+
+
+def plan_json_chunks(plan: Plan, size: int = 1 << 16) -> Iterator[str]:
+    """:func:`plan_json` in pieces of about ``size`` characters, each ending a line.
+
+    The same text, written out as it is made: ``json.dumps`` of a whole plan builds the list of
+    every token and then the joined string, about three times the plan's own size in memory.
+    Pieces end at a newline, and a JSON string never holds a raw one, so a piece never splits a
+    string value (redacting piece by piece masks what redacting the whole would).
+    """
+    pending: list[str] = []
+    length = 0
+    for part in _json_parts(plan.to_json()):
+        pending.append(part)
+        length += len(part)
+        if length >= size:
+            text = "".join(pending)
+            cut = text.rfind("\n") + 1
+            if cut:
+                yield text[:cut]
+                text = text[cut:]
+            pending, length = [text], len(text)
+    yield "".join(pending)
+
+
+def _json_parts(doc: dict[str, Any]) -> Iterator[str]:
+    """``json.dumps(doc, indent=2, sort_keys=True) + "\\n"``, one top-level list element at a time
+    (an element's own lines indented to its depth: JSON strings hold no raw newline)."""
+    if not doc:
+        yield "{}\n"
+        return
+    yield "{"
+    for index, key in enumerate(sorted(doc)):
+        yield f"{',' if index else ''}\n  {json.dumps(key)}: "
+        value = doc[key]
+        if isinstance(value, list) and value:
+            yield "["
+            for position, item in enumerate(value):
+                text = json.dumps(item, indent=2, sort_keys=True).replace("\n", "\n    ")
+                yield f"{',' if position else ''}\n    {text}"
+            yield "\n  ]"
+        else:
+            yield json.dumps(value, indent=2, sort_keys=True).replace("\n", "\n  ")
+    yield "\n}\n"
 
 
 # -- Markdown --------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ from maplectl.maple.reader import (
 )
 from maplectl.maple.reader import ProgressFn as ReadProgressFn
 from maplectl.model import JSONDict, Kind, Resource, SourceLocation
-from maplectl.plan.builder import DEFAULT_TTL, build_plan
+from maplectl.plan.builder import DEFAULT_TTL, CustomerMatching, build_plan
 from maplectl.plan.policy import Policy, Violation, evaluate
 from maplectl.plan.records import Desired, Plan, plan_differences
 from maplectl.redaction import redact
@@ -245,6 +245,8 @@ def make_plan(
     desired = resolve_customers(
         reader, desired, parallelism=parallelism, targets=targets, customers=customers
     )
+    # Each customer is matched as soon as its rows are read, while the others' reads wait.
+    matching = CustomerMatching(desired, company_id=company_id)
     observed = read_observed(
         reader,
         {d.customer_id for d in desired},
@@ -252,16 +254,10 @@ def make_plan(
         progress=progress,
         # Customers just read by their identifier exist: they are not asked for again.
         existing={d.customer_id for d in desired if d.address in looked_up},
+        on_customer=matching.add,
     )
-    made = build_plan(
-        desired,
-        observed,
-        company_id=company_id,
-        api_url=api_url,
-        now=now(),
-        ttl=ttl,
-        targets=targets,
-        policy=policy,
+    made = matching.plan(
+        desired, observed, api_url=api_url, now=now(), ttl=ttl, targets=targets, policy=policy
     )
     return replace(
         made,

@@ -45,7 +45,7 @@ from maplectl.render import (
     apply_json,
     apply_line,
     apply_summary,
-    plan_json,
+    plan_json_chunks,
     plan_markdown,
     plan_markdown_parts,
     plan_text,
@@ -130,7 +130,8 @@ def render(
     """Print the plan; ``api_url_from``: the file its (not Maple's own) API URL was read from."""
     source = str(api_url_from) if api_url_from else None
     if fmt == "json":
-        echo(plan_json(plan), nl=False, err=err)
+        for chunk in plan_json_chunks(plan):
+            echo(chunk, nl=False, err=err)
     elif fmt == "markdown":
         echo(
             plan_markdown(plan, api_url_from=source, show_unmanaged=show_unmanaged),
@@ -186,7 +187,9 @@ def save_parts(
 def save_plan(the_plan: Plan, out: Path) -> None:
     """Write the JSON plan to ``out`` (redacted, like every other output)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(redact(plan_json(the_plan)), encoding="utf-8")
+    with out.open("w", encoding="utf-8") as file:
+        for chunk in plan_json_chunks(the_plan):
+            file.write(redact(chunk))
 
 
 def run_deadline(total_timeout: float | None) -> float | None:

@@ -89,6 +89,11 @@ class StateWriter(StateReader, Protocol):
 ProgressFn = Callable[[int, int | None], None]
 """Called with (requests done, requests expected or None) as reading goes on."""
 
+CustomerFn = Callable[[str, list[JSONDict], list[JSONDict]], None]
+"""Called with (customer, its credits, its one-time charges) once both are read in full."""
+
+RowsFn = Callable[[str, list[JSONDict]], None]
+
 
 @dataclass(frozen=True, slots=True)
 class Observed:
@@ -192,12 +197,14 @@ def read_collection(
     pool: ThreadPoolExecutor,
     counter: RequestCounter,
     parallelism: int = 0,
+    each: RowsFn | None = None,
 ) -> tuple[list[JSONDict], str]:
     """Every object of ``collection`` belonging to ``customers``, by the cheaper strategy.
 
     ``parallelism`` (the pool's width) is how many more requests per-customer reading may cost
     than the rest of the scan and still be chosen, provided that, ``parallelism`` at a time, it
     takes fewer rounds than the scan's sequential pages. 0 means fewest requests, strictly.
+    ``each`` is called with each customer and its rows as soon as they are all read.
     """
     if not customers:
         return [], "none"
@@ -214,8 +221,15 @@ def read_collection(
     )
     if scan_more < len(customers) and not near_tie:
         rows = _follow(reader, collection, {}, first, counter)
-        return [r for r in rows if r.get("customer_id") in customers], "scan"
-    rows = read_per_customer(reader, collection, customers, pool=pool, counter=counter)
+        kept = [r for r in rows if r.get("customer_id") in customers]
+        if each is not None:
+            by_customer: dict[str, list[JSONDict]] = {c: [] for c in customers}
+            for r in kept:
+                by_customer[str(r.get("customer_id"))].append(r)
+            for customer in sorted(by_customer):
+                each(customer, by_customer[customer])
+        return kept, "scan"
+    rows = read_per_customer(reader, collection, customers, pool=pool, counter=counter, each=each)
     return rows, "per-customer"
 
 
@@ -226,9 +240,11 @@ def read_per_customer(
     *,
     pool: ThreadPoolExecutor,
     counter: RequestCounter,
+    each: RowsFn | None = None,
 ) -> list[JSONDict]:
     """Every object of ``collection`` of each of ``customers``, a ``customer_id`` query each,
-    as many at once as ``pool`` runs; every page to the end."""
+    as many at once as ``pool`` runs; every page to the end. ``each`` is called, in this
+    thread, with each customer and its rows as they arrive."""
 
     def one(customer: str) -> list[JSONDict]:
         query = {"customer_id": customer}
@@ -237,8 +253,11 @@ def read_per_customer(
         return _follow(reader, collection, query, page, counter)
 
     rows = []
-    for chunk in pool.map(one, sorted(set(customers))):
+    ordered = sorted(set(customers))
+    for customer, chunk in zip(ordered, pool.map(one, ordered), strict=True):
         rows.extend(chunk)
+        if each is not None:
+            each(customer, chunk)
     return rows
 
 
@@ -249,16 +268,21 @@ def read_observed(
     parallelism: int = 8,
     progress: ProgressFn | None = None,
     existing: Iterable[str] = (),
+    on_customer: CustomerFn | None = None,
 ) -> Observed:
     """Read the credits and one-time billables of ``customers``, ``parallelism`` at a time.
 
     ``existing``: customers already known to exist (read as customers this run), which are not
-    asked for again when they hold nothing."""
+    asked for again when they hold nothing. ``on_customer`` is called, one call at a time, with
+    each customer and its rows as soon as both its collections are read (so that matching can
+    run while other customers' reads wait on the network)."""
     scope = frozenset(customers)
     counter = RequestCounter(progress)
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool, ThreadPoolExecutor(2) as top:
         try:
-            return _read_all(reader, scope, pool, top, counter, parallelism, frozenset(existing))
+            return _read_all(
+                reader, scope, pool, top, counter, parallelism, frozenset(existing), on_customer
+            )
         except KeyboardInterrupt:
             # Ctrl-C: drop the reads not yet started instead of finishing every one of them.
             pool.shutdown(wait=False, cancel_futures=True)
@@ -303,8 +327,10 @@ def _read_all(
     counter: RequestCounter,
     parallelism: int,
     existing: frozenset[str] = frozenset(),
+    on_customer: CustomerFn | None = None,
 ) -> Observed:
     """Both collections, then existence checks for customers that showed nothing."""
+    joined = _Joined(on_customer) if on_customer is not None else None
     credits_f = top.submit(
         read_collection,
         reader,
@@ -313,6 +339,7 @@ def _read_all(
         pool=pool,
         counter=counter,
         parallelism=parallelism,
+        each=joined.credits if joined else None,
     )
     charges_f = top.submit(
         read_collection,
@@ -322,6 +349,7 @@ def _read_all(
         pool=pool,
         counter=counter,
         parallelism=parallelism,
+        each=joined.charges if joined else None,
     )
     credits, credit_strategy = wait_for(credits_f)
     charges, charge_strategy = wait_for(charges_f)
@@ -338,6 +366,30 @@ def _read_all(
         strategies={"credits": credit_strategy, "one_times": charge_strategy},
         customer_problems={c: p for c, p in zip(unseen, checks, strict=True) if p},
     )
+
+
+class _Joined:
+    """Pairs each customer's credits with its charges, from the two reading threads."""
+
+    def __init__(self, on_customer: CustomerFn) -> None:
+        self._lock = threading.Lock()
+        self._on_customer = on_customer
+        self._credits: dict[str, list[JSONDict]] = {}
+        self._charges: dict[str, list[JSONDict]] = {}
+
+    def credits(self, customer: str, rows: list[JSONDict]) -> None:
+        with self._lock:
+            if customer in self._charges:
+                self._on_customer(customer, rows, self._charges.pop(customer))
+            else:
+                self._credits[customer] = rows
+
+    def charges(self, customer: str, rows: list[JSONDict]) -> None:
+        with self._lock:
+            if customer in self._credits:
+                self._on_customer(customer, self._credits.pop(customer), rows)
+            else:
+                self._charges[customer] = rows
 
 
 def _customer_problem(

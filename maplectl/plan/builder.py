@@ -65,6 +65,8 @@ from maplectl.plan.policy import NO_POLICY, Policy, evaluate
 from maplectl.plan.records import Desired, Plan, Unmanaged
 
 DEFAULT_TTL = timedelta(hours=12)
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+_END = datetime.max.replace(tzinfo=UTC)
 
 
 def build_plan(
@@ -632,3 +634,176 @@ def _identical(a: Any, b: Any) -> bool:
 
 def _oldest_first(rows: Iterable[JSONDict]) -> list[JSONDict]:
     return sorted(rows, key=lambda r: (str(r.get("created_at")), str(r.get("id"))))
+
+
+class CustomerMatching:
+    """:func:`build_plan`, customer by customer, as each customer's rows are read. Pure.
+
+    Matching never crosses customers: a Credit's identity, a charge's items, look-alikes and
+    pins all stay within the entry's own customer (a pin on another customer's object is a
+    problem). So each customer's entries can be matched against its rows as soon as both of its
+    collections are read (:meth:`add`), while the other customers' reads are still waiting on
+    the network; :meth:`plan` then puts the actions in :func:`build_plan`'s order.
+
+    The plan is :func:`build_plan`'s, byte for byte: whenever anything is not the plain case
+    (a problem to report, a customer not matched here, a row under another customer, an id
+    read twice, entries not yet resolved), :meth:`plan` hands the whole set to
+    :func:`build_plan`, whose errors and plan are then the answer, in its order.
+    """
+
+    def __init__(self, desired: Sequence[Desired], *, company_id: str) -> None:
+        self.company_id = company_id
+        self.entries: dict[str, list[Desired]] = defaultdict(list)
+        for d in desired:
+            self.entries[d.customer_id].append(d)
+        self.by_address = {d.address: d for d in desired}
+        self.desired = list(desired)
+        self.manifest_digest: str | None = None
+        self.actions: dict[str, Action] = {}
+        self.claimed: dict[str, str] = {}
+        self.unmanaged: list[Unmanaged] = []
+        self.matched: set[str] = set()
+        self.rows = 0
+        self.plain = all(d.is_resolved for d in desired)
+
+    def add(self, customer: str, credits: Sequence[JSONDict], charges: Sequence[JSONDict]) -> None:
+        """Match the entries of ``customer`` against its credits and charges (all of them)."""
+        if not self.plain or customer in self.matched:
+            self.plain = False
+            return
+        try:
+            self._add(customer, credits, charges)
+        except Exception:  # build_plan meets it again, and reports it as it does
+            self.plain = False
+
+    def _add(self, customer: str, credits: Sequence[JSONDict], charges: Sequence[JSONDict]) -> None:
+        if self.manifest_digest is None:
+            self._entries_alone()
+        self.matched.add(customer)
+        self.rows += len(credits) + len(charges)
+        if any(str(r.get("customer_id")) != customer for r in (*credits, *charges)):
+            self.plain = False
+            return
+        # Expiry is checked in plan(), against the plan's time; nothing is older than this.
+        observed = Observed(frozenset([customer]), tuple(credits), tuple(charges))
+        matcher = _Matcher(observed, company_id=self.company_id, now=_EPOCH)
+        entries = self.entries.get(customer, [])
+        credit_entries = _sorted(entries, Kind.CREDIT)
+        charge_entries = _sorted(entries, Kind.ONE_TIME_CHARGE)
+        pinned = {
+            d.address: matcher.pin(d)
+            for d in (*credit_entries, *charge_entries)
+            if d.remote_id is not None
+        }
+        actions = [matcher.credit(d, pinned.get(d.address)) for d in credit_entries]
+        actions += [matcher.charge(d, pinned.get(d.address)) for d in charge_entries]
+        by_address = {d.address: d for d in entries}
+        actions = [matcher.near_matches(a, by_address[a.address]) for a in actions]
+        if matcher.problems:
+            self.plain = False
+            return
+        for a in actions:
+            d = by_address[a.address]
+            self.actions[a.address] = replace(a, risk=risk_of(a.kind, d.body, revoke=d.revoke))
+        self.claimed.update(matcher.claimed)
+        self.unmanaged.extend(matcher.unmanaged())
+
+    def plan(
+        self,
+        desired: Sequence[Desired],
+        observed: Observed,
+        *,
+        api_url: str,
+        now: datetime,
+        ttl: timedelta = DEFAULT_TTL,
+        targets: Sequence[str] = (),
+        policy: Policy = NO_POLICY,
+    ) -> Plan:
+        """The plan of ``desired`` against ``observed`` (what :meth:`add` was given, in all):
+        :func:`build_plan`'s."""
+
+        def whole() -> Plan:
+            return build_plan(
+                desired,
+                observed,
+                company_id=self.company_id,
+                api_url=api_url,
+                now=now,
+                ttl=ttl,
+                targets=targets,
+                policy=policy,
+            )
+
+        if not self._plain(desired, observed, now):
+            return whole()
+        credits, charges = _sorted(desired, Kind.CREDIT), _sorted(desired, Kind.ONE_TIME_CHARGE)
+        actions = [self.actions[d.address] for d in (*credits, *charges)]
+        held: tuple[str, ...] = ()
+        if targets:
+            wanted = set(targets)
+            actions = [a for a in actions if a.address in wanted]
+            held = tuple(sorted(i for i, address in self.claimed.items() if address not in wanted))
+        return Plan(
+            company_id=self.company_id,
+            api_url=api_url,
+            created_at=now,
+            expires_at=now + ttl,
+            manifest_digest=self.manifest_digest or manifest_digest(desired),
+            observation_digest=observed.digest(),
+            customers=tuple(sorted(observed.customers)),
+            actions=tuple(actions),
+            unmanaged=tuple(
+                sorted(self.unmanaged, key=lambda u: (u.kind.value, u.customer_id, u.remote_id))
+            ),
+            requests=observed.requests,
+            targets=tuple(targets),
+            held=held,
+            violations=evaluate(policy, actions, now),
+            customer_identifiers={
+                d.customer_id: d.customer_identifier for d in desired if d.customer_identifier
+            },
+        )
+
+    def _entries_alone(self) -> None:
+        """What depends on the entries alone, done while the first reads are still waiting:
+        their digest, and the checks of :meth:`_Matcher.check_entries` but the time bounds."""
+        self.manifest_digest = manifest_digest(self.desired)
+        check = _Matcher(Observed(frozenset(), (), ()), company_id=self.company_id, now=_END)
+        check.check_entries(self.desired)
+        if check.problems:
+            self.plain = False
+
+    def _plain(self, desired: Sequence[Desired], observed: Observed, now: datetime) -> bool:
+        """Every customer matched here, nothing build_plan would report, rows as read."""
+        if len(desired) != len(self.desired) or any(
+            a is not b for a, b in zip(desired, self.desired, strict=True)
+        ):
+            return False
+        if self.manifest_digest is None and self.plain:
+            self._entries_alone()
+        if not self.plain or observed.customer_problems:
+            return False
+        if (
+            self.matched != set(observed.customers)
+            or not {d.customer_id for d in desired} <= self.matched
+        ):
+            return False
+        if len({d.address for d in desired}) != len(desired) or len(self.actions) != len(desired):
+            return False
+        if self.rows != len(observed.credits) + len(observed.charges):
+            return False  # a row read twice, or under another customer's query
+        for d in desired:
+            bound = instant(d.created_after)
+            if bound is not None and bound > now:
+                return False
+        check = _Matcher(Observed(frozenset(), (), ()), company_id=self.company_id, now=now)
+        for a in self.actions.values():
+            # build_plan checks the expiry of every credit it would create, before looking for
+            # look-alikes (which turn a create into a possible duplicate).
+            made = isinstance(a, Create) or (
+                isinstance(a, Conflict) and a.reason is Reason.NEAR_MATCH
+            )
+            d = self.by_address[a.address]
+            if made and d.kind is Kind.CREDIT and not d.revoke:
+                check._check_expiry(d)
+        return not check.problems

@@ -29,7 +29,7 @@ from maplectl.plan.actions import (
     action_to_json,
     taken_back,
 )
-from maplectl.plan.keys import digest
+from maplectl.plan.keys import digest, document_digest
 from maplectl.plan.policy import Violation
 
 __all__ = [
@@ -297,7 +297,7 @@ class Plan:
             "allow_immediate_charges": self.allow_immediate_charges,
             "summary": self.summary(),
         }
-        doc["plan_digest"] = digest(doc)
+        doc["plan_digest"] = document_digest(doc)
         return doc
 
     @classmethod
@@ -329,7 +329,7 @@ class Plan:
                 hint="make the plan again with this version of maplectl",
             )
         body = {k: v for k, v in data.items() if k != "plan_digest"}
-        if data.get("plan_digest") != digest(body):
+        if data.get("plan_digest") != document_digest(body):
             raise PlanFileError(
                 "the plan file was changed after it was made (plan_digest does not match)",
                 hint="make a new plan with `maplectl plan --out`; never edit a plan by hand",

@@ -33,7 +33,7 @@ from maplectl.errors import ManifestError
 from maplectl.maple.client import MapleClient, wsgi_transport
 from maplectl.maple.reader import read_observed
 from maplectl.model import Kind, SourceLocation
-from maplectl.plan.builder import build_plan
+from maplectl.plan.builder import CustomerMatching, build_plan
 from maplectl.plan.records import ActionType, Desired, Plan
 from maplectl.sandbox import Sandbox
 
@@ -200,14 +200,15 @@ class World:
         self.box, self.client = box, client
 
     def plan(self, desired: list[Desired]) -> Plan:
-        observed = read_observed(self.client, CUSTOMERS, parallelism=4)
-        return build_plan(
-            desired,
-            observed,
-            company_id=self.box.company_id,
-            api_url="sandbox",
-            now=datetime.now(UTC),
+        matching = CustomerMatching(desired, company_id=self.box.company_id)
+        observed = read_observed(self.client, CUSTOMERS, parallelism=4, on_customer=matching.add)
+        now = datetime.now(UTC)
+        made = build_plan(
+            desired, observed, company_id=self.box.company_id, api_url="sandbox", now=now
         )
+        # Matching customer by customer as rows arrive (what make_plan does) is the same plan.
+        assert matching.plan(desired, observed, api_url="sandbox", now=now) == made
+        return made
 
     def objects(self) -> dict[str, dict[str, Any]]:
         observed = read_observed(self.client, CUSTOMERS)

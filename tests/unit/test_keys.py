@@ -102,3 +102,18 @@ def test_generation_bounds() -> None:
     for bad_base in ("mctl1.c.1.8fa7", "other.c.0.8fa7", "mctl1.c.0"):
         with pytest.raises(ValueError):
             generation_key(bad_base, 1)
+
+
+def test_document_digest_is_the_digest_of_the_whole_document() -> None:
+    """Hashing a document's top-level lists element by element gives ``digest`` of the whole,
+    non-ASCII text, nested objects and empty lists included."""
+    from maplectl.plan.keys import digest, document_digest
+
+    doc = {
+        "b": [{"z": 1, "a": "é"}, [1, 2], "x"],
+        "a": [],
+        "c": {"k": [None, True, 1.5]},
+        "ü": "ß",
+    }
+    assert document_digest(doc) == digest(doc)
+    assert document_digest({}) == digest({})

@@ -195,3 +195,18 @@ def test_an_api_url_read_from_a_file_heads_the_plan() -> None:
         "> **Warning:** the API URL `https://evil.example/api/v1` is not Maple's own"
     )
     assert "Warning" not in plan_markdown(plan) and "warning" not in plan_text(plan)
+
+
+@pytest.mark.parametrize("size", [1, 64, 1 << 16])
+def test_json_in_chunks_is_the_whole_document_and_each_chunk_ends_a_line(size: int) -> None:
+    """The plan JSON written in pieces is byte for byte ``json.dumps`` of the plan, and every
+    piece but the last ends at a newline (so redacting piece by piece masks the same text)."""
+    from maplectl.render import plan_json_chunks
+
+    plan = sample_plan()
+    chunks = list(plan_json_chunks(plan, size=size))
+    assert "".join(chunks) == json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n"
+    assert all(c.endswith("\n") for c in chunks[:-1])
+    assert plan_json(plan) == "".join(chunks)
+    if size == 1:
+        assert len(chunks) > 20
