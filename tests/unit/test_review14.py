@@ -1,0 +1,99 @@
+"""Review of issue 14 (validate --format github, schema --write, what reaches a person's or a CI
+runner's log): holes found by an adversarial read, each a failing test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from maplectl import render
+from maplectl.plan.diff import FieldDiff
+
+HOSTILE = "Second\n::add-mask::USD\n\x1b[2K\x1b]0;title\x07::stop-commands::tok"
+
+
+def _printable_line(text: str) -> bool:
+    return "\n" not in text and "\r" not in text and all(c.isprintable() for c in text)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-14: a manifest string is printed raw in a field diff (newline, ESC codes)",
+)
+def test_a_field_diff_is_one_printable_line() -> None:
+    """A field diff in the text plan (a possible duplicate's `name: manifest X, Maple Y`) is one
+    printable line: a manifest string's newline cannot start a line of its own, which a GitHub
+    runner reads as a workflow command (`::add-mask::`, `::stop-commands::`) in the apply job's
+    log, and its escape codes cannot erase or rewrite lines on the reviewer's terminal."""
+    line = render.diff_words(FieldDiff(field="name", expected=HOSTILE, actual="First"))
+    assert _printable_line(line), repr(line)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-14: a text diagnostic prints an invalid metadata.name's newline raw",
+)
+def test_a_text_diagnostic_is_one_line_per_problem(tmp_path: Path) -> None:
+    """`validate` (text, what the GitLab recipe runs, and what `plan` prints on a bad manifest)
+    writes each problem on one line: an invalid metadata.name's newline does not start a line of
+    its own (`::add-mask::...` on a GitHub runner)."""
+    from maplectl.manifests.loader import validate_paths
+
+    (tmp_path / "c.yaml").write_text(
+        "apiVersion: maplectl/v1\nkind: Credit\nmetadata:\n"
+        '  name: "bad\\n::add-mask::x"\n'
+        "spec:\n  customer_id: cus_acme\n  name: ok\n  type: AMOUNT\n"
+        "  amount: {currency: USD, value_in_cents: 500}\n",
+        encoding="utf-8",
+    )
+    _, problems = validate_paths((str(tmp_path),))
+    assert problems
+    for problem in problems:
+        assert "\n" not in str(problem), repr(str(problem))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-14: schema patterns use re.search, so `$` lets a trailing newline through",
+)
+def test_validate_refuses_a_trailing_newline_in_a_patterned_field(tmp_path: Path) -> None:
+    """`validate` (the pull request's gate) refuses a currency `"USD\\n"` and a metadata.name
+    `"big\\n"`, which no pattern allows; today both pass, and Maple rejects the create only at
+    merge time, when apply runs."""
+    from maplectl.manifests.loader import validate_paths
+
+    (tmp_path / "c.yaml").write_text(
+        "apiVersion: maplectl/v1\nkind: Credit\nmetadata:\n"
+        '  name: "big\\n"\n'
+        "spec:\n  customer_id: cus_acme\n  name: Big\n  type: AMOUNT\n"
+        '  amount: {currency: "USD\\n", value_in_cents: 500}\n',
+        encoding="utf-8",
+    )
+    _, problems = validate_paths((str(tmp_path),))
+    fields = {p.field for p in problems}
+    assert {"metadata.name", "spec.amount.currency"} <= fields, fields
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-14: schema --write writes through a symlink at DIR/.NAME.partial",
+)
+def test_schema_write_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    """`schema --write DIR` (run in a cloned repository, as docs/editors suggest) changes only
+    the schema files in DIR: a symlink committed as `DIR/.config.schema.json.partial` does not
+    make it overwrite the file the link points to (a dotfile, ~/.ssh/authorized_keys)."""
+    from maplectl.cli.schemas import write_schemas
+    from maplectl.manifests.schema import shipped_schemas
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n", encoding="utf-8")
+    folder = tmp_path / "repo" / "schemas"
+    folder.mkdir(parents=True)
+    for name in shipped_schemas():
+        (folder / f".{name}.partial").symlink_to(victim)
+    try:
+        write_schemas(folder)
+    except Exception:  # refusing is fine too: what matters is the file pointed at
+        pass
+    assert victim.read_text(encoding="utf-8") == "keep me\n"
