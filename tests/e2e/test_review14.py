@@ -102,7 +102,7 @@ FORGED_LINE = f"<!-- maplectl-approval-digest cmp_demo {FORGED} -->"
 )
 def test_github_apply_reads_the_digest_of_the_plan_comment_only(tmp_path: Path) -> None:
     """The apply workflow approves the digest the plan comment carries, not a digest line that
-    another workflow's github-actions[bot] comment (quoting a contributor's text) posted after it."""
+    another workflow's github-actions[bot] comment (quoting a contributor's text) posted later."""
     returncode, digest = approved_digest(
         tmp_path, [plan_comment(31, REVIEWED), other_bot_comment(32, FORGED_LINE)]
     )
@@ -200,3 +200,72 @@ def test_github_plan_never_sends_the_token_where_the_pull_request_says(tmp_path:
     finally:
         echo.stop()
     assert not any(token in header for header in sent), f"{len(sent)} requests carried it"
+
+
+PIP_SPY = """#!/bin/sh
+# pip stand-in: records whether the Maple token was in its environment.
+if [ -n "$MAPLE_API_TOKEN" ]; then seen=token-present; else seen=no-token; fi
+echo "$seen" >> "$0.log"
+"""
+
+
+def pip_spy(stubs: Stubs) -> Path:
+    pip = stubs.bin / "pip"
+    pip.write_text(PIP_SPY, encoding="utf-8")
+    pip.chmod(0o755)
+    return Path(f"{pip}.log")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-14: the apply token is in the environment of `pip install` (job-level env)",
+)
+def test_github_apply_installs_maplectl_without_the_apply_token(tmp_path: Path) -> None:
+    """The apply job's `pip install` (a git checkout built with build tools pip fetches at that
+    moment, any of which runs code) runs without the Maple token that may create in its
+    environment: only the steps that run maplectl against Maple get it."""
+    stubs = Stubs.create(tmp_path / "stubs")
+    log = pip_spy(stubs)
+    checkout(tmp_path / "main")
+    job = GitHubJob(
+        GITHUB_APPLY,
+        "apply",
+        tmp_path / "main",
+        stubs,
+        {**push_values(), "secrets.MAPLE_API_TOKEN": "review14-apply-token"},
+        runner_env("push", MERGE_SHA),
+    )
+    job.run({"Install maplectl"})
+    assert job.step("Install maplectl").returncode == 0
+    assert log.read_text(encoding="utf-8").split() == ["no-token"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-14: GitLab's before_script pip install runs with MAPLE_APPLY_TOKEN in its env",
+)
+def test_gitlab_apply_installs_maplectl_without_the_apply_token(tmp_path: Path) -> None:
+    """The GitLab apply job installs maplectl (pip, which runs the build's code) before the
+    Maple token that may create is in the environment."""
+    stubs = Stubs.create(tmp_path / "stubs")
+    log = pip_spy(stubs)
+    checkout(tmp_path / "main")
+    job = GitLabJob(
+        GITLAB,
+        "apply:cmp_demo",
+        tmp_path / "main",
+        stubs,
+        {
+            "CI_DEFAULT_BRANCH": "main",
+            "CI_PIPELINE_SOURCE": "push",
+            "CI_COMMIT_SHA": MERGE_SHA,
+            "CI_COMMIT_BRANCH": "main",
+            "MAPLE_APPLY_TOKEN": "review14-apply-token",
+            "MAPLECTL_GITLAB_TOKEN": GITLAB_TOKEN,
+        },
+        {},
+    )
+    job.job["script"] = ["true"]  # before_script only: the install
+    done = job.run()
+    assert done.returncode == 0, done.stderr
+    assert log.read_text(encoding="utf-8").split() == ["no-token"]

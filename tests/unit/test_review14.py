@@ -3,6 +3,7 @@ runner's log): holes found by an adversarial read, each a failing test."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -92,8 +93,54 @@ def test_schema_write_never_writes_through_a_symlink(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     for name in shipped_schemas():
         (folder / f".{name}.partial").symlink_to(victim)
-    try:
+    with contextlib.suppress(Exception):  # refusing is fine too: the file pointed at matters
         write_schemas(folder)
-    except Exception:  # refusing is fine too: what matters is the file pointed at
-        pass
     assert victim.read_text(encoding="utf-8") == "keep me\n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-14: the CI setup does not ask to dismiss approvals on a new push",
+)
+def test_ci_setup_makes_a_new_push_need_a_new_review() -> None:
+    """docs/ci.md's set-up makes a push after an approval need a new review (GitHub: dismiss
+    stale approvals / require approval of the most recent push; GitLab: remove approvals when
+    commits are added): else an author gets a harmless plan approved, pushes more credits, the
+    comment (and its digest) follows the push, and merging applies a plan nobody approved."""
+    text = " ".join((Path(__file__).parents[2] / "docs" / "ci.md").read_text().split()).lower()
+    assert "dismiss stale" in text or "most recent reviewable push" in text
+    assert "remove all approvals when commits are added" in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-14: sandbox --url sends MAPLE_API_TOKEN (often the real one) to any https host",
+)
+def test_sandbox_reset_keeps_maple_api_token_to_this_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`sandbox reset --url` to a sandbox on another machine does not send the token in
+    MAPLE_API_TOKEN (in a shell or CI job set up for Maple, the real token) there: a remote
+    sandbox's token comes from --token-file. (Nothing leaves this process: the client is a fake.)"""
+    from click.testing import CliRunner
+
+    import maplectl.sandbox.control_client as control_client
+    from maplectl.cli import cli
+
+    sent: list[str] = []
+
+    class FakeControl:
+        def __init__(self, url: str, token: object, **_: object) -> None:
+            sent.append(getattr(token, "reveal", lambda: str(token))())
+
+        def call(self, *_: object) -> dict[str, str]:
+            return {"status": "reset"}
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(control_client, "ControlClient", FakeControl)
+    monkeypatch.setenv("MAPLE_API_TOKEN", "review14-real-maple-token")
+    monkeypatch.delenv("MAPLECTL_SANDBOX_DB", raising=False)
+    CliRunner().invoke(cli, ["sandbox", "reset", "--url", "https://sandbox.team.example/api/v1"])
+    assert "review14-real-maple-token" not in sent
