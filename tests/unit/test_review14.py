@@ -144,3 +144,29 @@ def test_sandbox_reset_keeps_maple_api_token_to_this_machine(
     monkeypatch.delenv("MAPLECTL_SANDBOX_DB", raising=False)
     CliRunner().invoke(cli, ["sandbox", "reset", "--url", "https://sandbox.team.example/api/v1"])
     assert "review14-real-maple-token" not in sent
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-14: validate of two companies' folders reports their names as duplicates",
+)
+def test_validate_keeps_each_companys_names_apart(tmp_path: Path) -> None:
+    """`validate` given the manifests of two companies at once (the pre-commit hook passes every
+    staged file under billing/, and docs/ci.md puts each company in its own folder there) does
+    not call a name that each company uses once a duplicate."""
+    from maplectl.manifests.loader import validate_paths
+
+    manifest = (
+        "apiVersion: maplectl/v1\nkind: Credit\nmetadata:\n  name: goodwill-q4\n"
+        "spec:\n  customer_id: cus_acme\n  name: Goodwill Q4\n  type: AMOUNT\n"
+        "  amount: {currency: USD, value_in_cents: 500}\n"
+    )
+    files = []
+    for region in ("eu", "us"):
+        folder = tmp_path / "billing" / region
+        folder.mkdir(parents=True)
+        (folder / "maplectl.yaml").write_text(f"company_id: cmp_{region}\n", encoding="utf-8")
+        (folder / "goodwill.yaml").write_text(manifest, encoding="utf-8")
+        files.append(str(folder / "goodwill.yaml"))
+    _, problems = validate_paths(tuple(files))
+    assert [str(p) for p in problems] == []
