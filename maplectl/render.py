@@ -448,23 +448,32 @@ def plan_json(plan: Plan) -> str:
 
 
 def plan_markdown(
-    plan: Plan, *, limit: int = MARKDOWN_LIMIT, api_url_from: str | None = None
+    plan: Plan,
+    *,
+    limit: int = MARKDOWN_LIMIT,
+    api_url_from: str | None = None,
+    show_unmanaged: bool = False,
 ) -> str:
     """A PR comment, money first, under ``limit`` characters.
 
     The summary line, money per currency and per customer, then one table per action type;
-    creates are open below 50 rows, everything else folded. Too long, and rows are left out
-    whole (never a table cut inside) with a closing note of what is missing.
+    creates are open below 50 rows, everything else folded; with ``show_unmanaged``, a folded
+    table of the unmanaged objects last. Too long, and rows are left out whole (never a table
+    cut inside) with a closing note of what is missing.
     """
-    head, tables = _markdown(plan, api_url_from)
+    head, tables = _markdown(plan, api_url_from, show_unmanaged)
     return md.fit_comment(head, tables, limit)
 
 
 def plan_markdown_parts(
-    plan: Plan, *, limit: int = MARKDOWN_LIMIT, api_url_from: str | None = None
+    plan: Plan,
+    *,
+    limit: int = MARKDOWN_LIMIT,
+    api_url_from: str | None = None,
+    show_unmanaged: bool = False,
 ) -> list[str]:
     """The PR comment with every row, in parts of at most ``limit`` characters each."""
-    head, tables = _markdown(plan, api_url_from)
+    head, tables = _markdown(plan, api_url_from, show_unmanaged)
     return md.split_parts(head, _markdown_head(plan, api_url_from), tables, limit)
 
 
@@ -495,7 +504,9 @@ def _markdown_head(plan: Plan, api_url_from: str | None) -> list[str]:
     return head
 
 
-def _markdown(plan: Plan, api_url_from: str | None) -> tuple[list[str], list[md.Table]]:
+def _markdown(
+    plan: Plan, api_url_from: str | None, show_unmanaged: bool = False
+) -> tuple[list[str], list[md.Table]]:
     head = _markdown_head(plan, api_url_from)
     money = plan.money()
     back: dict[str, int] = plan.revoked()["money"]
@@ -551,6 +562,28 @@ def _markdown(plan: Plan, api_url_from: str | None) -> tuple[list[str], list[md.
                 align=("---",) * 5,
                 rows=tuple(_markdown_rows(a, plan) for a in acts),
                 folded=kind not in (ActionType.CREATE, ActionType.REVOKE) or len(acts) >= FOLD_AT,
+            )
+        )
+    if show_unmanaged and plan.unmanaged:
+        tables.append(
+            md.Table(
+                title=f"Unmanaged: in Maple, in no manifest ({len(plan.unmanaged)})",
+                label="unmanaged",
+                header=("remote", "kind", "customer", "what", "state"),
+                align=("---",) * 5,
+                rows=tuple(
+                    (
+                        md.row(
+                            md.code(u.remote_id),
+                            md.cell(u.kind.value),
+                            md.code(u.customer_id),
+                            md.cell(u.description),
+                            md.cell(u.state or "-"),
+                        ),
+                    )
+                    for u in plan.unmanaged
+                ),
+                folded=True,
             )
         )
     return head, tables

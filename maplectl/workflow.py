@@ -20,28 +20,49 @@ made again from the paths it records, is checked against the same rules.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from maplectl.apply import Applier, Locator, ProgressFn
-from maplectl.errors import Diagnostic, ManifestError, PlanFileError, StalePlanError, UsageError
+from maplectl.errors import (
+    Diagnostic,
+    ManifestError,
+    NotFoundError,
+    PlanFileError,
+    StalePlanError,
+    UsageError,
+)
 from maplectl.journal import Journal
+from maplectl.manifests.export import (
+    FOLDERS,
+    CustomerFile,
+    Skipped,
+    compact,
+    customer_file,
+    customer_stem,
+)
 from maplectl.maple.reader import (
     Collection,
+    RequestCounter,
     StateReader,
     StateWriter,
+    company_total,
+    customer_ids,
     lookup_identifiers,
     read_customers,
     read_observed,
+    stream_customers,
 )
 from maplectl.maple.reader import ProgressFn as ReadProgressFn
-from maplectl.model import JSONDict, Resource, SourceLocation
+from maplectl.model import JSONDict, Kind, Resource, SourceLocation
 from maplectl.plan.builder import DEFAULT_TTL, build_plan
 from maplectl.plan.policy import Policy
 from maplectl.plan.records import Desired, Plan, plan_differences
+from maplectl.redaction import redact
 from maplectl.results import ApplyResult
 from maplectl.status import StatusReport, build_status, held_credit_ids
 
@@ -557,3 +578,176 @@ def make_status(
         logs += read(Collection.CREDIT_LOGS, again)
         report = build_status(plan, credits, charges, logs, read_at=at, reread=sorted(again))
     return replace(report, requests=requests)
+
+
+# -- export ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """What :func:`export_manifests` wrote: counts per kind, files, and what it left out."""
+
+    out: Path
+    customers: int
+    files: int
+    documents: Mapping[Kind, int]
+    skipped: tuple[Skipped, ...]
+    requests: int
+
+
+ExportProgressFn = Callable[[int, int], None]
+"""Called with (customers done, documents written) after each customer."""
+
+_COLLECTIONS = {Kind.CREDIT: Collection.CREDITS, Kind.ONE_TIME_CHARGE: Collection.ONE_TIMES}
+
+
+def export_manifests(
+    reader: StateReader,
+    out: Path,
+    *,
+    company_id: str,
+    customers: Sequence[str] = (),
+    kinds: Sequence[Kind] = (Kind.CREDIT, Kind.ONE_TIME_CHARGE),
+    force: bool = False,
+    parallelism: int = 8,
+    progress: ExportProgressFn | None = None,
+) -> ExportResult:
+    """Write a manifest for every credit and billable the customers hold, each pinned to its
+    object, one file per customer and kind: ``out/credits/<customer>.yaml``,
+    ``out/charges/<customer>.yaml`` (:mod:`maplectl.manifests.export` has the rules).
+
+    ``customers``: Maple ids (each checked first); none means every customer of the company,
+    read page by page. Customers are read ``parallelism`` at a time, and each customer's files
+    are written before the next customer's objects are taken, so memory does not grow with the
+    company. Files are written to a temporary file and renamed: none is ever half written.
+    Existing files are refused (before anything is read) unless ``force``: with ``customers``,
+    the files of those customers; without, any ``*.yaml`` in ``out/credits`` or ``out/charges``.
+    """
+    wanted = list(dict.fromkeys(customers))
+    kinds = [k for k in (Kind.CREDIT, Kind.ONE_TIME_CHARGE) if k in kinds]
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a directory", hint="name a directory")
+    if not force:
+        _refuse_existing(out, wanted, kinds)
+    counter = RequestCounter(None)
+    for customer in wanted:
+        _check_customer(reader, customer)
+        counter.tick()
+    totals = {kind: company_total(reader, _COLLECTIONS[kind], counter) for kind in kinds}
+    read = [kind for kind in kinds if totals[kind] != 0]  # a company without charges: no reads
+    source: Iterable[str] = wanted or customer_ids(reader, counter)
+    stems: dict[str, str] = {}
+    documents = dict.fromkeys(kinds, 0)
+    skipped: list[Skipped] = []
+    done = files = 0
+    for customer, rows in stream_customers(
+        reader,
+        source,
+        [_COLLECTIONS[kind] for kind in read],
+        lambda collection, row: compact(_KIND_OF[collection], row),
+        parallelism=parallelism,
+        counter=counter,
+    ):
+        stem = customer_stem(customer)
+        other = stems.setdefault(stem, customer)
+        if other != customer:
+            raise UsageError(
+                f"customers {other} and {customer} would share the file name {stem}.yaml",
+                hint="export them one at a time (--customer) into different directories",
+            )
+        for kind in read:
+            made = customer_file(company_id, customer, kind, rows[_COLLECTIONS[kind]])
+            files += _write_parts(out / FOLDERS[kind], made)
+            documents[kind] += made.documents
+            skipped.extend(made.skipped)
+        done += 1
+        if progress is not None:
+            progress(done, sum(documents.values()))
+    return ExportResult(
+        out=out,
+        customers=done,
+        files=files,
+        documents=documents,
+        skipped=tuple(skipped),
+        requests=counter.done,
+    )
+
+
+_KIND_OF = {collection: kind for kind, collection in _COLLECTIONS.items()}
+
+
+def _refuse_existing(out: Path, customers: Sequence[str], kinds: Sequence[Kind]) -> None:
+    """Files export would overwrite: refused, naming a few, before anything is read."""
+    found: list[Path] = []
+    for kind in kinds:
+        folder = out / FOLDERS[kind]
+        if not folder.is_dir():
+            continue
+        if customers:
+            for customer in customers:
+                stem = customer_stem(customer)
+                found += [p for p in sorted(folder.glob(f"{stem}*.y*ml")) if _part_of(p, stem)]
+        else:
+            found += sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+    if found:
+        names = [str(p) for p in found[:3]] + ([f"{len(found) - 3} more"] if len(found) > 3 else [])
+        shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        raise UsageError(
+            f"{shown} already exist{'s' if len(found) == 1 else ''}; export does not overwrite "
+            "manifests; nothing was read or written",
+            hint="export into a new directory and compare, or pass --force to replace the files "
+            "this export writes",
+        )
+
+
+def _part_of(path: Path, stem: str) -> bool:
+    """``<stem>.yaml`` or a later part ``<stem>+N.yaml`` of the same customer."""
+    name = path.name
+    if name == f"{stem}.yaml":
+        return True
+    number = name.removeprefix(f"{stem}+").removesuffix(".yaml")
+    return name.startswith(f"{stem}+") and name.endswith(".yaml") and number.isdigit()
+
+
+def _check_customer(reader: StateReader, customer: str) -> None:
+    try:
+        found = reader.get_customer(customer)
+    except NotFoundError as exc:
+        raise UsageError(
+            f"--customer {customer}: no such customer in this company; nothing was written",
+            hint="check the id; Maple customer ids look like cus_...",
+        ) from exc
+    real = str(found.get("id", customer))
+    if real != customer:
+        raise UsageError(
+            f"--customer {customer} is the identifier of customer {real}, not its Maple id; "
+            "nothing was written",
+            hint=f"use --customer {real}",
+        )
+
+
+def _write_parts(folder: Path, made: CustomerFile) -> int:
+    """Write a customer's parts, each atomically; drop later parts a previous export left."""
+    if made.parts:
+        folder.mkdir(parents=True, exist_ok=True)
+    names = made.file_names()
+    for name, text in zip(names, made.parts, strict=True):
+        write_atomically(folder / name, redact(text))
+    if folder.is_dir():
+        for stale in folder.glob(f"{made.stem}+*.yaml"):
+            if _part_of(stale, made.stem) and stale.name not in names:
+                stale.unlink()
+    return len(names)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """``text`` to ``path`` through a hidden temporary file in the same folder and a rename, so
+    that ``path`` holds the old content or the new, never part of it."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

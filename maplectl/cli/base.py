@@ -154,6 +154,7 @@ class Group(click.Group):
 
 COMMAND_MODULES = (
     "maplectl.cli.commands",
+    "maplectl.cli.export",
     "maplectl.cli.status",
     "maplectl.cli.schemas",
     "maplectl.cli.sandbox",

@@ -132,7 +132,11 @@ def render(
     if fmt == "json":
         echo(plan_json(plan), nl=False, err=err)
     elif fmt == "markdown":
-        echo(plan_markdown(plan, api_url_from=source), nl=False, err=err)
+        echo(
+            plan_markdown(plan, api_url_from=source, show_unmanaged=show_unmanaged),
+            nl=False,
+            err=err,
+        )
     elif fmt == "html":
         page = plan_html(
             plan, show_unmanaged=show_unmanaged, now=datetime.now(UTC), api_url_from=source
@@ -161,7 +165,9 @@ out_dir_option = click.option(
 )
 
 
-def save_parts(the_plan: Plan, out_dir: Path, api_url_from: Path | None) -> list[Path]:
+def save_parts(
+    the_plan: Plan, out_dir: Path, api_url_from: Path | None, *, show_unmanaged: bool = False
+) -> list[Path]:
     """Write the Markdown comment in parts under ``out_dir``; older ``part-N.md`` files go."""
     source = str(api_url_from) if api_url_from else None
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -169,7 +175,8 @@ def save_parts(the_plan: Plan, out_dir: Path, api_url_from: Path | None) -> list
         if old.stem.removeprefix("part-").isdigit():
             old.unlink()
     written = []
-    for number, text in enumerate(plan_markdown_parts(the_plan, api_url_from=source), 1):
+    parts = plan_markdown_parts(the_plan, api_url_from=source, show_unmanaged=show_unmanaged)
+    for number, text in enumerate(parts, 1):
         path = out_dir / f"part-{number}.md"
         path.write_text(redact(text), encoding="utf-8")
         written.append(path)
@@ -343,7 +350,7 @@ def plan(
     if out is not None:
         save_plan(the_plan, out)
     if out_dir is not None:
-        save_parts(the_plan, out_dir, settings.api_url_from_file)
+        save_parts(the_plan, out_dir, settings.api_url_from_file, show_unmanaged=show_unmanaged)
     render(the_plan, fmt, show_unmanaged=show_unmanaged, api_url_from=settings.api_url_from_file)
     if out is not None and fmt == "text":
         echo(f"Saved the plan to {out}; apply it with `maplectl apply {out}`.")
@@ -371,7 +378,7 @@ def show(
         echo(f"warning: this plan expired at {the_plan.expires_at.isoformat()}", err=True)
     foreign = the_plan.api_url != DEFAULT_API_URL and not the_plan.api_url.startswith("sandbox:")
     if out_dir is not None:
-        save_parts(the_plan, out_dir, plan_file if foreign else None)
+        save_parts(the_plan, out_dir, plan_file if foreign else None, show_unmanaged=show_unmanaged)
     render(
         the_plan, fmt, show_unmanaged=show_unmanaged, api_url_from=plan_file if foreign else None
     )

@@ -181,7 +181,9 @@ def _uniqueness(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
         customer, title = _customer_of(spec), spec.get("name")
         if customer is not None and isinstance(title, str):
             first = credits.setdefault((customer[0], title), doc)
-            if first is not doc:
+            # Two credits that both pin their objects may share a name (Maple's own
+            # duplicates, adopted): each is its object, and neither is ever created.
+            if first is not doc and not (_pinned(doc) and _pinned(first)):
                 yield (
                     doc,
                     doc.diagnostic(
@@ -194,6 +196,11 @@ def _uniqueness(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
                         )
                     ),
                 )
+
+
+def _pinned(doc: LocatedDocument) -> bool:
+    meta = doc.value.get("metadata") if isinstance(doc.value, dict) else None
+    return isinstance(meta, dict) and isinstance(meta.get("remote_id"), str)
 
 
 def _customer_of(spec: Mapping[str, Any]) -> tuple[str, str] | None:

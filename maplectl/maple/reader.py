@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -474,3 +475,118 @@ def _dedupe(rows: Iterable[JSONDict]) -> list[JSONDict]:
             seen.add(rid)
             out.append(row)
     return out
+
+
+# -- export: every object of a customer, customer after customer ---------------------------------
+
+
+def pages(
+    reader: StateReader,
+    collection: Collection,
+    query: Mapping[str, Any],
+    counter: RequestCounter,
+) -> Iterator[list[JSONDict]]:
+    """The pages of one ``/find``, first to last, read one at a time; like :func:`_follow` it
+    stops at a null cursor, an empty page, or a cursor seen before (docs/maple-api.md,
+    Pagination)."""
+    page = reader.find_page(collection, query, limit=PAGE_SIZE)
+    counter.tick()
+    seen: set[str] = set()
+    while page.results:
+        yield page.results
+        key = page.next_key
+        if key is None or key in seen:
+            return
+        seen.add(key)
+        page = reader.find_page(collection, query, from_key=key, limit=PAGE_SIZE)
+        counter.tick()
+
+
+def company_total(
+    reader: StateReader, collection: Collection, counter: RequestCounter
+) -> int | None:
+    """How many objects ``collection`` holds company-wide (one request), None if not told."""
+    page = reader.find_page(collection, {}, limit=1, include_meta=True)
+    counter.tick()
+    return page.total if page.total is not None else (None if page.results else 0)
+
+
+def customer_ids(reader: StateReader, counter: RequestCounter) -> Iterator[str]:
+    """Every customer id of the company, oldest first, page by page (each id once)."""
+    seen: set[str] = set()
+    for results in pages(reader, Collection.CUSTOMERS, {}, counter):
+        for row in results:
+            customer = row.get("id")
+            if isinstance(customer, str) and customer and customer not in seen:
+                seen.add(customer)
+                yield customer
+
+
+def read_customer(
+    reader: StateReader,
+    customer_id: str,
+    collections: Iterable[Collection],
+    counter: RequestCounter,
+    transform: Callable[[Collection, JSONDict], T],
+) -> dict[Collection, list[T]]:
+    """Every object of one customer in each collection, each id once, ``transform``-ed as it
+    arrives (so a page of full rows is dropped as soon as it is read)."""
+    out: dict[Collection, list[T]] = {}
+    for collection in collections:
+        seen: set[str] = set()
+        kept: list[T] = []
+        for results in pages(reader, collection, {"customer_id": customer_id}, counter):
+            for row in results:
+                rid = str(row.get("id"))
+                if rid not in seen and row.get("customer_id") == customer_id:
+                    seen.add(rid)
+                    kept.append(transform(collection, row))
+        out[collection] = kept
+    return out
+
+
+def stream_customers(
+    reader: StateReader,
+    customers: Iterable[str],
+    collections: Sequence[Collection],
+    transform: Callable[[Collection, JSONDict], T],
+    *,
+    parallelism: int = 8,
+    counter: RequestCounter | None = None,
+) -> Iterator[tuple[str, dict[Collection, list[T]]]]:
+    """Each customer's objects (:func:`read_customer`), in the order ``customers`` come.
+
+    At most ``parallelism`` customers are read ahead of the one handed out, so memory holds a
+    few customers' objects however many the company has.
+    """
+    counter = counter or RequestCounter(None)
+    pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
+    window: deque[tuple[str, Future[dict[Collection, list[T]]]]] = deque()
+    pending = iter(customers)
+    finished = False
+    try:
+
+        def refill() -> None:
+            while len(window) < max(1, parallelism):
+                customer = next(pending, None)
+                if customer is None:
+                    return
+                window.append(
+                    (
+                        customer,
+                        pool.submit(
+                            read_customer, reader, customer, collections, counter, transform
+                        ),
+                    )
+                )
+
+        refill()
+        while window:
+            customer, future = window.popleft()
+            rows = wait_for(future)
+            refill()
+            yield customer, rows
+        finished = True
+    finally:
+        # Stopped early (an error, Ctrl-C, the consumer gave up): drop the reads not started.
+        pool.shutdown(wait=finished, cancel_futures=not finished)

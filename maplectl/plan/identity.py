@@ -261,7 +261,12 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
     * two charges of one customer, type and ``created_after`` sharing a product pricing or a
       look-alike custom price description (a shared price alone is common and allowed).
 
-    Look-alikes are allowed when either entry says ``metadata.allow_duplicate: true``.
+    Look-alikes are allowed when either entry says ``metadata.allow_duplicate: true``. Two
+    entries that both pin (different) objects never clash by name or content: each is the
+    object it pins, and a pinned entry is never created. This is how Maple's own duplicates
+    are adopted (``maplectl export``). An entry without a pin still clashes with a pinned
+    look-alike: each later entry is compared with the first of its kind, so a group of
+    look-alikes clashes as soon as one of them is unpinned.
     """
     pins: dict[tuple[Kind, str], int] = {}
     names: dict[tuple[str, str], int] = {}
@@ -282,7 +287,7 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
             key = name_key(entry.spec.get("name"))
             first = names.setdefault((entry.customer_id, key), index)
             other = entries[first]
-            if first == index:
+            if first == index or _both_pinned(entry, other):
                 continue
             if other.spec.get("name") == entry.spec.get("name"):
                 yield Clash(
@@ -308,7 +313,7 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
         shared = (t for t in charge_traits(entry.spec) if t[0] != "amount")
         for trait in sorted(shared, key=repr):
             first = traits.setdefault((*group, trait), index)
-            if first != index and found is None:
+            if first != index and found is None and not _both_pinned(entry, entries[first]):
                 found = Clash(
                     index,
                     first,
@@ -318,6 +323,11 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
                 )
         if found is not None:
             yield found
+
+
+def _both_pinned(entry: Entry, other: Entry) -> bool:
+    """Both entries pin an object (different ones: one pinned twice clashes before this)."""
+    return entry.remote_id is not None and other.remote_id is not None
 
 
 def _trait_text(trait: tuple[Any, ...]) -> str:

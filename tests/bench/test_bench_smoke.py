@@ -130,3 +130,21 @@ def test_every_benchmark_records_only_with_the_record_flag() -> None:
         text = script.read_text(encoding="utf-8")
         assert "bench_parser(" in text or "add_record_option(" in text, script.name
         assert "record=args.record" in text or "if args.record" in text, script.name
+
+
+def test_export_benchmark_runs_at_smoke_size_and_writes_no_tracked_file() -> None:
+    """100 credits at 0 ms: every object exported, peak RSS far under 200 MiB, and without
+    --record neither bench/results nor docs/performance.md is touched."""
+    import bench_export
+    import harness
+
+    def tracked() -> dict[str, int]:
+        files = [*harness.RESULTS_DIR.glob("*"), harness.PERFORMANCE_DOC]
+        return {str(p): p.stat().st_mtime_ns for p in files if p.exists()}
+
+    before = tracked()
+    result = bench_export.measure(bench_export.QUICK, repeat=1, record=False)
+    assert result["documents"] == {"Credit": 100, "OneTimeCharge": 10}
+    assert result["files"] == 20 and result["skipped"] == 0
+    assert 0 < result["peak_rss_mb"] < 200
+    assert tracked() == before

@@ -17,6 +17,7 @@ import pytest
 from helpers.ci_recipes import (
     BOT,
     GITHUB_APPLY,
+    GITHUB_DRIFT,
     GITHUB_PLAN,
     GITLAB,
     FakeGitLab,
@@ -27,7 +28,7 @@ from helpers.ci_recipes import (
     checkout,
     serve_gitlab,
 )
-from helpers.cli import Server, count_credits, start_server
+from helpers.cli import Server, count_credits, credit_manifest, maplectl, start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -289,6 +290,53 @@ def test_github_apply_sends_nothing_without_a_reviewed_plan(tmp_path: Path) -> N
     )
     by_hand.run({"approved"})
     assert by_hand.step("approved").outputs == {"digest": "sha256:" + "c" * 64}
+
+
+def test_github_drift_check_passes_on_agreement_and_fails_on_disagreement(
+    server: Server, tmp_path: Path
+) -> None:
+    """The nightly drift job passes when Maple holds exactly what main says; a credit granted
+    by hand in Maple fails its unmanaged step (and is listed in the summary); a manifest merged
+    but never applied fails the plan step (exit 2)."""
+    stubs = Stubs.create(tmp_path / "stubs")
+    billing = checkout(tmp_path / "main")
+    applied = maplectl("apply", "billing", "--auto-approve", cwd=tmp_path / "main", server=server)
+    assert applied.returncode == 0, applied.stderr
+
+    def drift() -> GitHubJob:
+        job = GitHubJob(
+            GITHUB_DRIFT,
+            "drift",
+            tmp_path / "main",
+            stubs,
+            {"secrets.MAPLE_PLAN_TOKEN": server.token},
+            runner_env(server, "schedule", MERGE_SHA),
+        )
+        job.run()
+        return job
+
+    job = drift()
+    assert ran(job.steps) == {
+        "Install maplectl": 0,
+        "drift": 0,
+        "Fail on objects made outside maplectl": 0,
+    }, [(s.name, s.stderr) for s in job.steps]
+    assert job.step("Upload the report").ran
+
+    hand_made = {"customer_id": "cus_acme", "name": "Made by hand", "type": "AMOUNT"}
+    hand_made["amount"] = {"currency": "USD", "value_in_cents": 999}
+    server.control("POST", "credits/bulk", {"credits": [hand_made]})
+    job = drift()
+    assert ran(job.steps)["Fail on objects made outside maplectl"] == 1
+    summary = (tmp_path / "main-runner-temp" / "step-summary.md").read_text()
+    assert "Unmanaged: in Maple, in no manifest (1)" in summary and "Made by hand" in summary
+
+    (billing / "credits" / "new.yaml").write_text(credit_manifest("merged-not-applied"))
+    job = drift()
+    assert (
+        ran(job.steps)["drift"] == 2 and not job.step("Fail on objects made outside maplectl").ran
+    )
+    no_token_anywhere(server.token, [s.stdout + s.stderr for s in job.steps], tmp_path / "main")
 
 
 def gitlab_vars(fake: FakeGitLab, token: str, **extra: str) -> dict[str, str]:

@@ -42,8 +42,9 @@ ROOT = Path(__file__).parents[2]
 RECIPES = ROOT / "examples" / "ci"
 GITHUB_PLAN = RECIPES / "github" / ".github" / "workflows" / "maplectl-plan.yml"
 GITHUB_APPLY = RECIPES / "github" / ".github" / "workflows" / "maplectl-apply.yml"
+GITHUB_DRIFT = RECIPES / "github" / ".github" / "workflows" / "maplectl-drift.yml"
 GITLAB = RECIPES / "gitlab" / ".gitlab-ci.yml"
-GITHUB_WORKFLOWS = (GITHUB_PLAN, GITHUB_APPLY)
+GITHUB_WORKFLOWS = (GITHUB_PLAN, GITHUB_APPLY, GITHUB_DRIFT)
 BOT = "github-actions[bot]"
 
 STOOD_IN_FOR = {

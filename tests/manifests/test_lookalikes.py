@@ -117,6 +117,70 @@ def test_one_remote_id_pinned_by_two_files_names_both(
     assert "Credit/goodwill at a.yaml:5" in problem.message
 
 
+def pinned(remote_id: str) -> str:
+    return f"\n  remote_id: {remote_id}"
+
+
+@pytest.mark.parametrize("title", ["Café goodwill", SPELLINGS["zero-width space"]])
+def test_credits_that_both_pin_may_share_or_resemble_a_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, title: str
+) -> None:
+    """Maple's own duplicates, adopted: two pinned credits with one (or a look-alike) name."""
+    monkeypatch.chdir(tmp_path)
+    write(
+        tmp_path,
+        "a.yaml",
+        CREDIT.format(address="goodwill", extra=pinned("crd_01"), title="Café goodwill"),
+    )
+    write(
+        tmp_path, "b.yaml", CREDIT.format(address="goodwill-2", extra=pinned("crd_02"), title=title)
+    )
+    resources, problems = validate_paths(["a.yaml", "b.yaml"])
+    assert problems == [] and len(resources) == 2
+
+
+@pytest.mark.parametrize("order", ["pinned first", "unpinned first", "unpinned between"])
+@pytest.mark.parametrize("title", ["Café goodwill", SPELLINGS["lower case"]])
+def test_an_unpinned_credit_still_clashes_with_pinned_look_alikes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str, title: str
+) -> None:
+    """The exemption is for pinned pairs only: a new credit next to adopted ones is an error,
+    in whichever file order, so it can never slip through as a create."""
+    monkeypatch.chdir(tmp_path)
+    docs = {
+        "p1": CREDIT.format(address="p1", extra=pinned("crd_01"), title="Café goodwill"),
+        "p2": CREDIT.format(address="p2", extra=pinned("crd_02"), title="Café goodwill"),
+        "new": CREDIT.format(address="new", extra="", title=title),
+    }
+    names = {
+        "pinned first": ["p1", "p2", "new"],
+        "unpinned first": ["new", "p1", "p2"],
+        "unpinned between": ["p1", "new", "p2"],
+    }[order]
+    for index, name in enumerate(names):
+        write(tmp_path, f"{index}.yaml", docs[name])
+    resources, problems = validate_paths([f"{i}.yaml" for i in range(3)])
+    assert problems, "an unpinned look-alike of pinned credits must not validate"
+    assert all(p.field in {"spec.name", "metadata.remote_id"} for p in problems)
+    assert len(resources) < 3
+
+
+def test_charges_that_both_pin_may_share_a_pricing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two billables of one pricing, each adopted by its own pinned manifest, validate; an
+    unpinned third one of the same pricing does not."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "a.yaml", CHARGE.format(address="t1", extra=pinned("otb_01"), quantity=2))
+    write(tmp_path, "b.yaml", CHARGE.format(address="t2", extra=pinned("otb_02"), quantity=2))
+    resources, problems = validate_paths(["a.yaml", "b.yaml"])
+    assert problems == [] and len(resources) == 2
+    write(tmp_path, "c.yaml", CHARGE.format(address="t3", extra="", quantity=2))
+    _, problems = validate_paths(["a.yaml", "b.yaml", "c.yaml"])
+    (problem,) = problems
+    assert (problem.file, problem.field) == ("c.yaml", "spec.onetime_items")
+
+
 @pytest.mark.parametrize(
     ("first", "second", "clash"),
     [

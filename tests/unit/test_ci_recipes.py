@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 from helpers.ci_recipes import (
     GITHUB_APPLY,
+    GITHUB_DRIFT,
     GITHUB_PLAN,
     GITHUB_WORKFLOWS,
     GITLAB,
@@ -200,9 +201,28 @@ def test_uploads_name_one_existing_kind_of_path_each_and_no_hidden_folder() -> N
         for _, step in github_steps(path)
         if str(step.get("uses", "")).startswith("actions/upload-artifact@")
     ]
-    assert len(uploads) == 2
+    assert len(uploads) == 3
     for _, paths in uploads:
         for line in str(paths).splitlines():
             assert " " not in line.strip() and not line.startswith(".")
     plan_runs = [s["run"] for _, s in github_steps(GITHUB_PLAN) if "run" in s]
     assert any("--out maplectl-out/plan.json" in r for r in plan_runs)
+
+
+def test_drift_check_runs_nightly_reading_only_and_fails_on_any_disagreement() -> None:
+    """The drift workflow runs on a schedule (or by hand), may only read, plans with the flags
+    docs/ci.md explains, fails on unmanaged objects in a step of its own, and covers the same
+    companies as plan and apply."""
+    doc = load(GITHUB_DRIFT)
+    assert set(doc["on"]) == {"schedule", "workflow_dispatch"}
+    assert doc["permissions"] == {"contents": "read"}
+    job = doc["jobs"]["drift"]
+    assert job["env"]["MAPLE_API_TOKEN"] == "${{ secrets.MAPLE_PLAN_TOKEN }}"
+    assert job["strategy"]["matrix"] == load(GITHUB_PLAN)["jobs"]["plan"]["strategy"]["matrix"]
+    runs = {step.get("id") or step.get("name"): step.get("run", "") for step in job["steps"]}
+    flags = ("--detailed-exitcode", "--fail-on-drift", "--show-unmanaged", "--format markdown")
+    assert all(flag in runs["drift"] for flag in flags)
+    assert (
+        "jq '.unmanaged | length' maplectl-out/drift.json"
+        in runs["Fail on objects made outside maplectl"]
+    )

@@ -36,6 +36,7 @@ PURE = {
     "manifests/rules.py",
     "manifests/messages.py",
     "manifests/schema.py",
+    "manifests/export.py",
 }
 
 

@@ -202,3 +202,22 @@ def test_target_keeps_other_manifests_claims() -> None:
     )
     assert [(x.address, x.action) for x in plan.actions] == [("Credit/a", ActionType.CREATE)]
     assert plan.unmanaged == ()
+
+
+def test_two_pinned_credits_with_one_name_are_each_unchanged() -> None:
+    """Maple's own duplicates (one name twice), each pinned by its manifest: both unchanged."""
+    a = credit("dup-a", title="Goodwill", remote_id="crd_01")
+    b = credit("dup-b", title="Goodwill", remote_id="crd_02")
+    plan = plan_of([a, b], [remote_credit("crd_01", a), remote_credit("crd_02", b)])
+    assert actions(plan) == {"Credit/dup-a": "unchanged", "Credit/dup-b": "unchanged"}
+    assert plan.unmanaged == ()
+
+
+def test_an_unpinned_credit_beside_pinned_namesakes_is_refused() -> None:
+    """Through the Python API too (no validation): a third, unpinned credit with the name of
+    two pinned ones is an error, not a create."""
+    a = credit("dup-a", title="Goodwill", remote_id="crd_01")
+    b = credit("dup-b", title="Goodwill", remote_id="crd_02")
+    new = credit("dup-c", title="goodwill")
+    with pytest.raises(ManifestError, match="looks like 'Goodwill'"):
+        plan_of([a, b, new], [remote_credit("crd_01", a), remote_credit("crd_02", b)])

@@ -291,3 +291,19 @@ def test_the_line_of_unpriced_items_stays_short() -> None:
         line for line in plan_markdown(plan_of(charges)).splitlines() if "not in the totals" in line
     ]
     assert line.endswith("pp_009 x1 (catalog price), and 290 more.")
+
+
+def test_unmanaged_objects_are_a_folded_table_with_show_unmanaged_only() -> None:
+    """The nightly drift check's comment lists what no manifest claims, when asked to."""
+    d = credit("acme-goodwill")
+    stray = remote_credit("crd_stray01", name="Hand-made | credit")
+    plan = plan_of([d], [remote_credit("crd_01", d), stray])
+    assert "Unmanaged" not in plan_markdown(plan)
+    shown = plan_markdown(plan, show_unmanaged=True)
+    assert "<details><summary>Unmanaged: in Maple, in no manifest (1)</summary>" in shown
+    assert (
+        "| `crd_stray01` | Credit | `cus_acme` | 'Hand-made \\| credit' USD 50.00 | ACTIVE |"
+        in (shown)
+    )
+    (part,) = plan_markdown_parts(plan, show_unmanaged=True)
+    assert part == shown
