@@ -112,10 +112,6 @@ def test_ci_setup_makes_a_new_push_need_a_new_review() -> None:
     assert "remove all approvals when commits are added" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: sandbox --url sends MAPLE_API_TOKEN (often the real one) to any https host",
-)
 def test_sandbox_reset_keeps_maple_api_token_to_this_machine(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
