@@ -18,10 +18,6 @@ def _printable_line(text: str) -> bool:
     return "\n" not in text and "\r" not in text and all(c.isprintable() for c in text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: a manifest string is printed raw in a field diff (newline, ESC codes)",
-)
 def test_a_field_diff_is_one_printable_line() -> None:
     """A field diff in the text plan (a possible duplicate's `name: manifest X, Maple Y`) is one
     printable line: a manifest string's newline cannot start a line of its own, which a GitHub
@@ -31,10 +27,6 @@ def test_a_field_diff_is_one_printable_line() -> None:
     assert _printable_line(line), repr(line)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: a text diagnostic prints an invalid metadata.name's newline raw",
-)
 def test_a_text_diagnostic_is_one_line_per_problem(tmp_path: Path) -> None:
     """`validate` (text, what the GitLab recipe runs, and what `plan` prints on a bad manifest)
     writes each problem on one line: an invalid metadata.name's newline does not start a line of
