@@ -46,10 +46,6 @@ def test_a_text_diagnostic_is_one_line_per_problem(tmp_path: Path) -> None:
         assert "\n" not in str(problem), repr(str(problem))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: schema patterns use re.search, so `$` lets a trailing newline through",
-)
 def test_validate_refuses_a_trailing_newline_in_a_patterned_field(tmp_path: Path) -> None:
     """`validate` (the pull request's gate) refuses a currency `"USD\\n"` and a metadata.name
     `"big\\n"`, which no pattern allows; today both pass, and Maple rejects the create only at
@@ -68,10 +64,6 @@ def test_validate_refuses_a_trailing_newline_in_a_patterned_field(tmp_path: Path
     assert {"metadata.name", "spec.amount.currency"} <= fields, fields
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: schema --write writes through a symlink at DIR/.NAME.partial",
-)
 def test_schema_write_never_writes_through_a_symlink(tmp_path: Path) -> None:
     """`schema --write DIR` (run in a cloned repository, as docs/editors suggest) changes only
     the schema files in DIR: a symlink committed as `DIR/.config.schema.json.partial` does not
