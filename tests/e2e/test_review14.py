@@ -96,10 +96,6 @@ def approved_digest(tmp_path: Path, comments: list[dict[str, Any]]) -> tuple[int
 FORGED_LINE = f"<!-- maplectl-approval-digest cmp_demo {FORGED} -->"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: apply takes a digest line from any github-actions[bot] comment, last wins",
-)
 def test_github_apply_reads_the_digest_of_the_plan_comment_only(tmp_path: Path) -> None:
     """The apply workflow approves the digest the plan comment carries, not a digest line that
     another workflow's github-actions[bot] comment (quoting a contributor's text) posted later."""
@@ -110,10 +106,6 @@ def test_github_apply_reads_the_digest_of_the_plan_comment_only(tmp_path: Path) 
     assert digest == REVIEWED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: a fork PR (never planned) gets an approved digest from any bot comment",
-)
 def test_github_apply_refuses_a_pull_request_without_a_plan_comment(tmp_path: Path) -> None:
     """A merged pull request that was never planned (a fork's: the plan workflow skips it) has
     nothing approved, even when another workflow's github-actions[bot] comment quotes a digest
@@ -123,10 +115,6 @@ def test_github_apply_refuses_a_pull_request_without_a_plan_comment(tmp_path: Pa
     assert digest == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: GitLab apply takes a digest line from any note of the token's user",
-)
 def test_gitlab_apply_reads_the_digest_of_the_plan_note_only(tmp_path: Path) -> None:
     """The GitLab apply job approves the digest in the plan note (the one opening with
     `<!-- maplectl-plan cmp_demo -->`), not a digest line in a later note of the same token's
@@ -163,10 +151,6 @@ def test_gitlab_apply_reads_the_digest_of_the_plan_note_only(tmp_path: Path) -> 
     assert written == REVIEWED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: the PR's own maplectl.yaml api_url gets the plan job's Maple token",
-)
 def test_github_plan_never_sends_the_token_where_the_pull_request_says(tmp_path: Path) -> None:
     """The plan workflow runs on a pull request before anyone reviewed it, so the Maple token it
     holds (Maple has no read-only tokens: it can create) must not go to an `api_url` that the pull
@@ -216,10 +200,6 @@ def pip_spy(stubs: Stubs) -> Path:
     return Path(f"{pip}.log")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: the apply token is in the environment of `pip install` (job-level env)",
-)
 def test_github_apply_installs_maplectl_without_the_apply_token(tmp_path: Path) -> None:
     """The apply job's `pip install` (a git checkout built with build tools pip fetches at that
     moment, any of which runs code) runs without the Maple token that may create in its
@@ -240,10 +220,6 @@ def test_github_apply_installs_maplectl_without_the_apply_token(tmp_path: Path) 
     assert log.read_text(encoding="utf-8").split() == ["no-token"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: GitLab's before_script pip install runs with MAPLE_APPLY_TOKEN in its env",
-)
 def test_gitlab_apply_installs_maplectl_without_the_apply_token(tmp_path: Path) -> None:
     """The GitLab apply job installs maplectl (pip, which runs the build's code) before the
     Maple token that may create is in the environment."""

@@ -82,10 +82,6 @@ def test_schema_write_never_writes_through_a_symlink(tmp_path: Path) -> None:
     assert victim.read_text(encoding="utf-8") == "keep me\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: the CI setup does not ask to dismiss approvals on a new push",
-)
 def test_ci_setup_makes_a_new_push_need_a_new_review() -> None:
     """docs/ci.md's set-up makes a push after an approval need a new review (GitHub: dismiss
     stale approvals / require approval of the most recent push; GitLab: remove approvals when
