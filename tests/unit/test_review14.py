@@ -122,10 +122,6 @@ def test_sandbox_reset_keeps_maple_api_token_to_this_machine(
     assert "review14-real-maple-token" not in sent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-14: validate of two companies' folders reports their names as duplicates",
-)
 def test_validate_keeps_each_companys_names_apart(tmp_path: Path) -> None:
     """`validate` given the manifests of two companies at once (the pre-commit hook passes every
     staged file under billing/, and docs/ci.md puts each company in its own folder there) does
