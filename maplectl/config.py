@@ -194,6 +194,12 @@ def find_config_file(paths: Sequence[str | os.PathLike[str]]) -> Path | None:
     return config
 
 
+def governing_config(folder: str | os.PathLike[str]) -> Path | None:
+    """The ``maplectl.yaml`` that governs the manifests in ``folder`` (as
+    :func:`find_config_file` finds it), or None."""
+    return _nearest_config(Path(folder).resolve(), Path.cwd().resolve())
+
+
 def _nearest_config(folder: Path, stop: Path) -> Path | None:
     """``maplectl.yaml`` in ``folder`` or its parents, not above ``stop`` when under it."""
     inside = folder.is_relative_to(stop)

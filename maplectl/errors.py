@@ -55,14 +55,19 @@ class Diagnostic:
     hint: str | None = None
 
     def __str__(self) -> str:
-        parts = [f"{self.file}:{self.line}:{self.column}"]
-        if self.address:
-            parts.append(self.address)
-        if self.field:
-            parts.append(self.field)
-        text = ": ".join(parts) + ": " + self.message
+        """One printable line: ``file:line:col: `` then :meth:`what`; a file name that does not
+        print is shown as its ``repr()``."""
+        return f"{_shown(self.file)}:{self.line}:{self.column}: {self.what()}"
+
+    def what(self) -> str:
+        """``address: field: message (hint)``, printable: an address or field that does not
+        print is shown as its ``repr()``, and a message's or hint's unprintable characters as
+        escapes, so a manifest's newline or escape code never starts a line of its own (a GitHub
+        runner reads a line starting ``::`` as a workflow command) or rewrites a terminal."""
+        parts = [_shown(p) for p in (self.address, self.field) if p]
+        text = ": ".join([*parts, _escaped(self.message)])
         if self.hint:
-            text += f" ({self.hint})"
+            text += f" ({_escaped(self.hint)})"
         return text
 
     def to_json(self) -> dict[str, object]:
@@ -75,6 +80,18 @@ class Diagnostic:
             "message": self.message,
             "hint": self.hint,
         }
+
+
+def _shown(text: str) -> str:
+    """``text`` as is when every character prints, else its ``repr()``."""
+    return text if text.isprintable() else repr(text)
+
+
+def _escaped(text: str) -> str:
+    """``text`` with each character that does not print replaced by its escape (``\\n``)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class MaplectlError(Exception):

@@ -125,7 +125,7 @@ def plan_text(
         for u in plan.unmanaged:
             lines.append(
                 f"  - {u.kind.value} {u.remote_id}  {customer_label(plan, u.customer_id)}  "
-                f"{u.description}" + (f"  {u.state}" if u.state else "")
+                f"{_printable(u.description)}" + (f"  {u.state}" if u.state else "")
             )
     lines.append("")
     lines.append(summary_line(plan))
@@ -436,9 +436,22 @@ def _candidate(c: Candidate, kind: Kind) -> str:
 
 
 def _show(value: Any) -> str:
+    """A value for a line of text: printable (see :func:`_printable`)."""
+    return _printable(_raw(value))
+
+
+def _raw(value: Any) -> str:
+    """A value as written; only for a Markdown cell, which makes it safe itself."""
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
+        return json.dumps(value, sort_keys=True)  # escapes every control character
     return "(none)" if value is None else str(value)
+
+
+def _printable(text: str) -> str:
+    """``text`` as is when every character prints, else its ``repr()``: a manifest's or Maple's
+    newline or escape code never reaches a terminal or a CI log raw (a GitHub runner reads a line
+    starting ``::`` as a workflow command)."""
+    return text if text.isprintable() else repr(text)
 
 
 # -- JSON ------------------------------------------------------------------------------------------
@@ -653,8 +666,8 @@ def _markdown_rows(action: Action, plan: Plan) -> tuple[str, ...]:
         md.row(
             "",
             f"↳ {md.code(d.field)}",
-            md.cell(f"manifest {_show(d.expected)}"),
-            md.cell(f"Maple {_show(d.actual)}"),
+            md.cell(f"manifest {_raw(d.expected)}"),
+            md.cell(f"Maple {_raw(d.actual)}"),
             "",
         )
         for d in action.diff

@@ -37,11 +37,7 @@ def github_annotation(problem: Diagnostic) -> str:
         props.append(f"line={problem.line}")
         if problem.column >= 1:
             props.append(f"col={problem.column}")
-    parts = [p for p in (problem.address, problem.field) if p]
-    message = ": ".join([*parts, problem.message])
-    if problem.hint:
-        message += f" ({problem.hint})"
-    return f"::error {','.join(props)}::{escape_data(message)}"
+    return f"::error {','.join(props)}::{escape_data(problem.what())}"
 
 
 def github_annotations(problems: Iterable[Diagnostic]) -> str:

@@ -28,7 +28,8 @@ def _sandbox_url(func: F) -> F:
         "--token-file",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="File holding the sandbox's token (else env MAPLE_API_TOKEN).",
+        help="File holding the sandbox's token (else env MAPLE_API_TOKEN, for a sandbox on "
+        "this machine only; required for another host).",
     )(func)
     return click.option(
         "--url",
@@ -43,14 +44,25 @@ def _sandbox_call(
     url: str, token_file: Path | None, method: str, path: str, body: Any = None
 ) -> None:
     """One control request; prints the JSON answer."""
-    from maplectl.config import check_api_url, clean_token, read_token_file
+    from urllib.parse import urlsplit
+
+    from maplectl.config import check_api_url, clean_token, is_loopback, read_token_file
     from maplectl.errors import UsageError
     from maplectl.sandbox.control_client import ControlClient
 
     check_api_url(url, "--url")  # the token goes in clear over http: to this machine only
     refuse_maple(url)
+    local = is_loopback(urlsplit(url).hostname or "")
     if token_file is not None:
         token = read_token_file(token_file)
+    elif not local:
+        # MAPLE_API_TOKEN in a shell or CI job set up for Maple is the real token: it never
+        # goes to a sandbox on another machine.
+        raise UsageError(
+            f"a sandbox on another machine ({url}) needs --token-file; "
+            "MAPLE_API_TOKEN is used only for a sandbox on this machine",
+            hint="pass --token-file with the token that sandbox's `sandbox serve` printed",
+        )
     elif os.environ.get("MAPLE_API_TOKEN"):
         token = clean_token(os.environ["MAPLE_API_TOKEN"], "MAPLE_API_TOKEN")
     else:
@@ -129,7 +141,8 @@ def refuse_maple(url: str) -> None:
     "--token-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="With --url: file holding the sandbox's token (else env MAPLE_API_TOKEN).",
+    help="With --url: file holding the sandbox's token (else env MAPLE_API_TOKEN, for a "
+    "sandbox on this machine only; required for another host).",
 )
 @click.option(
     "--sandbox-db",

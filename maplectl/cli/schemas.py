@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -60,6 +61,26 @@ def schema(kind: str | None, write_dir: Path | None, force: bool) -> None:
         echo(f"{status:<9}  {path}")
 
 
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a new file of our own in the same directory (mkstemp:
+    O_CREAT|O_EXCL|O_NOFOLLOW, a fresh random name), then rename it over ``path``: a link left
+    in the directory (``.NAME.partial`` pointing at a dotfile) is never written through."""
+    import tempfile
+
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # as a plain new file would be, not mkstemp's 0600
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+
+
 def write_schemas(directory: Path, *, force: bool = False) -> list[tuple[Path, str]]:
     """Write every shipped schema into ``directory``: (path, ``written``, ``unchanged`` or
     ``replaced``) per file.
@@ -71,6 +92,13 @@ def write_schemas(directory: Path, *, force: bool = False) -> list[tuple[Path, s
 
     schemas = shipped_schemas()
     targets = {name: directory / name for name in schemas}
+    linked = [p for p in targets.values() if p.is_symlink()]
+    if linked:
+        raise UsageError(
+            f"a symbolic link: {', '.join(map(str, linked))}; nothing was written "
+            "(schema --write never writes through a link)",
+            hint="remove the link, or write the schemas to another directory",
+        )
     blocked = [p for p in targets.values() if p.exists() and not p.is_file()]
     if blocked:
         raise UsageError(
@@ -96,8 +124,6 @@ def write_schemas(directory: Path, *, force: bool = False) -> list[tuple[Path, s
         if path.exists() and path not in differing:
             done.append((path, "unchanged"))
             continue
-        partial = path.with_name(f".{name}.partial")
-        partial.write_bytes(schemas[name])
-        os.replace(partial, path)
+        _replace(path, schemas[name])
         done.append((path, "replaced" if path in differing else "written"))
     return done

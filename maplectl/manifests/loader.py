@@ -17,6 +17,7 @@ import gc
 import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -24,6 +25,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
+from maplectl.config import governing_config
 from maplectl.errors import Diagnostic, ManifestError
 from maplectl.manifests.documents import LocatedDocument, Point, check_documents
 from maplectl.manifests.messages import Problem
@@ -478,15 +480,28 @@ def validate_paths(
     without problems, sorted by (kind, name), and every problem found, sorted by position.
     """
     diagnostics: list[Diagnostic] = []
-    docs: list[LocatedDocument] = []
     # Loading allocates millions of small objects and no cycles; the cyclic collector would
     # rescan them again and again (about a fifth of the time), so it waits until we are done.
     collecting = gc.isenabled()
     gc.disable()
+    # Names and identities clash only within one company: the files under one maplectl.yaml
+    # (the nearest, as plan finds it) are checked together, never with another's.
+    governed: dict[str, Path | None] = {}
+    groups: dict[Path | None, list[LocatedDocument]] = {}
     try:
         for file in _discover(paths, diagnostics):
-            docs += _documents(file, diagnostics)
-        resources, problems = check_documents(docs)
+            folder = os.path.dirname(file) or "."
+            if folder not in governed:
+                governed[folder] = governing_config(folder)
+            groups.setdefault(governed[folder], []).extend(_documents(file, diagnostics))
+        resources: list[Resource] = []
+        problems: list[Diagnostic] = []
+        for docs in groups.values():
+            found, wrong = check_documents(docs)
+            resources += found
+            problems += wrong
+        if len(groups) > 1:
+            resources.sort(key=lambda r: (r.kind.value, r.name))
     finally:
         if collecting:
             gc.enable()

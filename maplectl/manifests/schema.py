@@ -148,7 +148,40 @@ def _strict_validator_class() -> Any:
     checker = Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _checker, value: type(value) is int
     )
-    return extend(Draft202012Validator, type_checker=checker)  # type: ignore[no-untyped-call]
+    return extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, validators={"pattern": _pattern_keyword}, type_checker=checker
+    )
+
+
+def _pattern_keyword(_validator: Any, pattern: str, instance: Any, _schema: Any) -> Any:
+    """jsonschema's ``pattern``, with ``$`` matching at the very end only (see :func:`regex`)."""
+    from jsonschema.exceptions import ValidationError
+
+    if type(instance) is str and regex(pattern).search(instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.cache
+def regex(pattern: str) -> re.Pattern[str]:
+    """A schema ``pattern`` compiled as JSON Schema (ECMA-262) reads it: an unescaped ``$``
+    outside a character class matches only at the very end of the string, never before a final
+    newline as Python's ``$`` does (so ``^[A-Z]{3}$`` refuses ``"USD\\n"``)."""
+    out: list[str] = []
+    in_class = escaped = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out))
 
 
 @functools.cache
@@ -426,7 +459,7 @@ class _Compiler:
         return lambda v: type(v) is type(value) and v == value
 
     def _kw_pattern(self, value: str, _schema: Any) -> Check:
-        search = re.compile(value).search
+        search = regex(value).search
         return lambda v: type(v) is not str or search(v) is not None
 
     def _kw_minLength(self, value: int, _schema: Any) -> Check:

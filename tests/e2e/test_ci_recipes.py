@@ -72,10 +72,12 @@ def runner_env(server: Server | None, event: str, sha: str) -> dict[str, str]:
     return env
 
 
-def pr_values(token: str) -> dict[str, str]:
-    """The `${{ }}` values of a pull_request run."""
+def pr_values(token: str, api_url: str = "") -> dict[str, str]:
+    """The `${{ }}` values of a pull_request run (the repository variable MAPLE_API_URL: the
+    sandbox in place of Maple)."""
     return {
         "secrets.MAPLE_PLAN_TOKEN": token,
+        "vars.MAPLE_API_URL": api_url,
         "github.token": "ghs_stub",
         "github.event.pull_request.number": PR,
         "github.event.pull_request.head.sha": HEAD_SHA,
@@ -140,7 +142,7 @@ def test_github_plan_comments_in_place_and_apply_applies_that_plan(
         "plan",
         pr_checkout,
         stubs,
-        pr_values(server.token),
+        pr_values(server.token, server.url),
         runner_env(server, "pull_request", "3" * 40),
     )
     steps = plan.run()

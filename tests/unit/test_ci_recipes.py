@@ -175,21 +175,38 @@ def test_maplectl_is_installed_one_way_pinned_from_git() -> None:
     lines = [s["run"] for p in GITHUB_WORKFLOWS for _, s in github_steps(p) if "run" in s]
     lines += gitlab_scripts()
     installs = [line for line in lines if "pip install" in line]
-    assert installs and set(installs) == {'pip install "$MAPLECTL_PIP_SPEC"'}
+    unset = (
+        "env -u MAPLE_API_TOKEN -u MAPLE_APPLY_TOKEN -u MAPLE_PLAN_TOKEN -u MAPLECTL_GITLAB_TOKEN "
+    )
+    assert installs and set(installs) == {
+        'pip install "$MAPLECTL_PIP_SPEC"',  # GitHub: no step that installs has a token
+        unset + 'pip install "$MAPLECTL_PIP_SPEC"',  # GitLab: the job's variables are its env
+    }
 
 
 def test_the_token_is_never_a_flag_and_comes_from_a_secret() -> None:
-    """MAPLE_API_TOKEN is set from a secret in env (GitHub) or a masked variable (GitLab); no
-    command passes a token on its command line."""
+    """MAPLE_API_TOKEN is set from a secret in env (GitHub: on exactly the steps that run
+    maplectl plan or apply, never job-wide) or a masked variable (GitLab); no command passes a
+    token on its command line."""
     scripts = [s["run"] for p in GITHUB_WORKFLOWS for _, s in github_steps(p) if "run" in s]
     scripts += gitlab_scripts()
     assert not any(re.search(r"--token\b|MAPLE_API_TOKEN=", s) for s in scripts)
-    assert load(GITHUB_PLAN)["jobs"]["plan"]["env"]["MAPLE_API_TOKEN"] == (
-        "${{ secrets.MAPLE_PLAN_TOKEN }}"
-    )
-    assert load(GITHUB_APPLY)["jobs"]["apply"]["env"]["MAPLE_API_TOKEN"] == (
-        "${{ secrets.MAPLE_API_TOKEN }}"
-    )
+    for path, job, secret in (
+        (GITHUB_PLAN, "plan", "MAPLE_PLAN_TOKEN"),
+        (GITHUB_APPLY, "apply", "MAPLE_API_TOKEN"),
+    ):
+        assert "MAPLE_API_TOKEN" not in load(path)["jobs"][job]["env"]
+        steps = load(path)["jobs"][job]["steps"]
+        with_token = [s["name"] for s in steps if "MAPLE_API_TOKEN" in s.get("env", {})]
+        calling = [
+            s["name"]
+            for s in steps
+            if re.search(r"^\s*maplectl (plan|apply) ", s.get("run", ""), re.M)
+        ]
+        assert with_token == calling and calling, (path.name, with_token, calling)
+        for s in steps:
+            if "MAPLE_API_TOKEN" in s.get("env", {}):
+                assert s["env"]["MAPLE_API_TOKEN"] == f"${{{{ secrets.{secret} }}}}"
 
 
 def test_uploads_name_one_existing_kind_of_path_each_and_no_hidden_folder() -> None:
