@@ -89,11 +89,12 @@ class _NotSent(Exception):
 class _IntentsAhead:
     """The first intent lines of a run's writes, written and fsync'd ahead of their sends.
 
-    One thread keeps the intents of the next ``window`` writes beyond the furthest one a worker
-    has asked for on disk, each batch with one fsync, while the requests before them are in
-    flight: a worker about to send finds its intent already durable, and waits only if the
-    disk fell behind. A write is sent only after :meth:`claim` saw its line synced and the run
-    not stopping; :meth:`unclaimed` then says which written intents were never sent.
+    One thread keeps the intents of the next ``window`` (up to twice that) writes beyond the
+    furthest one a worker has asked for on disk, each batch with one fsync, while the requests
+    before them are in flight: a worker about to send finds its intent already durable, and
+    waits only if the disk fell behind. A write is sent only after :meth:`claim` saw its line
+    synced and the run not stopping; :meth:`close` then says which written intents were never
+    sent.
     """
 
     def __init__(
@@ -117,21 +118,20 @@ class _IntentsAhead:
         self._thread = threading.Thread(target=self._loop, name="maplectl-journal", daemon=True)
         self._thread.start()
 
-    def _target(self) -> int:
-        return min(len(self._lines), self._wanted + self._window)
+    def _behind(self) -> bool:
+        """Fewer than ``window`` intents are on disk beyond the furthest one asked for."""
+        return self._durable < min(len(self._lines), self._wanted + self._window)
 
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while (
-                    not self._closed
-                    and not self._stopping.is_set()
-                    and self._durable >= self._target()
-                ):
+                while not self._closed and not self._stopping.is_set() and not self._behind():
                     self._cond.wait()
                 if self._closed or self._stopping.is_set():
                     return
-                start, end = self._durable, self._target()
+                # Refill to twice the window: batches of about ``window`` lines per fsync.
+                start = self._durable
+                end = min(len(self._lines), self._wanted + 2 * self._window)
             try:
                 self._journal.write_batch("intent", self._lines[start:end])
             except JournalError as exc:

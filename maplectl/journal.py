@@ -5,7 +5,8 @@ it, so a run killed halfway still shows what it was about to do. Each line goes 
 unbuffered write, and an intent line is also fsync'd, before the send it announces. The fsync is
 shared (group commit): workers write their lines one at a time, then wait for one fsync that
 covers every line written so far, so eight workers pay for about one sync each round, not eight
-in a row. A line is written whole or not at all: a short or failed write (disk full) is cut back
+in a row; :meth:`Journal.write_batch` writes several intent lines under one fsync (apply writes
+intents ahead of their sends that way, off the requests' path: ``maplectl.apply._IntentsAhead``). A line is written whole or not at all: a short or failed write (disk full) is cut back
 off the file, and the journal refuses every later line with
 :class:`~maplectl.errors.JournalError` (apply then sends nothing more). When an fsync fails, the
 intent lines it was to make durable are cut back off too (their creates are not sent), unless an

@@ -177,11 +177,11 @@ def test_ctrl_c_leaves_a_not_sent_line_for_each_intent_written_ahead(
     def wait_for(future: Any) -> Any:
         waits[0] += 1
         if waits[0] == 3:
-            # The first two creates are done and the next two in flight: wait for the two
+            # The first two creates are done and the next two in flight: wait for three more
             # intents after those (written ahead), then press Ctrl-C.
             with recorder.changed:
                 assert recorder.changed.wait_for(
-                    lambda: synced_intents(recorder, tmp_path) == 6, timeout=WAIT
+                    lambda: synced_intents(recorder, tmp_path) >= 7, timeout=WAIT
                 )
             raise KeyboardInterrupt
         return real_wait_for(future)
@@ -197,7 +197,7 @@ def test_ctrl_c_leaves_a_not_sent_line_for_each_intent_written_ahead(
     assert set(outcomes) == intents
     not_sent = {k for k, status in outcomes.items() if status == "not_sent"}
     assert not_sent == intents - set(recorder.sent)
-    assert len(intents) == 6 and len(not_sent) == 6 - len(recorder.sent)
+    assert len(not_sent) == len(intents) - len(recorder.sent) >= 3
     assert all(
         line["reason"] == "apply was interrupted"
         for line in lines
@@ -214,10 +214,10 @@ def test_a_stop_after_a_bug_leaves_not_sent_lines_and_sends_nothing_more(
     recorder.fail_create_at = 2
 
     def hold(key: str) -> None:
-        if len(recorder.sent) == 2:  # the third intent is written ahead before the bug strikes
+        if len(recorder.sent) == 2:  # intents are written ahead before the bug strikes
             with recorder.changed:
                 assert recorder.changed.wait_for(
-                    lambda: synced_intents(recorder, tmp_path) == 3, timeout=WAIT
+                    lambda: synced_intents(recorder, tmp_path) == 4, timeout=WAIT
                 )
 
     recorder.hold = hold
@@ -227,7 +227,8 @@ def test_a_stop_after_a_bug_leaves_not_sent_lines_and_sends_nothing_more(
     not_sent = [line for line in lines if line.get("status") == "not_sent"]
     intents = [line["key"] for line in lines if line["event"] == "intent"]
     assert [line["key"] for line in not_sent] == [k for k in intents if k not in recorder.sent]
-    assert len(not_sent) == 1 and "internal error: RuntimeError: a bug" in not_sent[0]["reason"]
+    assert len(not_sent) == 2
+    assert all("internal error: RuntimeError: a bug" in line["reason"] for line in not_sent)
     assert lines[-1]["event"] == "stopped"
 
 
