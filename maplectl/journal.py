@@ -6,9 +6,10 @@ unbuffered write, and an intent line is also fsync'd, before the send it announc
 shared (group commit): workers write their lines one at a time, then wait for one fsync that
 covers every line written so far, so eight workers pay for about one sync each round, not eight
 in a row; :meth:`Journal.write_batch` writes several intent lines under one fsync (apply writes
-intents ahead of their sends that way, off the requests' path: ``maplectl.apply._IntentsAhead``). A line is written whole or not at all: a short or failed write (disk full) is cut back
-off the file, and the journal refuses every later line with
-:class:`~maplectl.errors.JournalError` (apply then sends nothing more). When an fsync fails, the
+intents ahead of their sends that way, off the requests' path: ``maplectl.apply._IntentsAhead``).
+A line is written whole or not at all: a short or failed write (disk full) is cut back off the
+file, and the journal refuses every later line with :class:`~maplectl.errors.JournalError`
+(apply then sends nothing more). When an fsync fails, the
 intent lines it was to make durable are cut back off too (their creates are not sent), unless an
 outcome line was written after them, which is never removed. Lines carry addresses, idempotency
 keys, statuses and remote ids; never the token, never request headers: each line is redacted as
