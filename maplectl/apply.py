@@ -86,11 +86,99 @@ class _NotSent(Exception):
         self.reason = reason
 
 
+class _IntentsAhead:
+    """The first intent lines of a run's writes, written and fsync'd ahead of their sends.
+
+    One thread keeps the intents of the next ``window`` (up to twice that) writes beyond the
+    furthest one a worker has asked for on disk, each batch with one fsync, while the requests
+    before them are in flight: a worker about to send finds its intent already durable, and
+    waits only if the disk fell behind. A write is sent only after :meth:`claim` saw its line
+    synced and the run not stopping; :meth:`close` then says which written intents were never
+    sent.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        lines: list[dict[str, Any]],
+        window: int,
+        halt: Callable[[str], None],
+        stopping: threading.Event,
+    ) -> None:
+        self._journal = journal
+        self._lines = lines
+        self._window = max(1, window)
+        self._halt = halt
+        self._stopping = stopping
+        self._cond = threading.Condition()
+        self._durable = 0  # lines[:_durable] are written and synced
+        self._wanted = 0  # one past the furthest line a worker asked for
+        self._claimed: set[int] = set()
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="maplectl-journal", daemon=True)
+        self._thread.start()
+
+    def _behind(self) -> bool:
+        """Fewer than ``window`` intents are on disk beyond the furthest one asked for."""
+        return self._durable < min(len(self._lines), self._wanted + self._window)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not self._stopping.is_set() and not self._behind():
+                    self._cond.wait()
+                if self._closed or self._stopping.is_set():
+                    return
+                # Refill to twice the window: batches of about ``window`` lines per fsync.
+                start = self._durable
+                end = min(len(self._lines), self._wanted + 2 * self._window)
+            try:
+                self._journal.write_batch("intent", self._lines[start:end])
+            except JournalError as exc:
+                self._halt(exc.message)
+                self.wake()
+                return
+            with self._cond:
+                self._durable = end
+                self._cond.notify_all()
+
+    def claim(self, index: int) -> bool:
+        """Wait until the intent of write ``index`` is on disk; True if it may be sent now,
+        False if the run is stopping (it is not sent)."""
+        with self._cond:
+            if index >= self._wanted:
+                self._wanted = index + 1
+                self._cond.notify_all()
+            while self._durable <= index and not self._stopping.is_set() and not self._closed:
+                self._cond.wait()
+            if self._stopping.is_set() or self._durable <= index:
+                return False
+            self._claimed.add(index)
+            return True
+
+    def wake(self) -> None:
+        """The run is stopping: wake the writer and every worker waiting for a line."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def close(self) -> list[dict[str, Any]]:
+        """Stop writing ahead; the intent lines written whose writes were never sent."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join()
+        return [self._lines[i] for i in range(self._durable) if i not in self._claimed]
+
+
 class _RunJournal:
     """The journal as a run writes it: no create goes out unless its intent line is written.
 
     A failed write stops the run. It raises (as :class:`_NotSent`) only from an intent line, so
     a create that did happen is still reported as created when its outcome line fails.
+
+    On a journal that fsyncs, the first intent of each write is written ahead
+    (:class:`_IntentsAhead`), so the fsync is not on the request's path; an intent written
+    ahead whose write is never sent gets a ``not_sent`` outcome line at the end of the run.
     """
 
     def __init__(
@@ -104,7 +192,42 @@ class _RunJournal:
         self._halt = halt
         self._stopping = stopping
         self._reason = reason
+        self._ahead: _IntentsAhead | None = None
         self.path = journal.path
+
+    def start_ahead(self, lines: list[dict[str, Any]], window: int) -> None:
+        """Write these intent lines (one per write of the run, in order) ahead of their sends,
+        if the journal fsyncs; else each is written, as any line, when its write comes."""
+        if self._journal.syncs and lines:
+            self._ahead = _IntentsAhead(self._journal, lines, window, self._halt, self._stopping)
+
+    def intent(self, index: int | None, **fields: Any) -> None:
+        """The intent line of a write: ``index`` is its place in the run, or None for a line
+        that is not written ahead (a later key generation). Raises :class:`_NotSent` if the
+        write must not be sent."""
+        ahead = self._ahead
+        if ahead is None or index is None:
+            self.write("intent", **fields)
+            return
+        if self._stopping.is_set() or not ahead.claim(index):
+            raise _NotSent(fields.get("key"), int(fields.get("generation", 0)), self._reason())
+
+    def wake(self) -> None:
+        if self._ahead is not None:
+            self._ahead.wake()
+
+    def finish_ahead(self) -> None:
+        """Stop writing ahead; a ``not_sent`` outcome line for each intent written ahead whose
+        write was never sent (best effort: a journal that failed takes no more lines)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        for line in ahead.close():
+            fields = {k: line[k] for k in ("address", "action", "key", "remote_id") if k in line}
+            try:
+                self._journal.write("outcome", **fields, status="not_sent", reason=self._reason())
+            except JournalError:
+                return
 
     def write(self, event: str, **fields: Any) -> None:
         intent = event == "intent"
@@ -195,8 +318,11 @@ class Applier:
                 allow_immediate_charges=plan.allow_immediate_charges,
                 immediate_charges=[a.address for a in cards],
             )
+        self.journal.start_ahead([_intent_fields(a) for a in writes], self.parallelism)
         pool = ThreadPoolExecutor(max_workers=self.parallelism)
-        futures = [pool.submit(self._guarded, plan, action) for action in writes]
+        futures = [
+            pool.submit(self._guarded, plan, action, index) for index, action in enumerate(writes)
+        ]
         interrupted = False
         try:
             for future in futures:
@@ -205,10 +331,12 @@ class Applier:
             # Ctrl-C: creates in flight finish (and are journaled); nothing new is sent.
             interrupted = True
             self._stopping.set()
+            self.journal.wake()
             for future in futures:
                 future.cancel()
         finally:
             pool.shutdown(wait=True)
+            self.journal.finish_ahead()
         done = [f.result() for f in futures if f.done() and not f.cancelled()]
         results = [r for r in done if r is not None]
         problems = self._verified(results) if any(r.ok for r in results) and not interrupted else []
@@ -238,15 +366,16 @@ class Applier:
             if self._stop_reason is None:
                 self._stop_reason = reason
         self._stopping.set()
+        self.journal.wake()
 
-    def _guarded(self, plan: Plan, action: Create | Revoke) -> ActionResult | None:
+    def _guarded(self, plan: Plan, action: Create | Revoke, index: int) -> ActionResult | None:
         """``_one`` or ``_revoke``, but nothing escapes: None when it was never sent."""
         if self._stopping.is_set():
             return None
         try:
             if isinstance(action, Revoke):
-                return self._revoke(action)
-            return self._one(plan, action)
+                return self._revoke(action, index)
+            return self._one(plan, action, index)
         except _NotSent as exc:
             if exc.generation == 0:
                 return None
@@ -285,18 +414,9 @@ class Applier:
 
     # -- one revoke --------------------------------------------------------------------------------
 
-    def _revoke(self, action: Revoke) -> ActionResult:
+    def _revoke(self, action: Revoke, index: int | None = None) -> ActionResult:
         """``DELETE /credits/{id}``, journaled; the outcome is the state Maple answers with."""
-        self.journal.write(
-            "intent",
-            address=action.address,
-            action="revoke",
-            remote_id=action.remote_id,
-            customer_id=action.customer_id,
-            money=[m.to_json() for m in action.money],
-            units=action.balance_units,
-            item_id=action.item_id,
-        )
+        self.journal.intent(index, **_intent_fields(action))
         ids = (action.remote_id,)
         try:
             row = self.writer.revoke_credit(action.remote_id)
@@ -335,20 +455,15 @@ class Applier:
 
     # -- one create --------------------------------------------------------------------------------
 
-    def _one(self, plan: Plan, action: Create) -> ActionResult:
+    def _one(self, plan: Plan, action: Create, index: int | None = None) -> ActionResult:
         generation = 0
         spent: list[str] = []
         result: ActionResult
         base = str(action.idempotency_key)
         while True:
             key = base if generation == 0 else generation_key(base, generation)
-            self.journal.write(
-                "intent",
-                address=action.address,
-                key=key,
-                generation=generation,
-                customer_id=action.customer_id,
-                money=[m.to_json() for m in action.money],
+            self.journal.intent(
+                index if generation == 0 else None, **_intent_fields(action, generation)
             )
             try:
                 created = self.writer.create(action.kind, action.body, key)
@@ -577,6 +692,28 @@ class Applier:
                     "and revoke the other in Maple"
                 )
         return problems, missing, doubled
+
+
+def _intent_fields(action: Create | Revoke, generation: int = 0) -> dict[str, Any]:
+    """The fields of a write's ``intent`` line (a create's at this key generation)."""
+    if isinstance(action, Revoke):
+        return {
+            "address": action.address,
+            "action": "revoke",
+            "remote_id": action.remote_id,
+            "customer_id": action.customer_id,
+            "money": [m.to_json() for m in action.money],
+            "units": action.balance_units,
+            "item_id": action.item_id,
+        }
+    base = str(action.idempotency_key)
+    return {
+        "address": action.address,
+        "key": base if generation == 0 else generation_key(base, generation),
+        "generation": generation,
+        "customer_id": action.customer_id,
+        "money": [m.to_json() for m in action.money],
+    }
 
 
 def _expected_state(result: ActionResult) -> str:

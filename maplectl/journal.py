@@ -5,9 +5,11 @@ it, so a run killed halfway still shows what it was about to do. Each line goes 
 unbuffered write, and an intent line is also fsync'd, before the send it announces. The fsync is
 shared (group commit): workers write their lines one at a time, then wait for one fsync that
 covers every line written so far, so eight workers pay for about one sync each round, not eight
-in a row. A line is written whole or not at all: a short or failed write (disk full) is cut back
-off the file, and the journal refuses every later line with
-:class:`~maplectl.errors.JournalError` (apply then sends nothing more). When an fsync fails, the
+in a row; :meth:`Journal.write_batch` writes several intent lines under one fsync (apply writes
+intents ahead of their sends that way, off the requests' path: ``maplectl.apply._IntentsAhead``).
+A line is written whole or not at all: a short or failed write (disk full) is cut back off the
+file, and the journal refuses every later line with :class:`~maplectl.errors.JournalError`
+(apply then sends nothing more). When an fsync fails, the
 intent lines it was to make durable are cut back off too (their creates are not sent), unless an
 outcome line was written after them, which is never removed. Lines carry addresses, idempotency
 keys, statuses and remote ids; never the token, never request headers: each line is redacted as
@@ -81,6 +83,11 @@ class Journal:
     def null(cls) -> Journal:
         return cls(None)
 
+    @property
+    def syncs(self) -> bool:
+        """Whether intent lines are fsync'd (a real file), so that writing them ahead pays."""
+        return self._fileno is not None
+
     def write(self, event: str, **fields: Any) -> None:
         """Append one whole line; an ``intent`` line is on disk when this returns.
 
@@ -89,6 +96,29 @@ class Journal:
         """
         if self._stream is None:
             return
+        line = self._append(event, fields)
+        if event == "intent" and self._fileno is not None:
+            self._sync(line)
+
+    def write_batch(self, event: str, records: list[dict[str, Any]]) -> None:
+        """Append one whole line per record, then one fsync covering them all (if ``event`` is
+        ``intent``): every line is on disk when this returns.
+
+        On a failure it raises :class:`JournalError` as :meth:`write` does; lines of the batch
+        written before the failing one stay in the file (a failed fsync cuts them: they are
+        intents no one sent).
+        """
+        if self._stream is None or not records:
+            return
+        line = 0
+        for fields in records:
+            line = self._append(event, fields)
+        if event == "intent" and self._fileno is not None:
+            self._sync(line)
+
+    def _append(self, event: str, fields: dict[str, Any]) -> int:
+        """Write one whole line to the OS (no fsync); return its number."""
+        assert self._stream is not None
         record = {
             "ts": self._now().isoformat().replace("+00:00", "Z"),
             "run": self.run_id,
@@ -122,8 +152,7 @@ class Journal:
             self._size += len(data)
             if self._fileno is not None:
                 self._unsynced.append((line, self._size, intent))
-        if intent and self._fileno is not None:
-            self._sync(line)
+        return line
 
     def _sync(self, line: int) -> None:
         """Return once ``line`` is on disk: after an fsync that began after it was written

@@ -64,7 +64,9 @@ def test_journal_full_mid_apply_stops_with_exit_5(server: Server, tmp_path: Path
     intents = [line for line in lines if line["event"] == "intent"]
     sent = count_credits(server)
     assert 0 < sent < 8
-    assert len(intents) == sent  # nothing went out without its intent line
+    # Nothing went out without its intent line; at most two more intents (twice parallelism 1)
+    # were written ahead of creates that were then never sent.
+    assert sent <= len(intents) <= sent + 2
 
     again = maplectl("apply", "credits.yaml", "--auto-approve", cwd=tmp_path, server=server)
     assert again.returncode == 0, again.stdout + again.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from helpers.fake_maple import FakeMaple
 from helpers.planning import credit, plan_of
 
+from maplectl import journal as journal_module
 from maplectl.apply import Applier
 from maplectl.cli import report
 from maplectl.errors import PartialApplyError, TransportError, VerificationError
@@ -54,9 +56,19 @@ class FullDisk(io.BytesIO):
 
 
 def test_each_intent_is_a_whole_line_on_disk_before_its_create_is_sent(
-    clock: Any, tmp_path: Path
+    clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Read from inside the create: the journal file already ends with this key's intent."""
+    """Read from inside the create: the journal file already holds this key's intent as a whole
+    line, and an fsync that covered it has finished (intents are written ahead, so it need not
+    be the last line)."""
+    synced: list[int] = []  # the file's size at each finished fsync
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced.append(os.fstat(fd).st_size)
+
+    monkeypatch.setattr(journal_module.os, "fsync", fsync)
     fake = FakeMaple(clock)
     original = fake.create
     journal = Journal.open(tmp_path)
@@ -66,8 +78,15 @@ def test_each_intent_is_a_whole_line_on_disk_before_its_create_is_sent(
         assert journal.path is not None
         text = journal.path.read_text(encoding="utf-8")  # what another process would see
         assert text.endswith("\n")
-        last = json.loads(text.splitlines()[-1])
-        assert last["event"] == "intent" and last["key"] == key
+        end = 0
+        for line in text.splitlines(keepends=True):
+            end += len(line.encode("utf-8"))
+            record = json.loads(line)
+            if record["event"] == "intent" and record["key"] == key:
+                break
+        else:
+            raise AssertionError(f"no intent line for {key} before its create")
+        assert synced and max(synced) >= end, "its intent line was not synced yet"
         seen.append(key)
         return original(kind, body, key)
 
@@ -132,7 +151,9 @@ def test_a_short_write_leaves_no_half_line_in_the_journal(clock: Any, tmp_path: 
     text = path.read_text(encoding="utf-8")
     assert text.endswith("\n")
     events = [json.loads(line)["event"] for line in text.splitlines()]
-    assert events == ["intent", "outcome"]
+    # The first two intents went to disk together (written ahead); the first create's outcome
+    # line is the one the disk cut in half, so it was cut off whole.
+    assert events == ["intent", "intent"]
     assert fake.creates == 1 and result.not_started == 4
 
 
