@@ -4,12 +4,6 @@ expired and revoked in Maple, each balance reproduced from its ledger, in text a
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import subprocess
-import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from helpers.cli import Server, cli_env, maplectl, secret_free
+from helpers.terminal import run_in_pty
 
 pytestmark = pytest.mark.e2e
 
@@ -110,38 +105,6 @@ def api(server: Server, method: str, path: str, body: Any = None) -> Any:
 def credit_ids(server: Server) -> dict[str, str]:
     found = api(server, "POST", "/credits/find", {"pagination": {"limit": 100}})
     return {c["name"]: c["id"] for c in found["results"]}
-
-
-def run_in_pty(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
-    """The CLI with a pseudo-terminal as stdin, stdout and stderr; all it wrote."""
-    main, child = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "maplectl", *args],
-        cwd=cwd,
-        env=env,
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        close_fds=True,
-    )
-    os.close(child)
-    output = b""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-        elif proc.poll() is not None:
-            break
-    proc.wait(timeout=10)
-    os.close(main)
-    return proc.returncode, output.decode("utf-8", "replace")
 
 
 def test_status_reproduces_each_balance_from_its_ledger(server: Server, tmp_path: Path) -> None:
