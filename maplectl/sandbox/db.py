@@ -106,9 +106,9 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
-        self._all: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._closed = False
         with self._connection() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(DDL)
@@ -121,8 +121,6 @@ class Database:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=OFF")
-        with self._pool_lock:
-            self._all.append(conn)
         return conn
 
     @contextmanager
@@ -136,7 +134,12 @@ class Database:
         finally:
             if conn.in_transaction:  # a bug upstream; never hand out a dirty connection
                 conn.rollback()
-            self._pool.put(conn)
+            with self._pool_lock:
+                closed = self._closed
+                if not closed:
+                    self._pool.put(conn)
+            if closed:  # closed while this thread used it: close it now that nobody does
+                conn.close()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -161,8 +164,19 @@ class Database:
             conn.execute("COMMIT")
 
     def close(self) -> None:
-        """Close every connection (the file stays)."""
+        """Close every connection (the file stays).
+
+        Only idle connections are closed here; one a thread is still using (a request still
+        running when a test stops the sandbox) is closed when that thread hands it back. Closing
+        a SQLite connection under another thread's running statement crashes the process.
+        """
         with self._pool_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
+            self._closed = True
+            idle = []
+            while True:
+                try:
+                    idle.append(self._pool.get_nowait())
+                except queue.Empty:
+                    break
+        for conn in idle:
             conn.close()
