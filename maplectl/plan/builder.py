@@ -116,6 +116,38 @@ def build_plan(
         for a in actions
         for d in (by_address[a.address],)
     ]
+    return _assemble(
+        desired,
+        observed,
+        actions,
+        matcher.claimed,
+        matcher.unmanaged(),
+        company_id=company_id,
+        api_url=api_url,
+        now=now,
+        ttl=ttl,
+        targets=targets,
+        policy=policy,
+    )
+
+
+def _assemble(
+    desired: Sequence[Desired],
+    observed: Observed,
+    actions: list[Action],
+    claimed: Mapping[str, str],
+    unmanaged: Sequence[Unmanaged],
+    *,
+    company_id: str,
+    api_url: str,
+    now: datetime,
+    ttl: timedelta,
+    targets: Sequence[str],
+    policy: Policy,
+    digest_of_entries: str | None = None,
+) -> Plan:
+    """The plan of matched ``actions``: narrowed to ``targets``, its digests, unmanaged objects
+    and policy violations. One assembly for :func:`build_plan` and :class:`CustomerMatching`."""
     held: tuple[str, ...] = ()
     if targets:
         # Every manifest of the in-scope customers was matched, so objects they claim are
@@ -123,17 +155,17 @@ def build_plan(
         # the others hold are recorded so that apply never adopts or mistakes one of them.
         wanted = set(targets)
         actions = [a for a in actions if a.address in wanted]
-        held = tuple(sorted(i for i, address in matcher.claimed.items() if address not in wanted))
+        held = tuple(sorted(i for i, address in claimed.items() if address not in wanted))
     return Plan(
         company_id=company_id,
         api_url=api_url,
         created_at=now,
         expires_at=now + ttl,
-        manifest_digest=manifest_digest(desired),
+        manifest_digest=digest_of_entries or manifest_digest(desired),
         observation_digest=observed.digest(),
         customers=tuple(sorted(observed.customers)),
         actions=tuple(actions),
-        unmanaged=tuple(matcher.unmanaged()),
+        unmanaged=tuple(unmanaged),
         requests=observed.requests,
         targets=tuple(targets),
         held=held,
@@ -738,30 +770,19 @@ class CustomerMatching:
             return whole()
         credits, charges = _sorted(desired, Kind.CREDIT), _sorted(desired, Kind.ONE_TIME_CHARGE)
         actions = [self.actions[d.address] for d in (*credits, *charges)]
-        held: tuple[str, ...] = ()
-        if targets:
-            wanted = set(targets)
-            actions = [a for a in actions if a.address in wanted]
-            held = tuple(sorted(i for i, address in self.claimed.items() if address not in wanted))
-        return Plan(
+        return _assemble(
+            desired,
+            observed,
+            actions,
+            self.claimed,
+            sorted(self.unmanaged, key=lambda u: (u.kind.value, u.customer_id, u.remote_id)),
             company_id=self.company_id,
             api_url=api_url,
-            created_at=now,
-            expires_at=now + ttl,
-            manifest_digest=self.manifest_digest or manifest_digest(desired),
-            observation_digest=observed.digest(),
-            customers=tuple(sorted(observed.customers)),
-            actions=tuple(actions),
-            unmanaged=tuple(
-                sorted(self.unmanaged, key=lambda u: (u.kind.value, u.customer_id, u.remote_id))
-            ),
-            requests=observed.requests,
-            targets=tuple(targets),
-            held=held,
-            violations=evaluate(policy, actions, now),
-            customer_identifiers={
-                d.customer_id: d.customer_identifier for d in desired if d.customer_identifier
-            },
+            now=now,
+            ttl=ttl,
+            targets=targets,
+            policy=policy,
+            digest_of_entries=self.manifest_digest,
         )
 
     def _entries_alone(self) -> None:
