@@ -77,6 +77,18 @@ class LocatedDocument:
             hint=problem.hint,
         )
 
+    def slim(self) -> LocatedDocument:
+        """This document as :func:`problems_across` needs it, small enough to send to another
+        process: the value, and the positions of the fields at most two levels deep (the
+        deepest :func:`problems_across` points at is ``spec.onetime_items``)."""
+        return LocatedDocument(
+            self.file,
+            self.start,
+            self.value,
+            values={path: at for path, at in self.values.items() if path.count(".") < 2},
+            keys={path: at for path, at in self.keys.items() if path.count(".") < 2},
+        )
+
 
 class FieldLocations(Mapping[str, SourceLocation]):
     """Dotted field path -> SourceLocation, built on access (10,000 documents hold ~300,000)."""
@@ -105,7 +117,8 @@ _NOT_A_MAPPING = Problem(
 )
 
 
-def _problems(doc: LocatedDocument) -> list[Diagnostic]:
+def problems_of(doc: LocatedDocument) -> list[Diagnostic]:
+    """Every problem ``doc`` has on its own: the reader's, the schema's and the kind's rules."""
     diagnostics = [doc.diagnostic(problem, at) for at, problem in doc.problems]
     if not isinstance(doc.value, dict):
         return [*diagnostics, doc.diagnostic(_NOT_A_MAPPING)]
@@ -263,6 +276,15 @@ def _lookalikes(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
         )
 
 
+def problems_across(
+    docs: Sequence[LocatedDocument],
+) -> Iterator[tuple[LocatedDocument, Diagnostic]]:
+    """The problems that only show between documents (one company's): names used twice, two
+    entries that could be one object in Maple. Each comes with the later document of the two."""
+    yield from _uniqueness(docs)
+    yield from _lookalikes(docs)
+
+
 def check_documents(
     docs: Sequence[LocatedDocument],
 ) -> tuple[list[Resource], list[Diagnostic]]:
@@ -270,11 +292,11 @@ def check_documents(
     diagnostics: list[Diagnostic] = []
     failed: set[int] = set()
     for doc in docs:
-        found = _problems(doc)
+        found = problems_of(doc)
         if found:
             failed.add(id(doc))
             diagnostics += found
-    for doc, diagnostic in (*_uniqueness(docs), *_lookalikes(docs)):
+    for doc, diagnostic in problems_across(docs):
         failed.add(id(doc))
         diagnostics.append(diagnostic)
     resources = [_resource(doc) for doc in docs if id(doc) not in failed]

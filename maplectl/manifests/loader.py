@@ -27,7 +27,14 @@ from yaml.resolver import Resolver
 
 from maplectl.config import governing_config
 from maplectl.errors import Diagnostic, ManifestError
-from maplectl.manifests.documents import LocatedDocument, Point, check_documents
+from maplectl.manifests import workers
+from maplectl.manifests.documents import (
+    LocatedDocument,
+    Point,
+    check_documents,
+    problems_across,
+    problems_of,
+)
 from maplectl.manifests.messages import Problem
 from maplectl.manifests.schema import validate_document
 from maplectl.model import Resource
@@ -35,6 +42,7 @@ from maplectl.model import Resource
 __all__ = [
     "CONFIG_FILE_NAME",
     "MAX_FILE_BYTES",
+    "check_paths",
     "load_config",
     "load_manifests",
     "validate_paths",
@@ -283,10 +291,13 @@ def _read_bytes(file: str) -> tuple[bytes, int]:
         stat_size = os.fstat(fd).st_size
         if stat_size > MAX_FILE_BYTES:
             return b"", stat_size
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_FILE_BYTES:  # to the end: the file may be longer than fstat said
-            chunk = os.read(fd, max(stat_size + 1 - size, 65536) if size else stat_size + 1)
+        first = os.read(fd, stat_size + 1)
+        if len(first) <= stat_size:  # a short read of a regular file: its end
+            return first, len(first)
+        chunks = [first]  # longer than fstat said (it is growing, or not a regular file)
+        size = len(first)
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, 65536)
             if not chunk:
                 break
             chunks.append(chunk)
@@ -442,8 +453,9 @@ def _discover(paths: Sequence[str | os.PathLike[str]], diagnostics: list[Diagnos
             found = []
             for folder, subfolders, names in os.walk(top):
                 subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+                absolute = os.path.abspath(folder)  # once per folder, not per file
                 found += [
-                    os.path.join(folder, name)
+                    (os.path.join(folder, name), os.path.join(absolute, name))
                     for name in names
                     if name.endswith((".yaml", ".yml"))
                     and not name.startswith(".")
@@ -452,14 +464,15 @@ def _discover(paths: Sequence[str | os.PathLike[str]], diagnostics: list[Diagnos
             # By path components below ``top`` (every path found starts with ``top`` itself, so
             # cutting it off is what relpath would do, without its syscalls and normalising).
             cut = len(top)
-            found.sort(key=lambda p: p[cut:].lstrip(os.sep).split(os.sep))
+            found.sort(key=lambda p: p[0][cut:].lstrip(os.sep).split(os.sep))
         elif os.path.exists(top):
-            found = [] if os.path.basename(top) == CONFIG_FILE_NAME else [top]
+            found = (
+                [] if os.path.basename(top) == CONFIG_FILE_NAME else [(top, os.path.abspath(top))]
+            )
         else:
             diagnostics.append(_file_problem(top, "no such file or directory"))
             continue
-        for file in found:
-            absolute = os.path.abspath(file)  # realpath would cost a syscall per component
+        for file, absolute in found:  # abspath: realpath would cost a syscall per component
             if absolute not in seen:
                 seen.add(absolute)
                 files.append(file)
@@ -468,6 +481,37 @@ def _discover(paths: Sequence[str | os.PathLike[str]], diagnostics: list[Diagnos
 
 def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=lambda d: (d.file, d.line, d.column, d.message))
+
+
+def _grouped(
+    paths: Sequence[str | os.PathLike[str]], diagnostics: list[Diagnostic]
+) -> list[tuple[str, Path | None]]:
+    """The manifest files under ``paths``, each with the ``maplectl.yaml`` that governs it.
+
+    Names and identities clash only within one company: the files under one maplectl.yaml
+    (the nearest, as plan finds it) are checked together, never with another's.
+    """
+    governed: dict[str, Path | None] = {}
+    files = []
+    for file in _discover(paths, diagnostics):
+        folder = os.path.dirname(file) or "."
+        if folder not in governed:
+            governed[folder] = governing_config(folder)
+        files.append((file, governed[folder]))
+    return files
+
+
+class _GcPaused:
+    """Loading allocates millions of small objects and no cycles; the cyclic collector would
+    rescan them again and again (about a fifth of the time), so it waits until we are done."""
+
+    def __enter__(self) -> None:
+        self.collecting = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.collecting:
+            gc.enable()
 
 
 def validate_paths(
@@ -480,20 +524,10 @@ def validate_paths(
     without problems, sorted by (kind, name), and every problem found, sorted by position.
     """
     diagnostics: list[Diagnostic] = []
-    # Loading allocates millions of small objects and no cycles; the cyclic collector would
-    # rescan them again and again (about a fifth of the time), so it waits until we are done.
-    collecting = gc.isenabled()
-    gc.disable()
-    # Names and identities clash only within one company: the files under one maplectl.yaml
-    # (the nearest, as plan finds it) are checked together, never with another's.
-    governed: dict[str, Path | None] = {}
     groups: dict[Path | None, list[LocatedDocument]] = {}
-    try:
-        for file in _discover(paths, diagnostics):
-            folder = os.path.dirname(file) or "."
-            if folder not in governed:
-                governed[folder] = governing_config(folder)
-            groups.setdefault(governed[folder], []).extend(_documents(file, diagnostics))
+    with _GcPaused():
+        for file, config in _grouped(paths, diagnostics):
+            groups.setdefault(config, []).extend(_documents(file, diagnostics))
         resources: list[Resource] = []
         problems: list[Diagnostic] = []
         for docs in groups.values():
@@ -502,10 +536,59 @@ def validate_paths(
             problems += wrong
         if len(groups) > 1:
             resources.sort(key=lambda r: (r.kind.value, r.name))
-    finally:
-        if collecting:
-            gc.enable()
     return resources, _sorted(diagnostics + problems)
+
+
+PARALLEL_MIN_FILES = 64
+"""``check_paths`` shares the work among processes only from this many files on."""
+
+_Checked = tuple[list[tuple[Path | None, LocatedDocument, bool]], list[Diagnostic]]
+
+
+def _check_files(files: list[tuple[str, Path | None]], to_send: bool) -> _Checked:
+    """Every document of ``files`` checked on its own: (its company, itself, has problems), and
+    the problems. ``to_send``: the documents go to another process, so only what
+    :func:`problems_across` needs of them is kept."""
+    diagnostics: list[Diagnostic] = []
+    checked = []
+    for file, config in files:
+        for doc in _documents(file, diagnostics):
+            found = problems_of(doc)
+            diagnostics += found
+            checked.append((config, doc.slim() if to_send else doc, bool(found)))
+    return checked, diagnostics
+
+
+def check_paths(
+    paths: Sequence[str | os.PathLike[str]], *, jobs: int | None = None
+) -> tuple[int, list[Diagnostic]]:
+    """What ``maplectl validate`` reports: how many documents under ``paths`` are valid, and
+    every problem, exactly as :func:`validate_paths` finds them (without building Resources).
+
+    ``jobs``: processes to share the files among (None: as many as there are CPUs to use, see
+    :func:`maplectl.manifests.workers.available_jobs`; 1: this process only). Each document is
+    read and checked in one of them; the checks between documents run here, on all of them.
+    """
+    diagnostics: list[Diagnostic] = []
+    with _GcPaused():
+        files = _grouped(paths, diagnostics)
+        wanted = workers.available_jobs() if jobs is None else max(1, jobs)
+        if len(files) < PARALLEL_MIN_FILES:
+            wanted = 1
+        groups: dict[Path | None, list[LocatedDocument]] = {}
+        failed: set[int] = set()
+        for checked, found in workers.map_shares(_check_files, workers.split(files, wanted)):
+            diagnostics += found
+            for config, doc, has_problems in checked:
+                groups.setdefault(config, []).append(doc)
+                if has_problems:
+                    failed.add(id(doc))
+        for docs in groups.values():
+            for doc, diagnostic in problems_across(docs):
+                failed.add(id(doc))
+                diagnostics.append(diagnostic)
+        valid = sum(len(docs) for docs in groups.values()) - len(failed)
+    return valid, _sorted(diagnostics)
 
 
 def load_manifests(paths: Sequence[str | os.PathLike[str]]) -> list[Resource]:
