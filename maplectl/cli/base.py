@@ -152,20 +152,24 @@ class Group(click.Group):
             raise
 
 
-COMMAND_MODULES = (
-    "maplectl.cli.commands",
-    "maplectl.cli.export",
-    "maplectl.cli.status",
-    "maplectl.cli.schemas",
-    "maplectl.cli.sandbox",
-)
-"""The modules that define the group's commands; imported when a command is first looked up."""
+COMMAND_MODULES: Mapping[str, str] = {
+    "validate": "maplectl.cli.validate",
+    "plan": "maplectl.cli.commands",
+    "show": "maplectl.cli.commands",
+    "apply": "maplectl.cli.commands",
+    "export": "maplectl.cli.export",
+    "status": "maplectl.cli.status",
+    "schema": "maplectl.cli.schemas",
+    "sandbox": "maplectl.cli.sandbox",
+}
+"""Each command of the group and the module that defines it, imported when it is first used."""
 
 
 class LazyGroup(Group):
-    """The top group. Its command modules (:data:`COMMAND_MODULES`) are imported the first time
-    a command is looked up or listed, not at start-up: ``maplectl --version`` imports no command
-    module, and so none of the libraries the commands use."""
+    """The top group. A command's module (:data:`COMMAND_MODULES`) is imported the first time
+    that command is looked up, and every module when the commands are listed, never at
+    start-up: ``maplectl --version`` imports no command module, and ``maplectl validate`` only
+    its own, so neither pays for the libraries the other commands use."""
 
     _loaded = False
     _adding = False
@@ -179,11 +183,17 @@ class LazyGroup(Group):
         finally:
             self._adding = False
 
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self._commands:
+            importlib.import_module(module)  # registers its commands here
+        return self._commands.get(cmd_name) or super().get_command(ctx, cmd_name)
+
     @property
     def commands(self) -> MutableMapping[str, click.Command]:
         if not self._loaded and not self._adding:
             self._loaded = True  # first: importing a module registers its commands here
-            for module in COMMAND_MODULES:
+            for module in dict.fromkeys(COMMAND_MODULES.values()):
                 importlib.import_module(module)
         return self._commands
 

@@ -26,13 +26,21 @@ from maplectl.cli.base import (
 from maplectl.cli.commands import (
     _clear_progress,
     _read_progress,
-    format_option,
     run_deadline,
     timeout_option,
 )
 from maplectl.errors import LedgerMismatchError
 from maplectl.render_status import status_json, status_text
 from maplectl.status import StatusReport
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output for people (text) or machines (json).",
+)
 
 
 @cli.command()

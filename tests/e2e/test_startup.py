@@ -36,9 +36,9 @@ PROBE = textwrap.dedent(
 )
 
 
-def imported_by(argv: list[str] | None) -> dict[str, object]:
+def imported_by(argv: list[str] | None, watched: tuple[str, ...] = HEAVY) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(HEAVY)],
+        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(watched)],
         capture_output=True,
         text=True,
         check=True,
@@ -84,3 +84,23 @@ def test_validate_of_a_valid_file_needs_only_yaml(tmp_path: Path) -> None:
         "code": 1,
         "loaded": ["jsonschema", "yaml"],
     }
+
+
+def test_validate_imports_no_other_command(tmp_path: Path) -> None:
+    """`maplectl validate` (a pre-commit hook's command, run on every commit) imports its own
+    command module only: not plan's and apply's, nor the workflow and client they bring."""
+    manifest = tmp_path / "empty.yaml"
+    manifest.write_text("# nothing yet\n", encoding="utf-8")
+    others = (
+        "maplectl.cli.commands",
+        "maplectl.cli.export",
+        "maplectl.cli.status",
+        "maplectl.workflow",
+        "maplectl.apply",
+        "maplectl.maple.client",
+    )
+    assert imported_by(["validate", str(manifest)], others) == {"code": 0, "loaded": []}
+    # ... while listing the commands (help) imports every command module.
+    loaded = imported_by(["--help"], others)["loaded"]
+    assert isinstance(loaded, list)
+    assert {"maplectl.cli.commands", "maplectl.cli.export", "maplectl.cli.status"} <= set(loaded)

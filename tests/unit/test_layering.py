@@ -149,4 +149,9 @@ def test_every_command_module_is_loaded_by_the_lazy_group() -> None:
         for path in folder.glob("*.py")
         if re.search(r"@cli\.(command|group)\b|\bcli\.add_command\(", path.read_text())
     }
-    assert registering == set(COMMAND_MODULES)
+    assert registering == set(COMMAND_MODULES.values())
+    # ... and each command is looked for in the module that defines it.
+    from maplectl.cli.base import cli
+
+    defined = {name: command.callback.__module__ for name, command in cli.commands.items()}
+    assert defined == dict(COMMAND_MODULES)
