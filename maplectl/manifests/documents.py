@@ -77,17 +77,30 @@ class LocatedDocument:
             hint=problem.hint,
         )
 
-    def slim(self) -> LocatedDocument:
-        """This document as :func:`problems_across` needs it, small enough to send to another
-        process: the value, and the positions of the fields at most two levels deep (the
-        deepest :func:`problems_across` points at is ``spec.onetime_items``)."""
-        return LocatedDocument(
-            self.file,
-            self.start,
-            self.value,
-            values={path: at for path, at in self.values.items() if path.count(".") < 2},
-            keys={path: at for path, at in self.keys.items() if path.count(".") < 2},
-        )
+    def packed(self) -> Packed:
+        """This document as :func:`problems_across` needs it, small and quick to send to another
+        process: file, start, value, and the positions of :data:`ACROSS_FIELDS` only."""
+        return (self.file, self.start, self.value, tuple(map(self.values.get, ACROSS_FIELDS)))
+
+    @classmethod
+    def unpacked(cls, packed: Packed) -> LocatedDocument:
+        """The document :meth:`packed` describes (with only the positions it kept)."""
+        file, start, value, points = packed
+        values = {path: at for path, at in zip(ACROSS_FIELDS, points, strict=True) if at}
+        return cls(file, start, value, values)
+
+
+ACROSS_FIELDS = (
+    "metadata",
+    "metadata.name",
+    "metadata.remote_id",
+    "spec",
+    "spec.name",
+    "spec.onetime_items",
+)
+"""The fields :func:`problems_across` points at, and the mappings above them."""
+
+Packed = tuple[str, Point, Any, tuple[Point | None, ...]]
 
 
 class FieldLocations(Mapping[str, SourceLocation]):

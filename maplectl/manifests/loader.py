@@ -542,20 +542,20 @@ def validate_paths(
 PARALLEL_MIN_FILES = 64
 """``check_paths`` shares the work among processes only from this many files on."""
 
-_Checked = tuple[list[tuple[Path | None, LocatedDocument, bool]], list[Diagnostic]]
+_Checked = tuple[list[tuple[Path | None, Any, bool]], list[Diagnostic]]
 
 
 def _check_files(files: list[tuple[str, Path | None]], to_send: bool) -> _Checked:
     """Every document of ``files`` checked on its own: (its company, itself, has problems), and
-    the problems. ``to_send``: the documents go to another process, so only what
-    :func:`problems_across` needs of them is kept."""
+    the problems. ``to_send``: the documents go to another process, so they are packed, with
+    only what :func:`problems_across` needs of them (:meth:`LocatedDocument.packed`)."""
     diagnostics: list[Diagnostic] = []
-    checked = []
+    checked: list[tuple[Path | None, Any, bool]] = []
     for file, config in files:
         for doc in _documents(file, diagnostics):
             found = problems_of(doc)
             diagnostics += found
-            checked.append((config, doc.slim() if to_send else doc, bool(found)))
+            checked.append((config, doc.packed() if to_send else doc, bool(found)))
     return checked, diagnostics
 
 
@@ -579,7 +579,8 @@ def check_paths(
         failed: set[int] = set()
         for checked, found in workers.map_shares(_check_files, workers.split(files, wanted)):
             diagnostics += found
-            for config, doc, has_problems in checked:
+            for config, item, has_problems in checked:
+                doc = item if type(item) is LocatedDocument else LocatedDocument.unpacked(item)
                 groups.setdefault(config, []).append(doc)
                 if has_problems:
                     failed.add(id(doc))

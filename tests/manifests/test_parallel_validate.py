@@ -84,6 +84,12 @@ def company_tree(root: Path) -> None:
             ),
             encoding="utf-8",
         )
+        # ... and two entries in files far apart pinning one object.
+        for index in (1, 58):
+            pinned = CREDIT.format(name=f"pin{index}", customer="cus_9", title=f"P {index}")
+            pinned = pinned.replace("metadata:\n", "metadata:\n  remote_id: crd_shared\n")
+            with (folder / f"f{index:02d}.yaml").open("a", encoding="utf-8") as out:
+                out.write("---\n" + pinned)
     shutil.copytree(
         INVALID, root / "eu" / "zz-invalid", ignore=shutil.ignore_patterns("*.expected")
     )
@@ -129,6 +135,7 @@ def test_shared_validation_reports_exactly_what_one_process_reports(tmp_path: Pa
     messages = "\n".join(serial[1])
     assert 'f59.yaml:4:9: Credit/c0: metadata.name: "c0" is already the name' in messages
     assert "looks like" in messages and "shares product pricing pp_0" in messages
+    assert "f58.yaml:25:14: Credit/pin58: metadata.remote_id: pins crd_shared" in messages
     assert out["forks"] == 3
 
 
