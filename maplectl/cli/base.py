@@ -93,7 +93,8 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = bool(kwargs.get("debug"))
+        conn = kwargs.get("conn")
+        debug = bool(kwargs.get("debug") or (isinstance(conn, ConnOpts) and conn.debug))
         try:
             return func(*args, **kwargs)
         except MaplectlError as exc:
@@ -231,7 +232,7 @@ def cli(ctx: click.Context, no_color: bool) -> None:
 
 
 def connection_options(func: F) -> F:
-    """Options every command that talks to Maple takes."""
+    """Options every command that talks to Maple takes, handed to it as one ``conn: ConnOpts``."""
     options = [
         click.option(
             "--api-url",
@@ -288,13 +289,44 @@ def connection_options(func: F) -> F:
             "--debug", is_flag=True, help="Tracebacks and a log line per request (token redacted)."
         ),
     ]
+
+    @functools.wraps(func)
+    def gathered(
+        *args: Any,
+        api_url: str | None,
+        company: str | None,
+        token_file: Path | None,
+        use_sandbox: bool,
+        sandbox_db: Path | None,
+        parallelism: int | None,
+        connect_timeout: float,
+        read_timeout: float | None,
+        debug: bool,
+        **kwargs: Any,
+    ) -> Any:
+        conn = ConnOpts(
+            api_url,
+            company,
+            token_file,
+            use_sandbox,
+            sandbox_db,
+            debug,
+            connect_timeout,
+            read_timeout,
+            parallelism,
+        )
+        return func(*args, conn=conn, **kwargs)
+
+    command = cast(F, gathered)
     for option in reversed(options):
-        func = option(func)
-    return func
+        command = option(command)
+    return command
 
 
 @dataclass(frozen=True, slots=True)
 class ConnOpts:
+    """The connection options (:func:`connection_options`), as the command receives them."""
+
     api_url: str | None
     company: str | None
     token_file: Path | None
@@ -303,6 +335,7 @@ class ConnOpts:
     debug: bool
     connect_timeout: float = 10.0
     read_timeout: float | None = None
+    parallelism: int | None = None
 
 
 def settings_for(

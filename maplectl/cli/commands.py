@@ -256,15 +256,7 @@ plan_format_option = click.option(
 @handle_errors
 def plan(
     paths: tuple[str, ...],
-    api_url: str | None,
-    company: str | None,
-    token_file: Path | None,
-    use_sandbox: bool,
-    sandbox_db: Path | None,
-    parallelism: int | None,
-    connect_timeout: float,
-    read_timeout: float | None,
-    debug: bool,
+    conn: ConnOpts,
     fmt: str,
     out: Path | None,
     out_dir: Path | None,
@@ -279,22 +271,19 @@ def plan(
     total_timeout: float | None,
 ) -> None:
     """Show what apply would create, what is in place and what drifted. Never writes."""
-    opts = ConnOpts(
-        api_url, company, token_file, use_sandbox, sandbox_db, debug, connect_timeout, read_timeout
-    )
     ttl = parse_duration(plan_ttl)
     override_reason = _override(override_reason)
     deadline = run_deadline(total_timeout)
     desired = workflow.load_scope(paths, targets, customers)
-    settings = settings_for(opts, paths)
+    settings = settings_for(conn, paths)
     progress = _read_progress()
-    with connect(settings, opts, deadline=deadline) as client:
+    with connect(settings, conn, deadline=deadline) as client:
         the_plan = workflow.make_plan(
             client,
             desired,
             company_id=settings.company_id,
             api_url=settings.api_url,
-            parallelism=parallelism or settings.parallelism or 8,
+            parallelism=conn.parallelism or settings.parallelism or 8,
             ttl=ttl,
             targets=targets,
             paths=paths,
@@ -397,15 +386,7 @@ def is_saved_plan(paths: Sequence[str]) -> bool:
 @handle_errors
 def apply(
     paths: tuple[str, ...],
-    api_url: str | None,
-    company: str | None,
-    token_file: Path | None,
-    use_sandbox: bool,
-    sandbox_db: Path | None,
-    parallelism: int | None,
-    connect_timeout: float,
-    read_timeout: float | None,
-    debug: bool,
+    conn: ConnOpts,
     fmt: str,
     auto_approve: bool,
     targets: tuple[str, ...],
@@ -423,9 +404,6 @@ def apply(
     PATHS are manifests (plan, show, ask, apply) or one saved plan file (apply it as approved,
     after checking the world has not moved since).
     """
-    opts = ConnOpts(
-        api_url, company, token_file, use_sandbox, sandbox_db, debug, connect_timeout, read_timeout
-    )
     ttl = parse_duration(plan_ttl)
     override_reason = _override(override_reason)
     deadline = run_deadline(total_timeout)
@@ -443,10 +421,10 @@ def apply(
         pinned = {"company_id": saved.company_id}
         if saved.environment:
             pinned["environment"] = saved.environment
-    settings = settings_for(opts, paths, pinned=pinned)
-    workers = parallelism or settings.parallelism or 4
+    settings = settings_for(conn, paths, pinned=pinned)
+    workers = conn.parallelism or settings.parallelism or 4
     with connect(
-        settings, opts, deadline=deadline, max_rps=max_rps, pool_size=max(16, workers * 2)
+        settings, conn, deadline=deadline, max_rps=max_rps, pool_size=max(16, workers * 2)
     ) as client:
         progress = _read_progress()
         the_plan, desired = workflow.plan_for_apply(

@@ -54,15 +54,7 @@ _KINDS = {kind.value.lower(): kind for kind in Kind}
 @timeout_option
 @handle_errors
 def export(
-    api_url: str | None,
-    company: str | None,
-    token_file: Path | None,
-    use_sandbox: bool,
-    sandbox_db: Path | None,
-    parallelism: int | None,
-    connect_timeout: float,
-    read_timeout: float | None,
-    debug: bool,
+    conn: ConnOpts,
     out: Path,
     customers: tuple[str, ...],
     kind: str | None,
@@ -75,14 +67,11 @@ def export(
     that `plan` on the result shows everything unchanged and `apply` creates nothing. Review the
     files, then commit them to adopt those objects. Reads only.
     """
-    opts = ConnOpts(
-        api_url, company, token_file, use_sandbox, sandbox_db, debug, connect_timeout, read_timeout
-    )
     deadline = run_deadline(total_timeout)
     kinds = [_KINDS[kind.lower()]] if kind else list(Kind)
-    settings = settings_for(opts, [str(out)])
+    settings = settings_for(conn, [str(out)])
     progress = _progress()
-    with connect(settings, opts, deadline=deadline) as client:
+    with connect(settings, conn, deadline=deadline) as client:
         try:
             result = workflow.export_manifests(
                 client,
@@ -91,7 +80,7 @@ def export(
                 customers=customers,
                 kinds=kinds,
                 force=force,
-                parallelism=parallelism or settings.parallelism or 8,
+                parallelism=conn.parallelism or settings.parallelism or 8,
                 progress=progress,
             )
         finally:

@@ -8,7 +8,6 @@ which and how); errors as for every command (docs/cli.md).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -58,35 +57,24 @@ format_option = click.option(
 @handle_errors
 def status(
     paths: tuple[str, ...],
-    api_url: str | None,
-    company: str | None,
-    token_file: Path | None,
-    use_sandbox: bool,
-    sandbox_db: Path | None,
-    parallelism: int | None,
-    connect_timeout: float,
-    read_timeout: float | None,
-    debug: bool,
+    conn: ConnOpts,
     fmt: str,
     customers: tuple[str, ...],
     total_timeout: float | None,
 ) -> None:
     """Show each managed credit's state, balance and ledger, and each charge's state. Never
     writes; exit 7 if a credit's ledger does not add up to its balance."""
-    opts = ConnOpts(
-        api_url, company, token_file, use_sandbox, sandbox_db, debug, connect_timeout, read_timeout
-    )
     deadline = run_deadline(total_timeout)
     desired = workflow.load_scope(paths, customers=customers)
-    settings = settings_for(opts, paths)
+    settings = settings_for(conn, paths)
     progress = _read_progress()
-    with connect(settings, opts, deadline=deadline) as client:
+    with connect(settings, conn, deadline=deadline) as client:
         report = workflow.make_status(
             client,
             desired,
             company_id=settings.company_id,
             api_url=settings.api_url,
-            parallelism=parallelism or settings.parallelism or 8,
+            parallelism=conn.parallelism or settings.parallelism or 8,
             progress=progress,
             environment=settings.environment,
             customers=customers,
