@@ -53,3 +53,31 @@ def test_a_short_read_is_not_taken_for_the_end_of_the_file(
     monkeypatch.undo()
     assert [str(d) for d in problems] == whole
     assert len(resources) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-15b: a short read cut inside the last number is taken for the end of the "
+    "file, and plan/apply (load_manifests, serial) would grant 50 cents where 50000 is written",
+)
+def test_a_short_read_never_changes_an_amount_plan_would_grant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The amount load_manifests (plan and apply) reads is the one in the file, even when the
+    system hands the file over in two pieces split inside that number."""
+    text = CREDIT.format(name="goodwill", cents=5000).replace(
+        "  amount: {currency: USD, value_in_cents: 5000}\n",
+        "  amount:\n    currency: USD\n    value_in_cents: 50000\n",
+    )
+    manifest = tmp_path / "credit.yaml"
+    manifest.write_text(text, encoding="utf-8")
+    real_read = os.read
+    piece = len(text.encode()) - len("000\n")  # the first piece ends in "value_in_cents: 50"
+
+    def short_read(fd: int, n: int) -> bytes:
+        return real_read(fd, min(n, piece))
+
+    monkeypatch.setattr(os, "read", short_read)
+    resources = loader.load_manifests([str(manifest)])
+    monkeypatch.undo()
+    assert resources[0].spec["amount"]["value_in_cents"] == 50000
