@@ -1,0 +1,279 @@
+"""Review 15b (validate shared among forked workers): holes found by an adversarial read, each a
+failing test.
+
+Forking code runs in a fresh single-threaded Python (as tests/manifests/test_parallel_validate.py
+does), never in the pytest process. Faults a machine cannot be made to produce on demand (the
+kernel refusing a fork, the OOM killer taking a worker) are injected into that fresh Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+CREDIT = """\
+apiVersion: maplectl/v1
+kind: Credit
+metadata:
+  name: c{index}
+spec:
+  customer_id: cus_{index}
+  name: "T {index}"
+  type: AMOUNT
+  amount: {{currency: USD, value_in_cents: 5000}}
+"""
+
+# Half a dollar cent: invalid wherever it is read.
+BAD = CREDIT.format(index="bad").replace("5000", "12.5")
+
+
+def tree(root: Path, files: int = 70) -> Path:
+    """One company with ``files`` valid manifests (more than PARALLEL_MIN_FILES)."""
+    folder = root / "manifests"
+    folder.mkdir()
+    (folder / "maplectl.yaml").write_text("company_id: cmp_x\n", encoding="utf-8")
+    for index in range(files):
+        (folder / f"f{index:03d}.yaml").write_text(CREDIT.format(index=index), encoding="utf-8")
+    return folder
+
+
+def run_script(body: str, cwd: Path, stdin: str = "") -> dict[str, object]:
+    """Run ``body`` in a fresh interpreter in ``cwd`` with ``stdin``; the JSON it prints last."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(body)],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-15b: a worker that dies after reading a pipe (/dev/stdin, <(...), a FIFO) has "
+    "its share redone in the main process, which reads the pipe again and finds it empty: the "
+    "invalid document vanishes and validate says every document is valid",
+)
+def test_a_worker_dying_after_reading_stdin_does_not_hide_the_stdin_document(
+    tmp_path: Path,
+) -> None:
+    """`generate | maplectl validate manifests/ /dev/stdin` reports the invalid document read
+    from stdin even when the worker that read it is killed (the OOM killer, say) before it
+    answers: one process would report it, and the output must not depend on the workers."""
+    tree(tmp_path)
+    out = run_script(
+        """
+        import json, os, signal
+        from maplectl.manifests import loader, workers
+
+        # The worker is killed (as by the OOM killer) once it has read and checked its share.
+        workers.pickle.dumps = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+        valid, problems = loader.check_paths(["manifests", "/dev/stdin"], jobs=2)
+        print(json.dumps({"valid": valid, "problems": [str(p) for p in problems]}))
+        """,
+        tmp_path,
+        stdin=BAD,
+    )
+    # One process: 70 valid, and the half cent read from stdin.
+    assert out["valid"] == 70
+    assert any(p.startswith("/dev/stdin:9:") for p in out["problems"]), out  # type: ignore[attr-defined]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-15b: workers outlive a validate killed by SIGTERM (CI cancel, "
+    "subprocess.run(timeout=...)); they keep its stdout/stderr pipes open, so whoever reads "
+    "them waits for orphans (forever when a worker waits on stdin or a FIFO)",
+)
+def test_sigterm_to_validate_leaves_no_worker_holding_its_output(tmp_path: Path) -> None:
+    """When `maplectl validate` is terminated (SIGTERM to it alone, as subprocess.run's timeout
+    or a supervisor does), its workers go with it: its stdout reaches end-of-file at once."""
+    tree(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "maplectl", "validate", "-j", "2", "manifests", "/dev/stdin"],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,  # held open: the worker reading /dev/stdin waits for more
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    worker = 0
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        give_up = time.monotonic() + 20
+        while not worker and time.monotonic() < give_up:  # waits for a fork, not for time
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                worker = int((children.read_text().split() or ["0"])[0])
+            select.select([], [], [], 0.01)
+        assert worker, "validate never forked a worker"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        ended = select.select([proc.stdout], [], [], 1.0)[0]
+        assert ended and proc.stdout.read() == b"", "a worker still holds validate's stdout"
+    finally:
+        proc.stdin.close()  # lets an orphaned worker finish its share and exit
+        if worker:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)  # the worker this test's validate forked
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+CANNOT_START = {
+    # The kernel refuses the fork: a container's pids limit (docker --pids-limit, k8s, systemd
+    # TasksMax) makes fork() fail with EAGAIN. Root ignores RLIMIT_NPROC, so it is injected.
+    "fork fails with EAGAIN": """
+        def refused():
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        os.fork = refused
+    """,
+    # Too many open files, for real: room for one pipe, not for three (-j 4).
+    "pipe fails with EMFILE": """
+        import resource
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+        held = []
+        try:
+            while True:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            pass
+        for fd in held[-3:]:
+            os.close(fd)
+    """,
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-15b: when a worker cannot be started (fork EAGAIN under a pids limit, pipe "
+    "EMFILE), map_shares raises instead of checking in this process; validate exits with "
+    "'internal error' and the pipes already made are leaked",
+)
+@pytest.mark.parametrize("case", CANNOT_START, ids=list(CANNOT_START))
+def test_a_worker_that_cannot_be_started_is_checked_in_the_main_process(
+    tmp_path: Path, case: str
+) -> None:
+    """If the system refuses a worker (no fork, no pipe), check_paths answers as one process
+    would, and leaves no descriptor open behind it."""
+    tree(tmp_path)
+    fault = textwrap.dedent(CANNOT_START[case])
+    body = f"""
+import json, os
+from maplectl.manifests import loader
+
+serial = loader.check_paths(["manifests"], jobs=1)
+{fault}
+before = sorted(os.listdir("/proc/self/fd"))
+try:
+    result = loader.check_paths(["manifests"], jobs=4)
+    error = None
+except Exception as exc:
+    result, error = None, repr(exc)
+after = sorted(os.listdir("/proc/self/fd"))
+print(json.dumps({{"same": result == serial, "error": error, "leaked": len(after) - len(before)}}))
+"""
+    out = run_script(body, tmp_path)
+    assert out == {"same": True, "error": None, "leaked": 0}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-15b: _receive waits with select.select, which refuses descriptors >= 1024: "
+    "a process with many files open (or -j above ~1000) gets ValueError('filedescriptor out "
+    "of range in select()') instead of an answer",
+)
+def test_workers_answer_in_a_process_with_many_open_descriptors(tmp_path: Path) -> None:
+    """check_paths works in a process already holding over a thousand descriptors (a server, a
+    test harness; or -j 1100), whose worker pipes get numbers above select()'s 1024."""
+    tree(tmp_path)
+    out = run_script(
+        """
+        import json, os, resource
+        from maplectl.manifests import loader
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 1200 and (hard == resource.RLIM_INFINITY or hard >= 1200):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (1200, hard))
+        serial = loader.check_paths(["manifests"], jobs=1)
+        held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+        try:
+            same, error = loader.check_paths(["manifests"], jobs=2) == serial, None
+        except Exception as exc:
+            same, error = False, repr(exc)
+        print(json.dumps({"same": same, "error": error}))
+        """,
+        tmp_path,
+    )
+    assert out == {"same": True, "error": None}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-15b: when the main process raises (its own share, or redoing a failed "
+    "worker's: a document nested ~990 deep raises RecursionError in both), map_shares' "
+    "cleanup neither closes the pipes of the workers not yet read nor forgets the workers "
+    "already reaped: it SIGKILLs their pids again, which may by then be another process's",
+)
+def test_an_error_in_the_main_process_closes_every_pipe_and_kills_only_live_workers(
+    tmp_path: Path,
+) -> None:
+    """If ``work`` raises in the main process while it redoes a failed worker's share, the error
+    propagates, no pipe descriptor is left open, and no signal goes to a pid already reaped."""
+    out = run_script(
+        """
+        import json, os
+        from maplectl.manifests import workers
+
+        reaped, late_kills = set(), []
+        real_waitpid, real_kill = os.waitpid, os.kill
+        def waitpid(pid, options):
+            done = real_waitpid(pid, options)
+            if done[0]:
+                reaped.add(done[0])
+            return done
+        def kill(pid, sig):
+            if pid in reaped:  # its pid is free: the kernel may have given it to another
+                late_kills.append(pid)
+            return real_kill(pid, sig)
+        os.waitpid, os.kill = waitpid, kill
+
+        def work(share, in_child):
+            if share == [2]:  # fails wherever it runs, as a too-deep document does
+                raise RecursionError("maximum recursion depth exceeded")
+            return share
+
+        before = sorted(os.listdir("/proc/self/fd"))
+        try:
+            workers.map_shares(work, [[1], [2], [3], [4]])
+            error = None
+        except RecursionError as exc:
+            error = repr(exc)
+        after = sorted(os.listdir("/proc/self/fd"))
+        print(json.dumps({"error": error, "leaked": len(after) - len(before),
+                          "killed_after_reaped": late_kills}))
+        """,
+        tmp_path,
+    )
+    assert out["error"] is not None
+    assert out["leaked"] == 0
+    assert out["killed_after_reaped"] == []
