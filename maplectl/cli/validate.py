@@ -26,7 +26,7 @@ format_option = click.option(
 @click.option(
     "-j",
     "--jobs",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 64),
     default=None,
     help="Processes to read and check files in (default: one per CPU, at most 8; "
     "1: this process only). The result is the same either way.",

@@ -305,13 +305,13 @@ def _read_bytes(file: str) -> tuple[bytes, int]:
         stat_size = os.fstat(fd).st_size
         if stat_size > MAX_FILE_BYTES:
             return b"", stat_size
-        first = os.read(fd, stat_size + 1)
-        if len(first) <= stat_size:  # a short read of a regular file: its end
-            return first, len(first)
-        chunks = [first]  # longer than fstat said (it is growing, or not a regular file)
-        size = len(first)
+        chunks: list[bytes] = []
+        size = 0
+        # To the end (a read that returns nothing): a read may return less than asked before
+        # the end (a signal, FUSE or network file systems), or the file be longer than fstat
+        # said. The first read is sized to take a whole regular file at once.
         while size <= MAX_FILE_BYTES:
-            chunk = os.read(fd, 65536)
+            chunk = os.read(fd, max(stat_size + 1 - size, 65536) if size else stat_size + 1)
             if not chunk:
                 break
             chunks.append(chunk)
@@ -422,11 +422,13 @@ def _scan_anchors(text: str) -> tuple[dict[Point, str], list[tuple[Point, str]]]
 
 
 def _documents(
-    file: str, diagnostics: list[Diagnostic], *, lean: bool = False
+    file: str, diagnostics: list[Diagnostic], *, lean: bool = False, text: str | None = None
 ) -> list[LocatedDocument]:
     """Every non-empty document of one file, located; problems of the file itself go to
-    ``diagnostics``. ``lean``: with the positions of the top two levels only (see _Walker)."""
-    text = _read_text(file, diagnostics)
+    ``diagnostics``. ``lean``: with the positions of the top two levels only (see _Walker).
+    ``text``: the file's text, already read (a pipe can be read once only)."""
+    if text is None:
+        text = _read_text(file, diagnostics)
     if text is None:
         return []
     if "\t" in text:
@@ -459,32 +461,29 @@ def _documents(
     return docs
 
 
-def _discover(paths: Sequence[str | os.PathLike[str]], diagnostics: list[Diagnostic]) -> list[str]:
-    """Manifest files under ``paths`` in a stable order, each once, named as the user named them."""
+def _discover(
+    paths: Sequence[str | os.PathLike[str]], diagnostics: list[Diagnostic]
+) -> tuple[list[str], bool]:
+    """Manifest files under ``paths`` in a stable order, each once, named as the user named them;
+    and whether every one is a regular file (a pipe given as a path, ``/dev/stdin`` say, can be
+    read once only, so it must be read where it is checked).
+
+    In folders only regular files (or links to them) are taken; anything else named ``*.yaml``
+    (a pipe, a socket, a device) is a problem, never read: reading a pipe nobody writes to
+    would wait forever.
+    """
     seen: set[str] = set()
     files: list[str] = []
+    regular = True
     for given in paths:
         top = os.fspath(given)
         if os.path.isdir(top):
-            found = []
-            for folder, subfolders, names in os.walk(top):
-                subfolders[:] = [d for d in subfolders if not d.startswith(".")]
-                absolute = os.path.abspath(folder)  # once per folder, not per file
-                found += [
-                    (os.path.join(folder, name), os.path.join(absolute, name))
-                    for name in names
-                    if name.endswith((".yaml", ".yml"))
-                    and not name.startswith(".")
-                    and name != CONFIG_FILE_NAME
-                ]
-            # By path components below ``top`` (every path found starts with ``top`` itself, so
-            # cutting it off is what relpath would do, without its syscalls and normalising).
-            cut = len(top)
-            found.sort(key=lambda p: p[0][cut:].lstrip(os.sep).split(os.sep))
+            found = _files_under(top, diagnostics)
         elif os.path.exists(top):
-            found = (
-                [] if os.path.basename(top) == CONFIG_FILE_NAME else [(top, os.path.abspath(top))]
-            )
+            if os.path.basename(top) == CONFIG_FILE_NAME:
+                continue
+            found = [(top, os.path.abspath(top))]
+            regular = regular and os.path.isfile(top)
         else:
             diagnostics.append(_file_problem(top, "no such file or directory"))
             continue
@@ -492,7 +491,53 @@ def _discover(paths: Sequence[str | os.PathLike[str]], diagnostics: list[Diagnos
             if absolute not in seen:
                 seen.add(absolute)
                 files.append(file)
-    return files
+    return files, regular
+
+
+def _files_under(top: str, diagnostics: list[Diagnostic]) -> list[tuple[str, str]]:
+    """The manifest files in folder ``top`` and below: (path as found, absolute path), sorted
+    by path components. Hidden entries are skipped, and so are links to folders (as os.walk
+    does); a folder that cannot be listed is skipped too (as os.walk does)."""
+    found: list[tuple[str, str]] = []
+    folders = [top]
+    while folders:
+        folder = folders.pop()
+        absolute = os.path.abspath(folder)  # once per folder, not per file
+        try:
+            with os.scandir(folder) as entries:
+                listed = list(entries)
+        except OSError:
+            continue
+        for entry in listed:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()  # the type the folder records: no system call
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not entry.is_symlink():
+                    folders.append(entry.path)
+                continue
+            if not name.endswith((".yaml", ".yml")) or name == CONFIG_FILE_NAME:
+                continue
+            # A broken link is taken: reading it says why it cannot be read, as for any file.
+            if not entry.is_file() and os.path.exists(entry.path):
+                diagnostics.append(
+                    _file_problem(
+                        entry.path,
+                        "is not a regular file (a pipe, socket or device); it is not read",
+                        "remove it, or give it as an argument of its own",
+                    )
+                )
+                continue
+            found.append((entry.path, os.path.join(absolute, name)))
+    # By path components below ``top`` (every path found starts with ``top`` itself, so
+    # cutting it off is what relpath would do, without its syscalls and normalising).
+    cut = len(top)
+    found.sort(key=lambda p: p[0][cut:].lstrip(os.sep).split(os.sep))
+    return found
 
 
 def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -501,20 +546,22 @@ def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 def _grouped(
     paths: Sequence[str | os.PathLike[str]], diagnostics: list[Diagnostic]
-) -> list[tuple[str, Path | None]]:
-    """The manifest files under ``paths``, each with the ``maplectl.yaml`` that governs it.
+) -> tuple[list[tuple[str, Path | None]], bool]:
+    """The manifest files under ``paths``, each with the ``maplectl.yaml`` that governs it, and
+    whether all are regular files (see :func:`_discover`).
 
     Names and identities clash only within one company: the files under one maplectl.yaml
     (the nearest, as plan finds it) are checked together, never with another's.
     """
     governed: dict[str, Path | None] = {}
     files = []
-    for file in _discover(paths, diagnostics):
+    found, regular = _discover(paths, diagnostics)
+    for file in found:
         folder = os.path.dirname(file) or "."
         if folder not in governed:
             governed[folder] = governing_config(folder)
         files.append((file, governed[folder]))
-    return files
+    return files, regular
 
 
 class _GcPaused:
@@ -542,7 +589,7 @@ def validate_paths(
     diagnostics: list[Diagnostic] = []
     groups: dict[Path | None, list[LocatedDocument]] = {}
     with _GcPaused():
-        for file, config in _grouped(paths, diagnostics):
+        for file, config in _grouped(paths, diagnostics)[0]:
             groups.setdefault(config, []).extend(_documents(file, diagnostics))
         resources: list[Resource] = []
         problems: list[Diagnostic] = []
@@ -570,10 +617,13 @@ def _check_files(files: list[tuple[str, Path | None]], to_send: bool) -> _Checke
     for file, config in files:
         # Read lean (what the checks between documents need), and again in full only when a
         # document has a problem, which may point at any field.
-        docs = _documents(file, diagnostics, lean=True)
+        text = _read_text(file, diagnostics)
+        if text is None:
+            continue
+        docs = _documents(file, diagnostics, lean=True, text=text)
         found = [problems_of(doc) for doc in docs]
         if any(found):
-            docs = _documents(file, [], lean=False)
+            docs = _documents(file, [], lean=False, text=text)
             found = [problems_of(doc) for doc in docs]
         for doc, problems in zip(docs, found, strict=True):
             diagnostics += problems
@@ -593,10 +643,10 @@ def check_paths(
     """
     diagnostics: list[Diagnostic] = []
     with _GcPaused():
-        files = _grouped(paths, diagnostics)
+        files, regular = _grouped(paths, diagnostics)
         wanted = workers.available_jobs() if jobs is None else max(1, jobs)
-        if len(files) < PARALLEL_MIN_FILES:
-            wanted = 1
+        # Each worker gets files enough to pay for its start; a pipe is read only here.
+        wanted = min(wanted, len(files) // (PARALLEL_MIN_FILES // 2)) if regular else 1
         groups: dict[Path | None, list[LocatedDocument]] = {}
         failed: set[int] = set()
         for checked, found in workers.map_shares(_check_files, workers.split(files, wanted)):

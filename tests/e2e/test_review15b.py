@@ -65,12 +65,6 @@ def run_script(body: str, cwd: Path, stdin: str = "") -> dict[str, object]:
     return result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-15b: a worker that dies after reading a pipe (/dev/stdin, <(...), a FIFO) has "
-    "its share redone in the main process, which reads the pipe again and finds it empty: the "
-    "invalid document vanishes and validate says every document is valid",
-)
 def test_a_worker_dying_after_reading_stdin_does_not_hide_the_stdin_document(
     tmp_path: Path,
 ) -> None:
@@ -96,24 +90,28 @@ def test_a_worker_dying_after_reading_stdin_does_not_hide_the_stdin_document(
     assert any(p.startswith("/dev/stdin:9:") for p in out["problems"]), out  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-15b: workers outlive a validate killed by SIGTERM (CI cancel, "
-    "subprocess.run(timeout=...)); they keep its stdout/stderr pipes open, so whoever reads "
-    "them waits for orphans (forever when a worker waits on stdin or a FIFO)",
-)
 def test_sigterm_to_validate_leaves_no_worker_holding_its_output(tmp_path: Path) -> None:
-    """When `maplectl validate` is terminated (SIGTERM to it alone, as subprocess.run's timeout
-    or a supervisor does), its workers go with it: its stdout reaches end-of-file at once."""
-    tree(tmp_path)
+    """When the process running the workers is terminated (SIGTERM to it alone, as
+    subprocess.run's timeout or a CI cancel does), its workers go with it: none is left
+    running, and its stdout reaches end-of-file at once."""
+    script = textwrap.dedent(
+        """
+        import time
+        from maplectl.manifests import workers
+
+        def work(share, in_child):
+            time.sleep(3600)  # in the main process and the worker alike: killed, not waited for
+
+        workers.map_shares(work, [[1], [2]])
+        """
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "maplectl", "validate", "-j", "2", "manifests", "/dev/stdin"],
+        [sys.executable, "-c", script],
         cwd=tmp_path,
-        stdin=subprocess.PIPE,  # held open: the worker reading /dev/stdin waits for more
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdout is not None
     worker = 0
     try:
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
@@ -122,20 +120,48 @@ def test_sigterm_to_validate_leaves_no_worker_holding_its_output(tmp_path: Path)
             with contextlib.suppress(FileNotFoundError, ValueError):
                 worker = int((children.read_text().split() or ["0"])[0])
             select.select([], [], [], 0.01)
-        assert worker, "validate never forked a worker"
+        assert worker, "no worker was forked"
+        # The worker has set itself to die with its parent once its stdout is /dev/null.
+        give_up = time.monotonic() + 20
+        while time.monotonic() < give_up:
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{worker}/fd/1") == os.devnull:
+                    break
+            select.select([], [], [], 0.01)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
-        ended = select.select([proc.stdout], [], [], 1.0)[0]
-        assert ended and proc.stdout.read() == b"", "a worker still holds validate's stdout"
+        ended = select.select([proc.stdout], [], [], 5.0)[0]
+        assert ended and proc.stdout.read() == b"", "a worker still holds the stdout"
+        give_up = time.monotonic() + 10
+        while Path(f"/proc/{worker}").exists() and time.monotonic() < give_up:
+            select.select([], [], [], 0.01)  # the kernel's SIGKILL is being delivered
+        assert not Path(f"/proc/{worker}").exists(), "the worker outlived its parent"
     finally:
-        proc.stdin.close()  # lets an orphaned worker finish its share and exit
         if worker:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(worker, signal.SIGKILL)  # the worker this test's validate forked
+                os.kill(worker, signal.SIGKILL)
         if proc.poll() is None:
             proc.kill()
         proc.wait()
         proc.stdout.close()
+
+
+def test_a_pipe_in_a_manifest_folder_is_refused_not_read(tmp_path: Path) -> None:
+    """A FIFO named *.yaml inside a manifests folder is a problem at its path, never read (no
+    one writes to it, so reading it would wait forever), in one process or shared."""
+    folder = tree(tmp_path)
+    os.mkfifo(folder / "pipe.yaml")
+    for jobs in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "maplectl", "validate", "-j", jobs, "manifests"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1
+        assert "manifests/pipe.yaml:1:1: is not a regular file" in done.stderr
 
 
 CANNOT_START = {
@@ -163,12 +189,6 @@ CANNOT_START = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-15b: when a worker cannot be started (fork EAGAIN under a pids limit, pipe "
-    "EMFILE), map_shares raises instead of checking in this process; validate exits with "
-    "'internal error' and the pipes already made are leaked",
-)
 @pytest.mark.parametrize("case", CANNOT_START, ids=list(CANNOT_START))
 def test_a_worker_that_cannot_be_started_is_checked_in_the_main_process(
     tmp_path: Path, case: str
@@ -196,12 +216,6 @@ print(json.dumps({{"same": result == serial, "error": error, "leaked": len(after
     assert out == {"same": True, "error": None, "leaked": 0}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-15b: _receive waits with select.select, which refuses descriptors >= 1024: "
-    "a process with many files open (or -j above ~1000) gets ValueError('filedescriptor out "
-    "of range in select()') instead of an answer",
-)
 def test_workers_answer_in_a_process_with_many_open_descriptors(tmp_path: Path) -> None:
     """check_paths works in a process already holding over a thousand descriptors (a server, a
     test harness; or -j 1100), whose worker pipes get numbers above select()'s 1024."""
@@ -227,13 +241,6 @@ def test_workers_answer_in_a_process_with_many_open_descriptors(tmp_path: Path) 
     assert out == {"same": True, "error": None}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-15b: when the main process raises (its own share, or redoing a failed "
-    "worker's: a document nested ~990 deep raises RecursionError in both), map_shares' "
-    "cleanup neither closes the pipes of the workers not yet read nor forgets the workers "
-    "already reaped: it SIGKILLs their pids again, which may by then be another process's",
-)
 def test_an_error_in_the_main_process_closes_every_pipe_and_kills_only_live_workers(
     tmp_path: Path,
 ) -> None:

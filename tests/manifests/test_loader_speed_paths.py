@@ -65,7 +65,7 @@ def test_files_are_found_in_the_order_of_their_path_components(tmp_path: Path) -
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(CREDIT.format(name="x"), encoding="utf-8")
     for top in (str(tmp_path), str(tmp_path) + os.sep):
-        found = _discover([top], [])
+        found = _discover([top], [])[0]
         expected = sorted(found, key=lambda p: os.path.relpath(p, top).split(os.sep))
         assert found == expected
         assert [os.path.relpath(p, top) for p in found] == [

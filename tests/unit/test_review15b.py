@@ -24,12 +24,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-15b: _read_bytes takes a short read for the end of the file; read() may "
-    "return less than asked before the end (POSIX: a signal, FUSE/network file systems), and "
-    "the rest of the file (here an invalid document) is silently never checked",
-)
 def test_a_short_read_is_not_taken_for_the_end_of_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -55,11 +49,6 @@ def test_a_short_read_is_not_taken_for_the_end_of_the_file(
     assert len(resources) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-15b: a short read cut inside the last number is taken for the end of the "
-    "file, and plan/apply (load_manifests, serial) would grant 50 cents where 50000 is written",
-)
 def test_a_short_read_never_changes_an_amount_plan_would_grant(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
