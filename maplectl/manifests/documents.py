@@ -152,20 +152,25 @@ def problems_of(doc: LocatedDocument) -> list[Diagnostic]:
     return diagnostics
 
 
+_KINDS: dict[str, Kind] = {kind.value: kind for kind in Kind}
+
+
 def _resource(doc: LocatedDocument) -> Resource:
     value = doc.value
     meta = value["metadata"]
+    labels = meta.get("labels")
+    get = meta.get
     metadata = Metadata(
         name=meta["name"],
-        remote_id=meta.get("remote_id"),
-        allow_duplicate=meta.get("allow_duplicate", False),
-        created_after=meta.get("created_after"),
-        revoke=meta.get("revoke", False),
-        labels=tuple(sorted(meta.get("labels", {}).items())),
-        description=meta.get("description"),
+        remote_id=get("remote_id"),
+        allow_duplicate=get("allow_duplicate", False),
+        created_after=get("created_after"),
+        revoke=get("revoke", False),
+        labels=tuple(sorted(labels.items())) if labels else (),
+        description=get("description"),
     )
     return Resource(
-        kind=Kind(value["kind"]),
+        kind=_KINDS[value["kind"]],
         metadata=metadata,
         spec=value["spec"],
         source=SourceLocation(doc.file, *doc.start),
@@ -255,7 +260,7 @@ def _entry(doc: LocatedDocument) -> Entry | None:
     if customer is None:
         return None
     return Entry(
-        kind=Kind(value["kind"]),
+        kind=_KINDS[value["kind"]],
         customer_id=customer[0],
         spec=spec,
         remote_id=remote_id if isinstance(remote_id, str) else None,

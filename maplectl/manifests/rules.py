@@ -39,11 +39,14 @@ def _timestamp_problem(field: str, value: Any) -> Problem | None:
     )
 
 
+_CODE = re.compile(r"[A-Z]{3}")
+
+
 def _currency_problem(field: str, money: Any) -> Problem | None:
     if not isinstance(money, dict):
         return None
     code = money.get("currency")
-    if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code) or is_currency(code):
+    if not isinstance(code, str) or is_currency(code) or not _CODE.fullmatch(code):
         return None  # absent or malformed codes are the schema's to report
     hint = did_you_mean(code, ISO_4217, prefix=2) or "use an ISO 4217 code such as USD, EUR or GBP"
     return Problem(join(field, "currency"), f'unknown currency code "{code}"', hint)
@@ -69,50 +72,70 @@ def _money_fields(kind: str, spec: Mapping[str, Any]) -> Iterator[tuple[str, Any
         yield f"spec.discounts.{index}.cap", discount.get("cap")
 
 
-def _timestamp_fields(kind: str, document: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
-    metadata = document.get("metadata")
-    if isinstance(metadata, dict) and kind == Kind.ONE_TIME_CHARGE:
-        yield "metadata.created_after", metadata.get("created_after")
-    spec = document.get("spec")
-    if not isinstance(spec, dict):
-        return
-    if kind == Kind.CREDIT:
-        yield "spec.expiration_date", spec.get("expiration_date")
-        return
-    yield "spec.invoice_date", spec.get("invoice_date")
-    for index, discount in _items(spec.get("discounts")):
-        yield f"spec.discounts.{index}.expiration_date", discount.get("expiration_date")
+_REVOKE_AND_DUPLICATE = Problem(
+    "metadata.revoke",
+    "cannot be combined with metadata.allow_duplicate: a revoke takes back the one "
+    "credit this entry holds, allow_duplicate asks for another one",
+    "remove allow_duplicate, and pin the credit to revoke with metadata.remote_id",
+)
 
 
 def document_problems(kind: str, document: Mapping[str, Any]) -> list[Problem]:
-    """Problems of one document of a known ``kind`` that its JSON Schema cannot express."""
+    """Problems of one document of a known ``kind`` that its JSON Schema cannot express.
+
+    In this order: timestamps, revoke with allow_duplicate, currency codes, quantity limits.
+    (Written out rather than through generators: it runs on every document.)
+    """
     problems: list[Problem] = []
-    for field, value in _timestamp_fields(kind, document):
-        problem = _timestamp_problem(field, value)
-        if problem:
-            problems.append(problem)
+    found: Problem | None
     metadata = document.get("metadata")
+    spec = document.get("spec")
+    if not isinstance(metadata, dict):
+        metadata = None
+    if not isinstance(spec, dict):
+        spec = None
+    credit = kind == Kind.CREDIT
+    charge = kind == Kind.ONE_TIME_CHARGE
+    if metadata is not None and charge:
+        value = metadata.get("created_after")
+        if value is not None and (found := _timestamp_problem("metadata.created_after", value)):
+            problems.append(found)
+    if spec is not None:
+        if credit:
+            value = spec.get("expiration_date")
+            if value is not None and (found := _timestamp_problem("spec.expiration_date", value)):
+                problems.append(found)
+        else:
+            value = spec.get("invoice_date")
+            if value is not None and (found := _timestamp_problem("spec.invoice_date", value)):
+                problems.append(found)
+            for index, discount in _items(spec.get("discounts")):
+                value = discount.get("expiration_date")
+                if value is not None and (
+                    found := _timestamp_problem(f"spec.discounts.{index}.expiration_date", value)
+                ):
+                    problems.append(found)
     if (
-        isinstance(metadata, dict)
+        metadata is not None
         and metadata.get("revoke") is True
         and metadata.get("allow_duplicate") is True
     ):
-        problems.append(
-            Problem(
-                "metadata.revoke",
-                "cannot be combined with metadata.allow_duplicate: a revoke takes back the one "
-                "credit this entry holds, allow_duplicate asks for another one",
-                "remove allow_duplicate, and pin the credit to revoke with metadata.remote_id",
-            )
-        )
-    spec = document.get("spec")
-    if not isinstance(spec, dict):
+        problems.append(_REVOKE_AND_DUPLICATE)
+    if spec is None:
         return problems
-    for field, money in _money_fields(kind, spec):
-        problem = _currency_problem(field, money)
-        if problem:
-            problems.append(problem)
-    for index, item in _items(spec.get("onetime_items")):
+    if credit:
+        found = _currency_problem("spec.amount", spec.get("amount"))
+        if found:
+            problems.append(found)
+    else:
+        for field, money in _money_fields(kind, spec):
+            found = _currency_problem(field, money)
+            if found:
+                problems.append(found)
+    items = spec.get("onetime_items")
+    if items is None:
+        return problems
+    for index, item in _items(items):
         limits = item.get("quantity_config")
         if not isinstance(limits, dict):
             continue

@@ -177,28 +177,41 @@ def item_key(item: Mapping[str, Any]) -> tuple[Any, ...]:
     return ("pricing", signature.get("product_pricing_id"), signature["aggregate"])
 
 
+def _is_mapping(value: Any) -> bool:
+    """isinstance(value, Mapping), without the ABC's cost for the common plain dict."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def item_traits(item: Any) -> frozenset[tuple[Any, ...]]:
     """The parts of an item an edit tends to keep: its pricing, or its price's words or amount."""
-    if not isinstance(item, Mapping):
+    if not _is_mapping(item):
         return frozenset()
-    traits: set[tuple[Any, ...]] = set()
-    if isinstance(item.get("product_pricing_id"), str):
-        traits.add(("pricing", item["product_pricing_id"]))
+    traits: list[tuple[Any, ...]] = []
+    pricing = item.get("product_pricing_id")
+    if isinstance(pricing, str):
+        traits.append(("pricing", pricing))
     custom = item.get("custom_price")
-    if isinstance(custom, Mapping):
-        if isinstance(custom.get("description"), str) and name_key(custom["description"]):
-            traits.add(("description", name_key(custom["description"])))
+    if _is_mapping(custom):
+        description = custom.get("description")
+        if isinstance(description, str):
+            key = name_key(description)
+            if key:
+                traits.append(("description", key))
         amount = money_view(custom.get("amount"))
         if amount is not None:
-            traits.add(("amount", amount.get("currency"), number(amount.get("value_in_cents"))))
+            traits.append(("amount", amount.get("currency"), number(amount.get("value_in_cents"))))
     return frozenset(traits)
 
 
 def charge_traits(body: Mapping[str, Any]) -> frozenset[tuple[Any, ...]]:
     """The traits of every item of a charge request."""
     items = body.get("onetime_items")
+    if not isinstance(items, list):
+        return frozenset()
+    if len(items) == 1:
+        return item_traits(items[0])
     out: frozenset[tuple[Any, ...]] = frozenset()
-    for item in items if isinstance(items, list) else ():
+    for item in items:
         out |= item_traits(item)
     return out
 
@@ -342,12 +355,14 @@ def _trait_text(trait: tuple[Any, ...]) -> str:
 
 
 def money_view(value: Any) -> JSONDict | None:
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         return None
     return {"currency": value.get("currency"), "value_in_cents": value.get("value_in_cents")}
 
 
 def number(value: Any) -> Any:
+    if type(value) is int:
+        return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
