@@ -178,8 +178,8 @@ def item_key(item: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _is_mapping(value: Any) -> bool:
-    """isinstance(value, Mapping), without the ABC's cost for the common plain dict."""
-    return type(value) is dict or isinstance(value, Mapping)
+    """isinstance(value, Mapping), without the ABC's cost for the common plain dict and None."""
+    return type(value) is dict or (value is not None and isinstance(value, Mapping))
 
 
 def item_traits(item: Any) -> frozenset[tuple[Any, ...]]:
