@@ -284,6 +284,7 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
     pins: dict[tuple[Kind, str], int] = {}
     names: dict[tuple[str, str], int] = {}
     traits: dict[tuple[str, Any, Any, tuple[Any, ...]], int] = {}
+    instants: dict[str | None, Any] = {}  # created_after -> instant_text (most entries share one)
     for index, entry in enumerate(entries):
         if entry.remote_id is not None:
             first = pins.setdefault((entry.kind, entry.remote_id), index)
@@ -321,10 +322,13 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
             continue
         if entry.allow_duplicate:
             continue
-        group = (entry.customer_id, entry.spec.get("type"), instant_text(entry.created_after))
+        after = entry.created_after
+        if after not in instants:
+            instants[after] = instant_text(after)
+        group = (entry.customer_id, entry.spec.get("type"), instants[after])
         found = None
-        shared = (t for t in charge_traits(entry.spec) if t[0] != "amount")
-        for trait in sorted(shared, key=repr):
+        shared = _lasting_traits(entry.spec)
+        for trait in sorted(shared, key=repr) if len(shared) > 1 else shared:
             first = traits.setdefault((*group, trait), index)
             if first != index and found is None and not _both_pinned(entry, entries[first]):
                 found = Clash(
@@ -336,6 +340,28 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
                 )
         if found is not None:
             yield found
+
+
+def _lasting_traits(body: Mapping[str, Any]) -> set[tuple[Any, ...]]:
+    """:func:`charge_traits` but the amounts (a shared price alone is common and allowed)."""
+    items = body.get("onetime_items")
+    out: set[tuple[Any, ...]] = set()
+    if not isinstance(items, list):
+        return out
+    for item in items:
+        if not _is_mapping(item):
+            continue
+        pricing = item.get("product_pricing_id")
+        if isinstance(pricing, str):
+            out.add(("pricing", pricing))
+        custom = item.get("custom_price")
+        if _is_mapping(custom):
+            description = custom.get("description")
+            if isinstance(description, str):
+                key = name_key(description)
+                if key:
+                    out.add(("description", key))
+    return out
 
 
 def _both_pinned(entry: Entry, other: Entry) -> bool:
