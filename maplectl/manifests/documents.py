@@ -132,16 +132,18 @@ _NOT_A_MAPPING = Problem(
 
 def problems_of(doc: LocatedDocument) -> list[Diagnostic]:
     """Every problem ``doc`` has on its own: the reader's, the schema's and the kind's rules."""
-    diagnostics = [doc.diagnostic(problem, at) for at, problem in doc.problems]
-    if not isinstance(doc.value, dict):
+    value = doc.value
+    if not isinstance(value, dict):
+        diagnostics = [doc.diagnostic(problem, at) for at, problem in doc.problems]
         return [*diagnostics, doc.diagnostic(_NOT_A_MAPPING)]
-    kind = doc.value.get("kind")
+    kind = value.get("kind")
     kind = kind if isinstance(kind, str) and kind in KIND_SCHEMAS else None
-    problems = validate_document(
-        KIND_SCHEMAS[kind] if kind else "envelope", doc.value, doc.raw, kind
-    )
+    problems = validate_document(KIND_SCHEMAS[kind] if kind else "envelope", value, doc.raw, kind)
     if kind:
-        problems += document_problems(kind, doc.value)
+        problems += document_problems(kind, value)
+    if not problems and not doc.problems:
+        return []  # the common case, without building the lists below
+    diagnostics = [doc.diagnostic(problem, at) for at, problem in doc.problems]
     flagged = {problem.field for _, problem in doc.problems}
     diagnostics += [
         doc.diagnostic(p)
