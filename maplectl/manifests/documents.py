@@ -163,7 +163,8 @@ def _resource(doc: LocatedDocument) -> Resource:
     get = meta.get
     labels = get("labels")
     # Positional (in the order the fields are declared): a third quicker than by keyword, and
-    # this runs for every document; tests/manifests/test_loading.py checks each field's place.
+    # this runs for every document; tests/manifests/test_checks_speed_paths.py checks that each
+    # metadata field lands in its place.
     metadata = Metadata(
         meta["name"],
         get("remote_id"),
