@@ -132,16 +132,18 @@ _NOT_A_MAPPING = Problem(
 
 def problems_of(doc: LocatedDocument) -> list[Diagnostic]:
     """Every problem ``doc`` has on its own: the reader's, the schema's and the kind's rules."""
-    diagnostics = [doc.diagnostic(problem, at) for at, problem in doc.problems]
-    if not isinstance(doc.value, dict):
+    value = doc.value
+    if not isinstance(value, dict):
+        diagnostics = [doc.diagnostic(problem, at) for at, problem in doc.problems]
         return [*diagnostics, doc.diagnostic(_NOT_A_MAPPING)]
-    kind = doc.value.get("kind")
+    kind = value.get("kind")
     kind = kind if isinstance(kind, str) and kind in KIND_SCHEMAS else None
-    problems = validate_document(
-        KIND_SCHEMAS[kind] if kind else "envelope", doc.value, doc.raw, kind
-    )
+    problems = validate_document(KIND_SCHEMAS[kind] if kind else "envelope", value, doc.raw, kind)
     if kind:
-        problems += document_problems(kind, doc.value)
+        problems += document_problems(kind, value)
+    if not problems and not doc.problems:
+        return []  # the common case, without building the lists below
+    diagnostics = [doc.diagnostic(problem, at) for at, problem in doc.problems]
     flagged = {problem.field for _, problem in doc.problems}
     diagnostics += [
         doc.diagnostic(p)
@@ -152,76 +154,39 @@ def problems_of(doc: LocatedDocument) -> list[Diagnostic]:
     return diagnostics
 
 
+_KINDS: dict[str, Kind] = {kind.value: kind for kind in Kind}
+
+
 def _resource(doc: LocatedDocument) -> Resource:
     value = doc.value
     meta = value["metadata"]
+    get = meta.get
+    labels = get("labels")
+    # Positional (in the order the fields are declared): a third quicker than by keyword, and
+    # this runs for every document; tests/manifests/test_checks_speed_paths.py checks that each
+    # metadata field lands in its place.
     metadata = Metadata(
-        name=meta["name"],
-        remote_id=meta.get("remote_id"),
-        allow_duplicate=meta.get("allow_duplicate", False),
-        created_after=meta.get("created_after"),
-        revoke=meta.get("revoke", False),
-        labels=tuple(sorted(meta.get("labels", {}).items())),
-        description=meta.get("description"),
+        meta["name"],
+        get("remote_id"),
+        get("allow_duplicate", False),
+        get("created_after"),
+        get("revoke", False),
+        tuple(sorted(labels.items())) if labels else (),
+        get("description"),
     )
+    line, column = doc.start
     return Resource(
-        kind=Kind(value["kind"]),
-        metadata=metadata,
-        spec=value["spec"],
-        source=SourceLocation(doc.file, *doc.start),
-        field_locations=FieldLocations(doc.file, doc.values),
+        _KINDS[value["kind"]],
+        metadata,
+        value["spec"],
+        SourceLocation(doc.file, line, column),
+        FieldLocations(doc.file, doc.values),
     )
 
 
 def _where(doc: LocatedDocument, field_name: str) -> str:
     line = doc.values.get(field_name, doc.start)[0]
     return f"{doc.file}:{line}"
-
-
-def _uniqueness(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocument, Diagnostic]]:
-    names: dict[tuple[str, str], LocatedDocument] = {}
-    credits: dict[tuple[str, str], LocatedDocument] = {}
-    for doc in docs:
-        value = doc.value
-        if not isinstance(value, dict) or value.get("kind") not in KIND_SCHEMAS:
-            continue
-        kind = value["kind"]
-        meta, spec = value.get("metadata"), value.get("spec")
-        name = meta.get("name") if isinstance(meta, dict) else None
-        if isinstance(name, str):
-            first = names.setdefault((kind, name), doc)
-            if first is not doc:
-                yield (
-                    doc,
-                    doc.diagnostic(
-                        Problem(
-                            "metadata.name",
-                            f'"{name}" is already the name of the {kind} at '
-                            f"{_where(first, 'metadata.name')}",
-                            f"names are addresses; give each {kind} its own name",
-                        )
-                    ),
-                )
-        if kind != Kind.CREDIT or not isinstance(spec, dict):
-            continue
-        customer, title = _customer_of(spec), spec.get("name")
-        if customer is not None and isinstance(title, str):
-            first = credits.setdefault((customer[0], title), doc)
-            # Two credits that both pin their objects may share a name (Maple's own
-            # duplicates, adopted): each is its object, and neither is ever created.
-            if first is not doc and not (_pinned(doc) and _pinned(first)):
-                yield (
-                    doc,
-                    doc.diagnostic(
-                        Problem(
-                            "spec.name",
-                            f'{customer[1]} already has a credit named "{title}": '
-                            f"{first.address()} at {_where(first, 'spec.name')}",
-                            "maplectl tells credits apart by customer and name; "
-                            "give each its own name",
-                        )
-                    ),
-                )
 
 
 def _pinned(doc: LocatedDocument) -> bool:
@@ -242,35 +207,65 @@ def _customer_of(spec: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _entry(doc: LocatedDocument) -> Entry | None:
-    """The document as :mod:`maplectl.plan.identity` compares entries; None if it is too broken."""
-    value = doc.value
-    if not isinstance(value, dict) or value.get("kind") not in KIND_SCHEMAS:
-        return None
-    meta, spec = value.get("metadata"), value.get("spec")
-    if not isinstance(meta, dict) or not isinstance(spec, dict):
-        return None
-    customer, remote_id = _customer_of(spec), meta.get("remote_id")
-    after = meta.get("created_after")
-    if customer is None:
-        return None
-    return Entry(
-        kind=Kind(value["kind"]),
-        customer_id=customer[0],
-        spec=spec,
-        remote_id=remote_id if isinstance(remote_id, str) else None,
-        allow_duplicate=meta.get("allow_duplicate") is True,
-        created_after=after if isinstance(after, str) else None,
-    )
+def problems_across(
+    docs: Sequence[LocatedDocument],
+) -> Iterator[tuple[LocatedDocument, Diagnostic]]:
+    """The problems that only show between documents (one company's): names used twice, two
+    entries that could be one object in Maple. Each comes with the later document of the two.
 
-
-def _lookalikes(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocument, Diagnostic]]:
-    """Two documents that could be one object in Maple (:func:`maplectl.plan.identity.clashes`)."""
-    located = [(doc, entry) for doc in docs if (entry := _entry(doc)) is not None]
-    for clash in clashes([entry for _, entry in located]):
+    First every name used twice (an address, or a credit's name for one customer), then every
+    look-alike (:func:`maplectl.plan.identity.clashes`). One pass reads each document once for
+    both (this runs on all the documents, in one process).
+    """
+    names: dict[tuple[str, str], LocatedDocument] = {}
+    credits: dict[tuple[str, str], LocatedDocument] = {}
+    repeated: list[tuple[LocatedDocument, Diagnostic]] = []
+    located: list[LocatedDocument] = []
+    entries: list[Entry] = []
+    for doc in docs:
+        value = doc.value
+        if not isinstance(value, dict) or value.get("kind") not in KIND_SCHEMAS:
+            continue
+        kind = value["kind"]
+        meta, spec = value.get("metadata"), value.get("spec")
+        if not isinstance(meta, dict):
+            meta = None
+        name = meta.get("name") if meta is not None else None
+        if isinstance(name, str):
+            first = names.setdefault((kind, name), doc)
+            if first is not doc:
+                repeated.append((doc, _name_used(doc, first, kind, name)))
+        if not isinstance(spec, dict):
+            continue
+        customer = _customer_of(spec)
+        if customer is None:
+            continue
+        if kind == "Credit":
+            title = spec.get("name")
+            if isinstance(title, str):
+                first = credits.setdefault((customer[0], title), doc)
+                # Two credits that both pin their objects may share a name (Maple's own
+                # duplicates, adopted): each is its object, and neither is ever created.
+                if first is not doc and not (_pinned(doc) and _pinned(first)):
+                    repeated.append((doc, _title_used(doc, first, customer[1], title)))
+        if meta is not None:
+            remote_id, after = meta.get("remote_id"), meta.get("created_after")
+            entries.append(
+                Entry(
+                    _KINDS[kind],
+                    customer[0],
+                    spec,
+                    remote_id if isinstance(remote_id, str) else None,
+                    meta.get("allow_duplicate") is True,
+                    after if isinstance(after, str) else None,
+                )
+            )
+            located.append(doc)
+    yield from repeated
+    for clash in clashes(entries):
         if clash.exact and clash.field == "spec.name":
-            continue  # _uniqueness says so already, in its own words
-        doc, other = located[clash.later][0], located[clash.earlier][0]
+            continue  # said above already, in its own words
+        doc, other = located[clash.later], located[clash.earlier]
         hint = (
             "an object belongs to one manifest: remove one of the pins"
             if clash.exact
@@ -289,13 +284,27 @@ def _lookalikes(docs: Sequence[LocatedDocument]) -> Iterator[tuple[LocatedDocume
         )
 
 
-def problems_across(
-    docs: Sequence[LocatedDocument],
-) -> Iterator[tuple[LocatedDocument, Diagnostic]]:
-    """The problems that only show between documents (one company's): names used twice, two
-    entries that could be one object in Maple. Each comes with the later document of the two."""
-    yield from _uniqueness(docs)
-    yield from _lookalikes(docs)
+def _name_used(doc: LocatedDocument, first: LocatedDocument, kind: str, name: str) -> Diagnostic:
+    return doc.diagnostic(
+        Problem(
+            "metadata.name",
+            f'"{name}" is already the name of the {kind} at {_where(first, "metadata.name")}',
+            f"names are addresses; give each {kind} its own name",
+        )
+    )
+
+
+def _title_used(
+    doc: LocatedDocument, first: LocatedDocument, customer: str, title: str
+) -> Diagnostic:
+    return doc.diagnostic(
+        Problem(
+            "spec.name",
+            f'{customer} already has a credit named "{title}": '
+            f"{first.address()} at {_where(first, 'spec.name')}",
+            "maplectl tells credits apart by customer and name; give each its own name",
+        )
+    )
 
 
 def check_documents(

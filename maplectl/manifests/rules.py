@@ -10,7 +10,7 @@ validating.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from maplectl.currency import ISO_4217, is_currency
@@ -39,81 +39,113 @@ def _timestamp_problem(field: str, value: Any) -> Problem | None:
     )
 
 
-def _currency_problem(field: str, money: Any) -> Problem | None:
+_CODE = re.compile(r"[A-Z]{3}")
+
+
+def _unknown_code(money: Any) -> str | None:
+    """The currency code of ``money`` if it is well formed but not ISO 4217 (absent or malformed
+    codes are the schema's to report)."""
     if not isinstance(money, dict):
         return None
     code = money.get("currency")
-    if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code) or is_currency(code):
-        return None  # absent or malformed codes are the schema's to report
+    if not isinstance(code, str) or is_currency(code) or not _CODE.fullmatch(code):
+        return None
+    return code
+
+
+def _currency_problem(field: str, code: str) -> Problem:
     hint = did_you_mean(code, ISO_4217, prefix=2) or "use an ISO 4217 code such as USD, EUR or GBP"
     return Problem(join(field, "currency"), f'unknown currency code "{code}"', hint)
 
 
-def _items(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, dict):
-                yield index, item
-
-
-def _money_fields(kind: str, spec: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
-    if kind == Kind.CREDIT:
-        yield "spec.amount", spec.get("amount")
-        return
-    for index, item in _items(spec.get("onetime_items")):
-        price = item.get("custom_price")
-        if isinstance(price, dict):
-            yield f"spec.onetime_items.{index}.custom_price.amount", price.get("amount")
-    for index, discount in _items(spec.get("discounts")):
-        yield f"spec.discounts.{index}.amount", discount.get("amount")
-        yield f"spec.discounts.{index}.cap", discount.get("cap")
-
-
-def _timestamp_fields(kind: str, document: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
-    metadata = document.get("metadata")
-    if isinstance(metadata, dict) and kind == Kind.ONE_TIME_CHARGE:
-        yield "metadata.created_after", metadata.get("created_after")
-    spec = document.get("spec")
-    if not isinstance(spec, dict):
-        return
-    if kind == Kind.CREDIT:
-        yield "spec.expiration_date", spec.get("expiration_date")
-        return
-    yield "spec.invoice_date", spec.get("invoice_date")
-    for index, discount in _items(spec.get("discounts")):
-        yield f"spec.discounts.{index}.expiration_date", discount.get("expiration_date")
+_REVOKE_AND_DUPLICATE = Problem(
+    "metadata.revoke",
+    "cannot be combined with metadata.allow_duplicate: a revoke takes back the one "
+    "credit this entry holds, allow_duplicate asks for another one",
+    "remove allow_duplicate, and pin the credit to revoke with metadata.remote_id",
+)
 
 
 def document_problems(kind: str, document: Mapping[str, Any]) -> list[Problem]:
-    """Problems of one document of a known ``kind`` that its JSON Schema cannot express."""
+    """Problems of one document of a known ``kind`` that its JSON Schema cannot express.
+
+    In this order: timestamps, revoke with allow_duplicate, currency codes, quantity limits.
+    (Written out as plain loops, field paths made only for a problem: this runs on every
+    document.)
+    """
     problems: list[Problem] = []
-    for field, value in _timestamp_fields(kind, document):
-        problem = _timestamp_problem(field, value)
-        if problem:
-            problems.append(problem)
+    found: Problem | None
     metadata = document.get("metadata")
+    spec = document.get("spec")
+    if not isinstance(metadata, dict):
+        metadata = None
+    if not isinstance(spec, dict):
+        spec = None
+    credit = kind == Kind.CREDIT
+    items: Any = ()
+    discounts: Any = ()
+    if spec is not None and not credit:
+        items = spec.get("onetime_items")
+        if not isinstance(items, list):
+            items = ()
+        discounts = spec.get("discounts")
+        if not isinstance(discounts, list):
+            discounts = ()
+    # Timestamps.
+    if metadata is not None and kind == Kind.ONE_TIME_CHARGE:
+        value = metadata.get("created_after")
+        if value is not None and (found := _timestamp_problem("metadata.created_after", value)):
+            problems.append(found)
+    if spec is not None:
+        if credit:
+            value = spec.get("expiration_date")
+            if value is not None and (found := _timestamp_problem("spec.expiration_date", value)):
+                problems.append(found)
+        else:
+            value = spec.get("invoice_date")
+            if value is not None and (found := _timestamp_problem("spec.invoice_date", value)):
+                problems.append(found)
+            for index, discount in enumerate(discounts):
+                if not isinstance(discount, dict):
+                    continue
+                value = discount.get("expiration_date")
+                if value is not None and (
+                    found := _timestamp_problem(f"spec.discounts.{index}.expiration_date", value)
+                ):
+                    problems.append(found)
     if (
-        isinstance(metadata, dict)
+        metadata is not None
         and metadata.get("revoke") is True
         and metadata.get("allow_duplicate") is True
     ):
-        problems.append(
-            Problem(
-                "metadata.revoke",
-                "cannot be combined with metadata.allow_duplicate: a revoke takes back the one "
-                "credit this entry holds, allow_duplicate asks for another one",
-                "remove allow_duplicate, and pin the credit to revoke with metadata.remote_id",
-            )
-        )
-    spec = document.get("spec")
-    if not isinstance(spec, dict):
+        problems.append(_REVOKE_AND_DUPLICATE)
+    if spec is None:
         return problems
-    for field, money in _money_fields(kind, spec):
-        problem = _currency_problem(field, money)
-        if problem:
-            problems.append(problem)
-    for index, item in _items(spec.get("onetime_items")):
-        limits = item.get("quantity_config")
+    # Currency codes.
+    if credit:
+        code = _unknown_code(spec.get("amount"))
+        if code is not None:
+            problems.append(_currency_problem("spec.amount", code))
+    else:
+        for index, item in enumerate(items):
+            price = item.get("custom_price") if isinstance(item, dict) else None
+            if isinstance(price, dict) and (code := _unknown_code(price.get("amount"))):
+                field = f"spec.onetime_items.{index}.custom_price.amount"
+                problems.append(_currency_problem(field, code))
+        for index, discount in enumerate(discounts):
+            if not isinstance(discount, dict):
+                continue
+            if code := _unknown_code(discount.get("amount")):
+                problems.append(_currency_problem(f"spec.discounts.{index}.amount", code))
+            if code := _unknown_code(discount.get("cap")):
+                problems.append(_currency_problem(f"spec.discounts.{index}.cap", code))
+    # Quantity limits (a credit with onetime_items has a schema problem, and this one too).
+    if credit:
+        items = spec.get("onetime_items")
+        if not isinstance(items, list):
+            return problems
+    for index, item in enumerate(items):
+        limits = item.get("quantity_config") if isinstance(item, dict) else None
         if not isinstance(limits, dict):
             continue
         low, high = limits.get("min_quantity"), limits.get("max_quantity")

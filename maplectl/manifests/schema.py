@@ -14,6 +14,7 @@ import copy
 import difflib
 import functools
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from importlib.resources import files
@@ -280,222 +281,540 @@ _ANNOTATIONS = frozenset(
     }
 )
 
-_PYTHON_TYPES: dict[str, Callable[[Any], bool]] = {
-    "object": lambda v: type(v) is dict,
-    "array": lambda v: type(v) is list,
-    "string": lambda v: type(v) is str,
-    "integer": lambda v: type(v) is int,
-    "number": lambda v: type(v) is int or type(v) is float,
-    "boolean": lambda v: type(v) is bool,
-    "null": lambda v: v is None,
+# The keywords the compiler implements ("then" and "else" are compiled with their "if").
+_KEYWORDS = frozenset(
+    {
+        "$ref",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "minItems",
+        "maxItems",
+        "enum",
+        "const",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "exclusiveMinimum",
+        "maximum",
+        "allOf",
+        "oneOf",
+        "not",
+        "if",
+        "then",
+        "else",
+    }
+)
+
+
+# JSON type -> the Python type that alone is it (YAML/JSON values are plain builtins), and the
+# test that the value is not of it. "number" is int or float; a bool is neither number nor integer.
+class _Number:
+    """Stands for "int or float" where the compiler tracks the type a value is known to have."""
+
+
+_PYTHON_TYPES: dict[str, type] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": _Number,
+    "boolean": bool,
+    "null": type(None),
+}
+
+_NOT_A: dict[str, str] = {
+    "object": "type({v}) is not dict",
+    "array": "type({v}) is not list",
+    "string": "type({v}) is not str",
+    "integer": "type({v}) is not int",
+    "number": "type({v}) is not int and type({v}) is not float",
+    "boolean": "type({v}) is not bool",
+    "null": "{v} is not None",
 }
 
 
-_OBJECT_KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties"})
-
-
-def _IN_PROGRESS(_value: Any) -> bool:
-    raise AssertionError("recursive $ref")  # pragma: no cover
-
-
-def _all(checks: list[Check]) -> Check:
-    """One check that passes when all of ``checks`` pass, without a generator per call."""
-    if not checks:
-        return lambda _v: True
-    if len(checks) == 1:
-        return checks[0]
-    if len(checks) == 2:
-        first, second = checks
-        return lambda v: first(v) and second(v)
-
-    def check(v: Any) -> bool:
-        for one in checks:  # noqa: SIM110 - a plain loop is faster than all() with a generator
-            if not one(v):
-                return False
+def _json_equal(one: Any, two: Any) -> bool:
+    """Equality as jsonschema's ``enum`` and ``const`` see it: ``True`` is not ``1`` (nor
+    ``False`` ``0``), ``1`` is ``1.0``, lists and mappings are compared item by item so."""
+    if one is two:
         return True
+    if type(one) is str or type(two) is str:
+        return bool(one == two)
+    if type(one) is list and type(two) is list:
+        return len(one) == len(two) and all(map(_json_equal, one, two))
+    if type(one) is dict and type(two) is dict:
+        return len(one) == len(two) and all(
+            key in two and _json_equal(value, two[key]) for key, value in one.items()
+        )
+    if type(one) is bool or type(two) is bool:
+        return False  # the same bool is caught by "is" above
+    return bool(one == two)
 
-    return check
 
+_ORDER = {"required": 0, "additionalProperties": 1, "properties": 2}
 
-def _is_number(value: Any) -> bool:
-    return type(value) is int or type(value) is float
+_RETURN = "return False"
+_BREAK = "break"
 
 
 class _Compiler:
-    """Compiles the subset of Draft 2020-12 our schemas use into nested closures."""
+    """Compiles the subset of Draft 2020-12 our schemas use into Python source, once.
+
+    Each schema becomes one function (and one per ``$ref`` target) of plain statements that
+    ``return False`` at the first keyword the value breaks: type tests are ``type(v) is str``,
+    enums a ``frozenset`` lookup, properties inlined one below the other. The source is compiled
+    with :func:`compile` and kept (see :func:`_fast_check`). A keyword it does not know raises
+    :class:`_Unsupported` (the caller then leaves every document to jsonschema).
+
+    Inside a function, a branch of ``oneOf``/``not``/``if`` is a ``while True:`` block that a
+    failing keyword leaves with ``break``; a loop (``items``) in such a block is a call to a
+    function of its own, so that its ``break`` cannot be mistaken.
+    """
 
     def __init__(self, root: Mapping[str, Any]) -> None:
         self.root = root
-        self.refs: dict[str, Check] = {}
+        self.refs: dict[str, str] = {}  # "#/..." -> the name of its function ("" while compiling)
+        self.functions: list[str] = []
+        self.constants: dict[str, Any] = {}
+        self.counter = 0
+        self.source = ""
 
     def compile(self, schema: Any) -> Check:
-        if schema is True:
-            return lambda _v: True
-        if schema is False:
-            return lambda _v: False
-        if not isinstance(schema, dict):
-            raise _Unsupported(repr(schema))
-        if schema.get("type") == "object":
-            return self._object(schema)
-        return _all(self._keywords(schema, skip=frozenset()))
-
-    def _keywords(self, schema: Mapping[str, Any], skip: frozenset[str]) -> list[Check]:
-        checks: list[Check] = []
-        for keyword, value in schema.items():
-            if keyword in _ANNOTATIONS or keyword in skip:
-                continue
-            compile_keyword = getattr(self, "_kw_" + keyword.lstrip("$"), None)
-            if compile_keyword is None:
-                raise _Unsupported(keyword)
-            if keyword in {"then", "else"}:
-                continue  # compiled together with "if"
-            checks.append(compile_keyword(value, schema))
-        return checks
-
-    def _object(self, schema: Mapping[str, Any]) -> Check:
-        """type: object with its properties, required and additionalProperties in one loop."""
-        subs = {name: self.compile(sub) for name, sub in schema.get("properties", {}).items()}
-        required = tuple(schema.get("required", ()))
-        extra = schema.get("additionalProperties", True)
-        closed = extra is False
-        extra_check = None if isinstance(extra, bool) else self.compile(extra)
-        rest = _all(self._keywords(schema, skip=_OBJECT_KEYWORDS))
-
-        def check(v: Any) -> bool:
-            if type(v) is not dict:
-                return False
-            for name in required:
-                if name not in v:
-                    return False
-            get = subs.get
-            for name, item in v.items():
-                sub = get(name)
-                if sub is None:
-                    if closed or (extra_check is not None and not extra_check(item)):
-                        return False
-                elif not sub(item):
-                    return False
-            return rest(v)
-
+        """The check of ``schema``; raises :class:`_Unsupported`."""
+        entry = self._function(schema)
+        self.source = "\n\n".join(self.functions) + "\n"
+        namespace: dict[str, Any] = dict(self.constants)
+        exec(compile(self.source, "<maplectl compiled schema>", "exec"), namespace)
+        check: Check = namespace[entry]
         return check
 
-    def _kw_ref(self, ref: str, _schema: Any) -> Check:
-        if not ref.startswith("#/") or self.refs.get(ref) is _IN_PROGRESS:
-            raise _Unsupported(ref)  # remote or recursive references are left to jsonschema
+    # -- names ------------------------------------------------------------------------------
+
+    def _name(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def _constant(self, value: Any) -> str:
+        """``value`` in the source: a literal when it reads back exactly, else a global."""
+        kind = type(value)
+        if kind in (str, int, bool) or value is None:
+            return repr(value)
+        if kind is float and math.isfinite(value):
+            return repr(value)
+        name = self._name("_k")
+        self.constants[name] = value
+        return name
+
+    # -- functions --------------------------------------------------------------------------
+
+    def _function(self, schema: Any) -> str:
+        """A function ``(value) -> bool`` of ``schema``, added to the source; its name."""
+        name = self._name("_check")
+        lines: list[str] = []
+        self._emit(schema, "v", None, _RETURN, lines, 1)
+        self.functions.append("\n".join([f"def {name}(v):", *lines, "    return True"]))
+        return name
+
+    def _ref(self, ref: Any) -> str:
+        """The function of the schema ``ref`` points at (``#/$defs/money``), compiled once."""
+        if not isinstance(ref, str) or not ref.startswith("#/") or self.refs.get(ref) == "":
+            raise _Unsupported(repr(ref))  # remote or recursive references: left to jsonschema
         if ref not in self.refs:
-            self.refs[ref] = _IN_PROGRESS
-            target: Any = self.root
-            for part in ref[2:].split("/"):
-                target = target[part]
-            self.refs[ref] = self.compile(target)
+            self.refs[ref] = ""
+            self.refs[ref] = self._function(self._resolve(ref))
         return self.refs[ref]
 
-    def _kw_not(self, value: Any, _schema: Any) -> Check:
-        inner = self.compile(value)
-        return lambda v: not inner(v)
+    def _resolve(self, ref: str) -> Any:
+        target: Any = self.root
+        for part in ref[2:].split("/"):
+            if "~" in part or "%" in part:
+                raise _Unsupported(ref)  # escaped pointers: left to jsonschema
+            if isinstance(target, dict) and part in target:
+                target = target[part]
+            elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
+                target = target[int(part)]
+            else:
+                raise _Unsupported(ref)
+        return target
 
-    def _kw_type(self, value: str | list[str], _schema: Any) -> Check:
-        tests = [_PYTHON_TYPES[t] for t in ([value] if isinstance(value, str) else value)]
-        if len(tests) == 1:
-            return tests[0]
-        return lambda v: any(test(v) for test in tests)
+    # -- statements -------------------------------------------------------------------------
 
-    def _kw_properties(self, value: Mapping[str, Any], _schema: Any) -> Check:
-        subs = {name: self.compile(sub) for name, sub in value.items()}
+    def _emit(
+        self, schema: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        """Statements that ``fail`` (``return False`` or ``break``) unless ``v`` fits ``schema``.
 
-        def check(v: Any) -> bool:
-            if type(v) is not dict:
-                return True
-            for name, item in v.items():
-                sub = subs.get(name)
-                if sub is not None and not sub(item):
-                    return False
-            return True
+        ``known`` is the Python type ``v`` is known to have (checked already), or None.
+        """
+        pad = "    " * depth
+        if schema is True:
+            return
+        if schema is False:
+            out.append(f"{pad}{fail}")
+            return
+        if not isinstance(schema, dict):
+            raise _Unsupported(repr(schema))
+        for keyword in schema:
+            if keyword not in _KEYWORDS and keyword not in _ANNOTATIONS:
+                raise _Unsupported(keyword)
+        if "$id" in schema and schema is not self.root:
+            raise _Unsupported("$id")  # a new base for the references below: left to jsonschema
+        if "type" in schema:
+            types = schema["type"]
+            names = [types] if isinstance(types, str) else types
+            if not isinstance(names, list) or not names:
+                raise _Unsupported(f"type {types!r}")
+            for one in names:
+                if one not in _NOT_A:
+                    raise _Unsupported(f"type {one!r}")
+            if len(names) == 1:
+                only = names[0]
+                if _PYTHON_TYPES[only] is not known:
+                    out.append(f"{pad}if {_NOT_A[only].format(v=v)}:")
+                    out.append(f"{pad}    {fail}")
+                known = _PYTHON_TYPES[only]
+            else:
+                tests = " and ".join(f"({_NOT_A[one].format(v=v)})" for one in names)
+                out.append(f"{pad}if {tests}:")
+                out.append(f"{pad}    {fail}")
+        # All keywords must pass, so any order gives the same verdict: the cheap and decisive
+        # ones first, and "required" before "properties" (which then reads required keys as is).
+        for keyword in sorted(schema, key=lambda k: _ORDER.get(k, len(_ORDER))):
+            if keyword in _ANNOTATIONS or keyword in {"type", "then", "else"}:
+                continue
+            emit = getattr(self, "_kw_" + keyword.lstrip("$"))
+            emit(schema[keyword], schema, v, known, fail, out, depth)
 
-        return check
+    def _guarded(
+        self, kind: type, v: str, known: type | None, out: list[str], depth: int
+    ) -> tuple[int, str]:
+        """Open ``if type(v) is kind:`` unless ``v`` is known to be one: the depth inside."""
+        if known is kind:
+            return depth, "    " * depth
+        out.append(f"{'    ' * depth}if type({v}) is {kind.__name__}:")
+        return depth + 1, "    " * (depth + 1)
 
-    def _kw_additionalProperties(self, value: Any, schema: Mapping[str, Any]) -> Check:
-        known = frozenset(schema.get("properties", {}))
+    def _block(self, schema: Any, v: str, known: type | None, out: list[str], depth: int) -> str:
+        """Run ``schema`` on ``v`` in a ``while True:`` block; a flag variable says it passed."""
+        pad = "    " * depth
+        flag = self._name("ok")
+        out.append(f"{pad}{flag} = False")
+        out.append(f"{pad}while True:")
+        self._emit(schema, v, known, _BREAK, out, depth + 1)
+        out.append(f"{pad}    {flag} = True")
+        out.append(f"{pad}    break")
+        return flag
+
+    def _kw_ref(
+        self, ref: Any, _schema: Any, v: str, _known: Any, fail: str, out: list[str], depth: int
+    ) -> None:
+        out.append(f"{'    ' * depth}if not {self._ref(ref)}({v}):")
+        out.append(f"{'    ' * depth}    {fail}")
+
+    def _kw_properties(
+        self,
+        value: Any,
+        _schema: Any,
+        v: str,
+        known: type | None,
+        fail: str,
+        out: list[str],
+        depth: int,
+    ) -> None:
+        if not isinstance(value, dict):
+            raise _Unsupported(repr(value))
+        inner: list[str] = []
+        at = depth + (known is not dict)
+        pad = "    " * at
+        required = _schema.get("required", ())  # checked already (see _ORDER)
+        for name, sub in value.items():
+            key = repr(name)
+            if sub is False:
+                inner.append(f"{pad}if {key} in {v}:")
+                inner.append(f"{pad}    {fail}")
+                continue
+            lines: list[str] = []
+            item = self._name("v")
+            if name in required:
+                self._emit(sub, item, None, fail, lines, at)
+                if lines:
+                    inner.append(f"{pad}{item} = {v}[{key}]")
+                    inner += lines
+                continue
+            self._emit(sub, item, None, fail, lines, at + 1)
+            if lines:
+                inner.append(f"{pad}if {key} in {v}:")
+                inner.append(f"{pad}    {item} = {v}[{key}]")
+                inner += lines
+        if inner:
+            self._guarded(dict, v, known, out, depth)
+            out += inner
+
+    def _kw_additionalProperties(
+        self,
+        value: Any,
+        schema: Any,
+        v: str,
+        known: type | None,
+        fail: str,
+        out: list[str],
+        depth: int,
+    ) -> None:
+        if value is True:
+            return
+        props = schema.get("properties", {})
+        if not isinstance(props, dict):
+            raise _Unsupported(repr(props))
+        pad = "    " * depth
+        if known is not dict:
+            # Only objects have properties; the rest is the same check one level in.
+            lines: list[str] = []
+            self._kw_additionalProperties(value, schema, v, dict, fail, lines, depth + 1)
+            if lines:
+                out.append(f"{pad}if type({v}) is dict:")
+                out += lines
+            return
         if value is False:
-            return lambda v: type(v) is not dict or known.issuperset(v)
-        sub = self.compile(value)
-        return lambda v: (
-            type(v) is not dict or all(sub(item) for name, item in v.items() if name not in known)
-        )
+            out.append(f"{pad}if not {self._constant(frozenset(props))}.issuperset({v}):")
+            out.append(f"{pad}    {fail}")
+            return
+        if fail != _RETURN:
+            alone = {"additionalProperties": value, "properties": dict.fromkeys(props, True)}
+            out.append(f"{pad}if not {self._function(alone)}({v}):")
+            out.append(f"{pad}    {fail}")
+            return
+        item = self._name("v")
+        if props:
+            key = self._name("k")
+            body: list[str] = []
+            self._emit(value, item, None, fail, body, depth + 2)
+            if body:
+                out.append(f"{pad}for {key}, {item} in {v}.items():")
+                out.append(f"{pad}    if {key} not in {self._constant(frozenset(props))}:")
+                out += body
+        else:
+            body = []
+            self._emit(value, item, None, fail, body, depth + 1)
+            if body:
+                out.append(f"{pad}for {item} in {v}.values():")
+                out += body
 
-    def _kw_required(self, value: list[str], _schema: Any) -> Check:
-        if len(value) == 1:
-            (name,) = value
-            return lambda v: type(v) is not dict or name in v
-        names = frozenset(value)
-        return lambda v: type(v) is not dict or v.keys() >= names
+    def _kw_required(
+        self,
+        value: Any,
+        _schema: Any,
+        v: str,
+        known: type | None,
+        fail: str,
+        out: list[str],
+        depth: int,
+    ) -> None:
+        if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+            raise _Unsupported(repr(value))
+        if not value:
+            return
+        _, pad = self._guarded(dict, v, known, out, depth)
+        if len(value) <= 4:
+            test = " or ".join(f"{name!r} not in {v}" for name in value)
+        else:
+            test = f"not {v}.keys() >= {self._constant(frozenset(value))}"
+        out.append(f"{pad}if {test}:")
+        out.append(f"{pad}    {fail}")
 
-    def _kw_items(self, value: Any, _schema: Any) -> Check:
-        sub = self.compile(value)
+    def _kw_items(
+        self,
+        value: Any,
+        _schema: Any,
+        v: str,
+        known: type | None,
+        fail: str,
+        out: list[str],
+        depth: int,
+    ) -> None:
+        pad = "    " * depth
+        if known is not list:
+            lines: list[str] = []
+            self._kw_items(value, _schema, v, list, fail, lines, depth + 1)
+            if lines:
+                out.append(f"{pad}if type({v}) is list:")
+                out += lines
+            return
+        if fail != _RETURN:
+            out.append(f"{pad}if not {self._function({'items': value})}({v}):")
+            out.append(f"{pad}    {fail}")
+            return
+        item = self._name("v")
+        body: list[str] = []
+        self._emit(value, item, None, fail, body, depth + 1)
+        if body:
+            out.append(f"{pad}for {item} in {v}:")
+            out += body
 
-        def check(v: Any) -> bool:
-            if type(v) is list:
-                for item in v:
-                    if not sub(item):
-                        return False
-            return True
+    def _length(
+        self,
+        kind: type,
+        op: str,
+        value: Any,
+        v: str,
+        known: type | None,
+        fail: str,
+        out: list[str],
+        depth: int,
+    ) -> None:
+        if type(value) is not int:
+            raise _Unsupported(repr(value))
+        pad = "    " * depth
+        guard = "" if known is kind else f"type({v}) is {kind.__name__} and "
+        out.append(f"{pad}if {guard}len({v}) {op} {value}:")
+        out.append(f"{pad}    {fail}")
 
-        return check
+    def _kw_maxItems(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        self._length(list, ">", value, v, known, fail, out, depth)
 
-    def _kw_maxItems(self, value: int, _schema: Any) -> Check:
-        return lambda v: type(v) is not list or len(v) <= value
+    def _kw_minItems(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        self._length(list, "<", value, v, known, fail, out, depth)
 
-    def _kw_minItems(self, value: int, _schema: Any) -> Check:
-        return lambda v: type(v) is not list or len(v) >= value
+    def _kw_minLength(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        self._length(str, "<", value, v, known, fail, out, depth)
 
-    def _kw_enum(self, value: list[Any], _schema: Any) -> Check:
-        options = tuple(value)
-        if all(type(o) is str for o in options):
-            strings = frozenset(options)  # the common case: one set lookup, no generator
-            return lambda v: type(v) is str and v in strings
-        return lambda v: any(type(v) is type(o) and v == o for o in options)
+    def _kw_maxLength(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        self._length(str, ">", value, v, known, fail, out, depth)
 
-    def _kw_const(self, value: Any, _schema: Any) -> Check:
-        return lambda v: type(v) is type(value) and v == value
+    def _kw_enum(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        if not isinstance(value, list):
+            raise _Unsupported(repr(value))
+        pad = "    " * depth
+        if all(type(o) is str for o in value):
+            guard = "" if known is str else f"type({v}) is not str or "
+            out.append(f"{pad}if {guard}{v} not in {self._constant(frozenset(value))}:")
+        else:
+            options = self._constant(tuple(value))
+            out.append(f"{pad}if not any(_json_equal({v}, o) for o in {options}):")
+            self.constants["_json_equal"] = _json_equal
+        out.append(f"{pad}    {fail}")
 
-    def _kw_pattern(self, value: str, _schema: Any) -> Check:
-        search = regex(value).search
-        return lambda v: type(v) is not str or search(v) is not None
+    def _kw_const(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        pad = "    " * depth
+        kind = type(value)
+        if value is None or kind is bool:
+            out.append(f"{pad}if {v} is not {value!r}:")
+        elif kind is str:
+            guard = "" if known is str else f"type({v}) is not str or "
+            out.append(f"{pad}if {guard}{v} != {value!r}:")
+        elif kind in (int, float) and math.isfinite(value):
+            # As jsonschema: 1 and 1.0 are one number, True is not 1.
+            guard = "" if known in (int, float, _Number) else f"{_NOT_A['number'].format(v=v)} or "
+            out.append(f"{pad}if {guard}{v} != {value!r}:")
+        else:
+            out.append(f"{pad}if not _json_equal({v}, {self._constant(value)}):")
+            self.constants["_json_equal"] = _json_equal
+        out.append(f"{pad}    {fail}")
 
-    def _kw_minLength(self, value: int, _schema: Any) -> Check:
-        return lambda v: type(v) is not str or len(v) >= value
+    def _kw_pattern(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        if not isinstance(value, str):
+            raise _Unsupported(repr(value))
+        search = self._name("_search")
+        self.constants[search] = regex(value).search
+        guard = "" if known is str else f"type({v}) is str and "
+        out.append(f"{'    ' * depth}if {guard}{search}({v}) is None:")
+        out.append(f"{'    ' * depth}    {fail}")
 
-    def _kw_maxLength(self, value: int, _schema: Any) -> Check:
-        return lambda v: type(v) is not str or len(v) <= value
+    def _bound(
+        self, op: str, value: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        """``v op value`` fails (a number only; as jsonschema, NaN passes every bound)."""
+        if type(value) not in (int, float):
+            raise _Unsupported(repr(value))
+        if known is int or known is float or known is _Number:
+            guard = ""
+        elif known is None:
+            guard = f"(type({v}) is int or type({v}) is float) and "
+        else:
+            return  # a string, list, ... is not bound by a number
+        out.append(f"{'    ' * depth}if {guard}{v} {op} {self._constant(value)}:")
+        out.append(f"{'    ' * depth}    {fail}")
 
-    def _kw_minimum(self, value: float, _schema: Any) -> Check:
-        return lambda v: not _is_number(v) or not v < value  # as jsonschema: NaN passes
+    def _kw_minimum(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        self._bound("<", value, v, known, fail, out, depth)
 
-    def _kw_exclusiveMinimum(self, value: float, _schema: Any) -> Check:
-        return lambda v: not _is_number(v) or not v <= value
+    def _kw_exclusiveMinimum(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        self._bound("<=", value, v, known, fail, out, depth)
 
-    def _kw_maximum(self, value: float, _schema: Any) -> Check:
-        return lambda v: not _is_number(v) or not v > value
+    def _kw_maximum(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        self._bound(">", value, v, known, fail, out, depth)
 
-    def _kw_allOf(self, value: list[Any], _schema: Any) -> Check:
-        return _all([self.compile(sub) for sub in value])
+    def _kw_allOf(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        if not isinstance(value, list):
+            raise _Unsupported(repr(value))
+        for sub in value:
+            self._emit(sub, v, known, fail, out, depth)
 
-    def _kw_oneOf(self, value: list[Any], _schema: Any) -> Check:
-        subs = [self.compile(sub) for sub in value]
+    def _kw_oneOf(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        if not isinstance(value, list):
+            raise _Unsupported(repr(value))
+        pad = "    " * depth
+        flags = [self._block(sub, v, known, out, depth) for sub in value]
+        total = " + ".join(flags) if flags else "0"
+        out.append(f"{pad}if {total} != 1:")
+        out.append(f"{pad}    {fail}")
 
-        def check(v: Any) -> bool:
-            passed = 0
-            for sub in subs:
-                if sub(v):
-                    passed += 1
-            return passed == 1
+    def _kw_not(
+        self, value: Any, _s: Any, v: str, known: type | None, fail: str, out: list[str], depth: int
+    ) -> None:
+        flag = self._block(value, v, known, out, depth)
+        out.append(f"{'    ' * depth}if {flag}:")
+        out.append(f"{'    ' * depth}    {fail}")
 
-        return check
-
-    def _kw_if(self, value: Any, schema: Mapping[str, Any]) -> Check:
-        condition = self.compile(value)
-        then = self.compile(schema.get("then", True))
-        otherwise = self.compile(schema.get("else", True))
-        return lambda v: then(v) if condition(v) else otherwise(v)
-
-    _kw_then = _kw_else = _kw_if  # never called: skipped in compile(), listed as known
+    def _kw_if(
+        self,
+        value: Any,
+        schema: Any,
+        v: str,
+        known: type | None,
+        fail: str,
+        out: list[str],
+        depth: int,
+    ) -> None:
+        pad = "    " * depth
+        flag = self._block(value, v, known, out, depth)
+        then: list[str] = []
+        self._emit(schema.get("then", True), v, known, fail, then, depth + 1)
+        otherwise: list[str] = []
+        self._emit(schema.get("else", True), v, known, fail, otherwise, depth + 1)
+        if then:
+            out.append(f"{pad}if {flag}:")
+            out += then
+            if otherwise:
+                out.append(f"{pad}else:")
+                out += otherwise
+        elif otherwise:
+            out.append(f"{pad}if not {flag}:")
+            out += otherwise

@@ -177,28 +177,41 @@ def item_key(item: Mapping[str, Any]) -> tuple[Any, ...]:
     return ("pricing", signature.get("product_pricing_id"), signature["aggregate"])
 
 
+def _is_mapping(value: Any) -> bool:
+    """isinstance(value, Mapping), without the ABC's cost for the common plain dict and None."""
+    return type(value) is dict or (value is not None and isinstance(value, Mapping))
+
+
 def item_traits(item: Any) -> frozenset[tuple[Any, ...]]:
     """The parts of an item an edit tends to keep: its pricing, or its price's words or amount."""
-    if not isinstance(item, Mapping):
+    if not _is_mapping(item):
         return frozenset()
-    traits: set[tuple[Any, ...]] = set()
-    if isinstance(item.get("product_pricing_id"), str):
-        traits.add(("pricing", item["product_pricing_id"]))
+    traits: list[tuple[Any, ...]] = []
+    pricing = item.get("product_pricing_id")
+    if isinstance(pricing, str):
+        traits.append(("pricing", pricing))
     custom = item.get("custom_price")
-    if isinstance(custom, Mapping):
-        if isinstance(custom.get("description"), str) and name_key(custom["description"]):
-            traits.add(("description", name_key(custom["description"])))
+    if _is_mapping(custom):
+        description = custom.get("description")
+        if isinstance(description, str):
+            key = name_key(description)
+            if key:
+                traits.append(("description", key))
         amount = money_view(custom.get("amount"))
         if amount is not None:
-            traits.add(("amount", amount.get("currency"), number(amount.get("value_in_cents"))))
+            traits.append(("amount", amount.get("currency"), number(amount.get("value_in_cents"))))
     return frozenset(traits)
 
 
 def charge_traits(body: Mapping[str, Any]) -> frozenset[tuple[Any, ...]]:
     """The traits of every item of a charge request."""
     items = body.get("onetime_items")
+    if not isinstance(items, list):
+        return frozenset()
+    if len(items) == 1:
+        return item_traits(items[0])
     out: frozenset[tuple[Any, ...]] = frozenset()
-    for item in items if isinstance(items, list) else ():
+    for item in items:
         out |= item_traits(item)
     return out
 
@@ -271,6 +284,7 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
     pins: dict[tuple[Kind, str], int] = {}
     names: dict[tuple[str, str], int] = {}
     traits: dict[tuple[str, Any, Any, tuple[Any, ...]], int] = {}
+    instants: dict[str | None, Any] = {}  # created_after -> instant_text (most entries share one)
     for index, entry in enumerate(entries):
         if entry.remote_id is not None:
             first = pins.setdefault((entry.kind, entry.remote_id), index)
@@ -308,10 +322,13 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
             continue
         if entry.allow_duplicate:
             continue
-        group = (entry.customer_id, entry.spec.get("type"), instant_text(entry.created_after))
+        after = entry.created_after
+        if after not in instants:
+            instants[after] = instant_text(after)
+        group = (entry.customer_id, entry.spec.get("type"), instants[after])
         found = None
-        shared = (t for t in charge_traits(entry.spec) if t[0] != "amount")
-        for trait in sorted(shared, key=repr):
+        shared = _lasting_traits(entry.spec)
+        for trait in sorted(shared, key=repr) if len(shared) > 1 else shared:
             first = traits.setdefault((*group, trait), index)
             if first != index and found is None and not _both_pinned(entry, entries[first]):
                 found = Clash(
@@ -323,6 +340,28 @@ def clashes(entries: Sequence[Entry]) -> Iterator[Clash]:
                 )
         if found is not None:
             yield found
+
+
+def _lasting_traits(body: Mapping[str, Any]) -> set[tuple[Any, ...]]:
+    """:func:`charge_traits` but the amounts (a shared price alone is common and allowed)."""
+    items = body.get("onetime_items")
+    out: set[tuple[Any, ...]] = set()
+    if not isinstance(items, list):
+        return out
+    for item in items:
+        if not _is_mapping(item):
+            continue
+        pricing = item.get("product_pricing_id")
+        if isinstance(pricing, str):
+            out.add(("pricing", pricing))
+        custom = item.get("custom_price")
+        if _is_mapping(custom):
+            description = custom.get("description")
+            if isinstance(description, str):
+                key = name_key(description)
+                if key:
+                    out.add(("description", key))
+    return out
 
 
 def _both_pinned(entry: Entry, other: Entry) -> bool:
@@ -342,12 +381,14 @@ def _trait_text(trait: tuple[Any, ...]) -> str:
 
 
 def money_view(value: Any) -> JSONDict | None:
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         return None
     return {"currency": value.get("currency"), "value_in_cents": value.get("value_in_cents")}
 
 
 def number(value: Any) -> Any:
+    if type(value) is int:
+        return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
