@@ -10,9 +10,10 @@ and 429. A 500 is never retried here: it spent the key, and only apply can decid
 re-reading) whether to use the next key generation.
 
 Limits that keep a bad or hostile server from holding a run: each request has a total deadline
-(``Timeouts.read`` from sending to the last byte, and never past the run's deadline), so a body
-trickled a byte at a time cannot stretch it; a ``Retry-After`` longer than the run has left fails
-at once instead of sleeping past the deadline; a body is read as a stream and refused beyond
+(``Timeouts.read`` from sending to the last byte, and never past the run's deadline): every
+socket operation waits at most what is left of it (:class:`_DeadlineBackend`), so headers or a
+body trickled a byte at a time cannot stretch it; a ``Retry-After`` longer than the run has left
+fails at once instead of sleeping past the deadline; a body is read as a stream and refused beyond
 ``MAX_BODY_BYTES``. Plain ``http://`` is refused before connecting unless the host is loopback
 (:func:`maplectl.config.check_api_url`).
 """
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpcore
 import httpx
 
 from maplectl import __version__
@@ -57,6 +59,96 @@ LogFn = Callable[[str], None]
 
 _CREATE_PATHS = {Kind.CREDIT: "credits", Kind.ONE_TIME_CHARGE: "one_times"}
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a page of 100 objects is a few hundred KiB
+
+
+_request = threading.local()
+"""``at``: the ``time.monotonic()`` by which the request this thread is making must be done."""
+
+
+def _time_left(timeout: float | None, expired: type[Exception]) -> float | None:
+    """``timeout`` for one socket operation, cut to what is left of this thread's request
+    deadline; ``expired`` is raised if nothing is left."""
+    deadline: float | None = getattr(_request, "at", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired("the request's deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write waits at most what is left of the deadline of
+    the request using it (a pooled connection serves each request under that request's own)."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with :class:`_DeadlineStream` connections. Without it, a
+    server sending its headers a byte at a time would hold a request for as long as it liked:
+    httpx's read timeout bounds each read, not the whole."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._backend.connect_tcp(host, port, left, local_address, socket_options)
+        )
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_unix_socket(path, left, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _bound_by_deadlines(client: httpx.Client) -> bool:
+    """Give every connection pool of ``client`` (its own and any proxy's) a
+    :class:`_DeadlineBackend`; False if one of them does not look as httpx 0.27-0.29 built it
+    (a test pins this, so an httpx that changes it fails there, not silently here)."""
+    transports = [client._transport, *(t for t in client._mounts.values() if t is not None)]
+    pools = [getattr(transport, "_pool", None) for transport in transports]
+    backends = [getattr(pool, "_network_backend", None) for pool in pools]
+    if not all(isinstance(backend, httpcore.NetworkBackend) for backend in backends):
+        return False
+    for pool, backend in zip(pools, backends, strict=True):
+        if isinstance(backend, httpcore.NetworkBackend) and not isinstance(
+            backend, _DeadlineBackend
+        ):
+            setattr(pool, "_network_backend", _DeadlineBackend(backend))  # noqa: B010
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +276,8 @@ class MapleClient:
             # (HTTP_PROXY, ALL_PROXY), which would carry the token across the network in clear.
             trust_env=not api_url.lower().startswith("http://"),
         )
+        self.deadline_bound = transport is None and _bound_by_deadlines(self._http)
+        """Every socket operation is bound by its request's deadline (see _DeadlineBackend)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -326,6 +420,7 @@ class MapleClient:
         timeout = httpx.Timeout(
             min(self._timeouts.read, left), connect=min(self._timeouts.connect, left)
         )
+        _request.at = time.monotonic() + left
         try:
             with self._http.stream(
                 method, url, json=body, headers=headers, timeout=timeout
@@ -340,6 +435,8 @@ class MapleClient:
         except TransportError:
             self._trace(method, path, key, "abandoned", started)
             raise
+        finally:
+            _request.at = None
         replayed = response.headers.get("Idempotency-Used", "").lower() == "true"
         self._trace(method, path, key, str(response.status_code), started, replayed)
         try:
