@@ -93,6 +93,15 @@ def clean_token(raw: str, source: str) -> Secret:
     redaction.remember(value)  # masked everywhere even if refused below
     if not value:
         raise UsageError(f"the API token from {source} is empty", hint="set it to the API token")
+    if len(value) < redaction.MIN_LENGTH:
+        # Masking a text this short everywhere would garble every output, so it could not be
+        # kept out of them: it is refused before it is sent anywhere.
+        raise UsageError(
+            f"the API token from {source} is {len(value)} character"
+            f"{'s' if len(value) != 1 else ''} long; a token is at least "
+            f"{redaction.MIN_LENGTH}, so nothing was sent",
+            hint="copy the whole token",
+        )
     for index, char in enumerate(value):
         if not ("!" <= char <= "~"):
             name = unicodedata.name(char, unicodedata.category(char))

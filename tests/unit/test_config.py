@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from maplectl.config import Secret, find_config_file, resolve_settings
+from maplectl.config import Secret, find_config_file, read_token_file, resolve_settings
 from maplectl.errors import UsageError
 
 FILE = {
@@ -34,13 +34,13 @@ def resolve(env: dict[str, str] | None = None, **flags: object) -> object:
 
 def test_flags_beat_env_beat_file() -> None:
     """--company beats MAPLE_COMPANY_ID, which names the company when maplectl.yaml pins none."""
-    env = {"MAPLE_API_TOKEN": "t", "MAPLE_COMPANY_ID": "cmp_env"}
+    env = {"MAPLE_API_TOKEN": "tok_test", "MAPLE_COMPANY_ID": "cmp_env"}
     unpinned = {k: v for k, v in FILE.items() if k != "company_id"}
     assert resolve(env, config=unpinned).company_id == "cmp_env"  # type: ignore[attr-defined]
     assert resolve(env, company="cmp_flag").company_id == "cmp_flag"  # type: ignore[attr-defined]
-    same = {"MAPLE_API_TOKEN": "t", "MAPLE_COMPANY_ID": "cmp_file"}
+    same = {"MAPLE_API_TOKEN": "tok_test", "MAPLE_COMPANY_ID": "cmp_file"}
     assert resolve(same).company_id == "cmp_file"  # type: ignore[attr-defined]
-    only_file = resolve({"MAPLE_API_TOKEN": "t"})
+    only_file = resolve({"MAPLE_API_TOKEN": "tok_test"})
     assert only_file.company_id == "cmp_file"  # type: ignore[attr-defined]
     assert only_file.api_url == "https://file.test/api/v1"  # type: ignore[attr-defined]
     assert only_file.parallelism == 3 and only_file.read_timeout == 12  # type: ignore[attr-defined]
@@ -64,7 +64,7 @@ def test_missing_token_explains_why_there_is_no_flag() -> None:
 def test_company_must_start_with_cmp() -> None:
     """A company id without the cmp_ prefix is refused before any request."""
     with pytest.raises(UsageError, match="cmp_"):
-        resolve({"MAPLE_API_TOKEN": "t"}, company="acme")
+        resolve({"MAPLE_API_TOKEN": "tok_test"}, company="acme")
 
 
 def test_sandbox_needs_no_token_and_refuses_api_url() -> None:
@@ -106,6 +106,24 @@ def test_a_hidden_character_inside_the_token_is_refused_without_showing_it(bad: 
     assert "abcdef" not in message and "ghij" not in message
 
 
+@pytest.mark.parametrize("short", ["q", "q7", "q7Z", " q7Z\n"])
+def test_a_token_too_short_to_be_masked_is_refused_before_anything_is_sent(
+    short: str, tmp_path: Path
+) -> None:
+    """A token under 4 characters could not be masked in every output without garbling it, so
+    it is refused (from the environment or a token file) with its length, never its text."""
+    with pytest.raises(UsageError) as info:
+        resolve({"MAPLE_API_TOKEN": short})
+    message = str(info.value)
+    assert "MAPLE_API_TOKEN" in message and "nothing was sent" in message
+    assert f"is {len(short.strip())} character" in message and "q7" not in message
+    token_file = tmp_path / "token"
+    token_file.write_text(short, encoding="utf-8")
+    with pytest.raises(UsageError, match="at least 4"):
+        read_token_file(token_file)
+    assert len(resolve({"MAPLE_API_TOKEN": "q7Zx"}).token.reveal()) == 4  # type: ignore[attr-defined]
+
+
 def test_a_token_file_others_can_read_is_warned_about(tmp_path: Path) -> None:
     """Mode 0644 on a token file gets a chmod 600 warning; 0600 gets none."""
     from maplectl.config import token_file_warning
@@ -137,10 +155,10 @@ def test_a_token_file_others_can_read_is_warned_about(tmp_path: Path) -> None:
 def test_plain_http_is_allowed_to_loopback_hosts_only(url: str, ok: bool) -> None:
     """http:// carries the token in clear, so only to this machine; https:// anywhere."""
     if ok:
-        assert resolve({"MAPLE_API_TOKEN": "t"}, api_url=url).api_url == url  # type: ignore[attr-defined]
+        assert resolve({"MAPLE_API_TOKEN": "tok_test"}, api_url=url).api_url == url  # type: ignore[attr-defined]
     else:
         with pytest.raises(UsageError) as info:
-            resolve({"MAPLE_API_TOKEN": "t"}, api_url=url)
+            resolve({"MAPLE_API_TOKEN": "tok_test"}, api_url=url)
         assert "--api-url" in str(info.value)
 
 
@@ -148,14 +166,14 @@ def test_settings_know_when_the_api_url_came_from_a_file(tmp_path: Path) -> None
     """api_url from maplectl.yaml is marked as such (the plan shows it prominently); the same
     URL from a flag or the environment is not, nor is Maple's own URL from the file."""
     config_file = tmp_path / "maplectl.yaml"
-    from_file = resolve({"MAPLE_API_TOKEN": "t"}, config_file=config_file)
+    from_file = resolve({"MAPLE_API_TOKEN": "tok_test"}, config_file=config_file)
     assert from_file.api_url_from_file == config_file  # type: ignore[attr-defined]
     from_flag = resolve(
-        {"MAPLE_API_TOKEN": "t"}, config_file=config_file, api_url="https://file.test/api/v1"
+        {"MAPLE_API_TOKEN": "tok_test"}, config_file=config_file, api_url="https://file.test/api/v1"
     )
     assert from_flag.api_url_from_file is None  # type: ignore[attr-defined]
     own = resolve(
-        {"MAPLE_API_TOKEN": "t"},
+        {"MAPLE_API_TOKEN": "tok_test"},
         config_file=config_file,
         config={**FILE, "api_url": "https://api.maplebilling.com/api/v1/"},
     )
@@ -166,7 +184,7 @@ def test_settings_know_when_the_api_url_came_from_a_file(tmp_path: Path) -> None
 def test_a_company_from_the_environment_must_agree_with_the_pinned_one(sandbox: bool) -> None:
     """MAPLE_COMPANY_ID other than maplectl.yaml's company_id is refused, naming both, unless
     --company says which company is meant."""
-    env = {"MAPLE_API_TOKEN": "t", "MAPLE_COMPANY_ID": "cmp_leftover"}
+    env = {"MAPLE_API_TOKEN": "tok_test", "MAPLE_COMPANY_ID": "cmp_leftover"}
     with pytest.raises(UsageError) as info:
         resolve(env, sandbox=sandbox)
     assert "MAPLE_COMPANY_ID is cmp_leftover" in info.value.message
@@ -184,10 +202,10 @@ def test_sandbox_is_refused_for_a_config_pinned_to_production(tmp_path: Path) ->
     with pytest.raises(UsageError, match="pins environment: production") as info:
         resolve({}, sandbox=True, config=production, config_file=config_file)
     assert str(config_file) in info.value.message
-    live = resolve({"MAPLE_API_TOKEN": "t"}, config=production)
+    live = resolve({"MAPLE_API_TOKEN": "tok_test"}, config=production)
     assert live.environment == "production"  # type: ignore[attr-defined]
     test = resolve({}, sandbox=True, config={"company_id": "cmp_t", "environment": "test"})
     assert test.environment == "test"  # type: ignore[attr-defined]
     unpinned = resolve({}, sandbox=True, config={}, sandbox_company="cmp_demo")
     assert unpinned.environment == "test"  # type: ignore[attr-defined]
-    assert resolve({"MAPLE_API_TOKEN": "t"}).environment is None  # type: ignore[attr-defined]
+    assert resolve({"MAPLE_API_TOKEN": "tok_test"}).environment is None  # type: ignore[attr-defined]

@@ -97,7 +97,7 @@ def test_an_identifier_is_sent_as_one_path_segment(identifier: str, sent: str) -
     with MapleClient(
         api_url="https://maple.test/api/v1",
         company_id="cmp_x",
-        token=Secret("t"),
+        token=Secret("tok_test"),
         transport=httpx.MockTransport(handler),
     ) as client:
         assert client.get_customer(identifier)["id"] == "cus_x"
