@@ -657,12 +657,13 @@ def export_manifests(
     object, one file per customer and kind: ``out/credits/<customer>.yaml``,
     ``out/charges/<customer>.yaml`` (:mod:`maplectl.manifests.export` has the rules).
 
-    ``customers``: Maple ids (each checked first); none means every customer of the company,
-    read page by page. Customers are read ``parallelism`` at a time, and each customer's files
-    are written before the next customer's objects are taken, so memory does not grow with the
-    company. Files are written to a temporary file and renamed: none is ever half written.
-    Existing files are refused (before anything is read) unless ``force``: with ``customers``,
-    the files of those customers; without, any ``*.yaml`` in ``out/credits`` or ``out/charges``.
+    ``customers``: Maple ids or customers' identifiers (each looked up first); none means every
+    customer of the company, read page by page. Customers are read ``parallelism`` at a time,
+    and each customer's files are written before the next customer's objects are taken, so
+    memory does not grow with the company. Files are written to a temporary file and renamed:
+    none is ever half written. Existing files are refused (before any object is read) unless
+    ``force``: with ``customers``, the files of those customers; without, any ``*.yaml`` in
+    ``out/credits`` or ``out/charges``.
     """
     wanted = list(dict.fromkeys(customers))
     kinds = [k for k in (Kind.CREDIT, Kind.ONE_TIME_CHARGE) if k in kinds]
@@ -671,9 +672,11 @@ def export_manifests(
     if not force:
         _refuse_existing(out, wanted, kinds)
     counter = RequestCounter(None)
-    for customer in wanted:
-        _check_customer(reader, customer)
-        counter.tick()
+    resolved = [_export_customer(reader, customer, counter) for customer in wanted]
+    by_identifier = [real for given, real in zip(wanted, resolved, strict=True) if real != given]
+    if by_identifier and not force:
+        _refuse_existing(out, by_identifier, kinds)
+    wanted = list(dict.fromkeys(resolved))
     totals = {kind: company_total(reader, _COLLECTIONS[kind], counter) for kind in kinds}
     read = [kind for kind in kinds if totals[kind] != 0]  # a company without charges: no reads
     source: Iterable[str] = wanted or customer_ids(reader, counter)
@@ -750,21 +753,29 @@ def _part_of(path: Path, stem: str) -> bool:
     return name.startswith(f"{stem}+") and name.endswith(".yaml") and number.isdigit()
 
 
-def _check_customer(reader: StateReader, customer: str) -> None:
+def _export_customer(reader: StateReader, given: str, counter: RequestCounter) -> str:
+    """The Maple id ``--customer given`` means: ``given`` itself if it is one, else the one
+    customer whose ``identifier`` it is, looked up as a manifest's identifier is (exactly one
+    customer, with exactly that identifier)."""
     try:
-        found = reader.get_customer(customer)
+        found = reader.get_customer(given)
     except NotFoundError as exc:
         raise UsageError(
-            f"--customer {customer}: no such customer in this company; nothing was written",
-            hint="check the id; Maple customer ids look like cus_...",
+            f"--customer {given}: no such customer in this company; nothing was written",
+            hint="give a Maple id (cus_...) or a customer's identifier",
         ) from exc
-    real = str(found.get("id", customer))
-    if real != customer:
+    finally:
+        counter.tick()
+    if str(found.get("id", given)) == given:
+        return given
+    lookup = lookup_identifiers(reader, [given]).get(given)
+    if lookup is None or lookup.customer_id is None:
         raise UsageError(
-            f"--customer {customer} is the identifier of customer {real}, not its Maple id; "
+            f"--customer {given}: {lookup.problem if lookup else 'names no customer'}; "
             "nothing was written",
-            hint=f"use --customer {real}",
+            hint=(lookup.hint if lookup else "") or "give the customer's Maple id (cus_...)",
         )
+    return lookup.customer_id
 
 
 def _write_parts(folder: Path, made: CustomerFile) -> int:

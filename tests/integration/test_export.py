@@ -86,19 +86,45 @@ def test_kind_and_customer_narrow_the_export(maple: Maple, world: World, tmp_pat
     )
 
 
-@pytest.mark.parametrize(
-    ("customer", "message"),
-    [
-        ("cus_nobody", "--customer cus_nobody: no such customer"),
-        ("globex", "--customer globex is the identifier of customer cus_globex"),
-    ],
-)
-def test_a_customer_that_is_not_a_maple_id_is_refused_before_writing(
-    maple: Maple, tmp_path: Path, customer: str, message: str
+def test_an_unknown_customer_is_refused_before_writing(maple: Maple, tmp_path: Path) -> None:
+    """A typo: exit 1, nothing written."""
+    with pytest.raises(UsageError, match="--customer cus_nobody: no such customer"):
+        export(maple, tmp_path / "out", customers=["cus_acme", "cus_nobody"])
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_customer_is_taken_by_its_identifier_too(
+    maple: Maple, world: World, tmp_path: Path
 ) -> None:
-    """A typo or the customer's own identifier: exit 1, nothing written."""
-    with pytest.raises(UsageError, match=message):
-        export(maple, tmp_path / "out", customers=["cus_acme", customer])
+    """`--customer globex` (cus_globex's identifier) exports cus_globex's files, byte for byte
+    what `--customer cus_globex` writes; an identifier and its customer's id given together
+    are one customer; existing files of the customer it names are refused without --force."""
+    by_id = export(maple, tmp_path / "id", customers=["cus_globex"])
+    by_identifier = export(maple, tmp_path / "identifier", customers=["globex", "cus_globex"])
+    assert by_identifier.customers == by_id.customers == 1
+    assert tree(tmp_path / "identifier") == tree(tmp_path / "id")
+    with pytest.raises(UsageError, match=r"credits/cus_globex\.yaml .*already exist"):
+        export(maple, tmp_path / "id", customers=["globex"])
+
+
+def test_an_identifier_two_customers_share_is_refused(maple: Maple, tmp_path: Path) -> None:
+    """maplectl never chooses between two customers sharing an identifier: export names both
+    and writes nothing."""
+    twins = [
+        {"id": f"cus_twin_{n}", "identifier": "twin-co", "name": f"Twin {n}", "email": ""}
+        for n in (1, 2)
+    ]
+    maple.control(
+        "POST",
+        "seed",
+        {
+            "companies": [
+                {"id": "cmp_demo", "name": "Demo", "token": maple.box.token, "customers": twins}
+            ]
+        },
+    )
+    with pytest.raises(UsageError, match=r"--customer twin-co: .*cus_twin_1.*cus_twin_2"):
+        export(maple, tmp_path / "out", customers=["twin-co"])
     assert not (tmp_path / "out").exists()
 
 
