@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import decimal
 import enum
+import json
 from typing import Any
 
 import pytest
@@ -126,3 +127,19 @@ def test_a_subclass_value_is_never_passed_where_jsonschema_refuses_it(
     assert not _jsonschema_accepts(schema, value)
     check = compile_check(schema, schema)
     assert check is None or check(value) is False
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=OverflowError,
+    reason="review-15c: _kw_const calls math.isfinite on an int const, which overflows "
+    "beyond float range",
+)
+def test_an_integer_const_beyond_float_range_compiles() -> None:
+    """A JSON schema whose ``const`` is an integer too large for a float (401 digits, which
+    json.loads reads) gets a check that agrees with jsonschema, not an OverflowError."""
+    schema = json.loads('{"const": 1' + "0" * 400 + "}")
+    check = compile_check(schema, schema)
+    assert check is not None
+    assert check(10**400) is True
+    assert check(1) is False
