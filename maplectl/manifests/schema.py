@@ -208,9 +208,34 @@ def compile_check(schema: Any, root: Mapping[str, Any]) -> Check | None:
     sandbox uses this to validate request bodies without paying for jsonschema on every request.
     """
     try:
-        return _Compiler(root).compile(schema)
+        check = _Compiler(root).compile(schema)
     except _Unsupported:
         return None
+    return lambda value: _plain(value) and check(value)
+
+
+_PLAIN_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is made of JSON's types only, exactly (as ``json.loads`` makes them).
+
+    The compiled check tests types exactly (``type(v) is str``), jsonschema with
+    ``isinstance`` and ``numbers.Number``: on a subclass of a builtin or a ``Decimal`` the two
+    could disagree, so :func:`compile_check` says no to such a value (and jsonschema explains).
+    Manifests need no such walk: the YAML loader makes plain values, and dates, which no JSON
+    type matches in either check."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind not in _PLAIN_TYPES:
+            return False
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+    return True
 
 
 def validate_document(
@@ -384,11 +409,16 @@ class _Compiler:
         self.source = ""
 
     def compile(self, schema: Any) -> Check:
-        """The check of ``schema``; raises :class:`_Unsupported`."""
-        entry = self._function(schema)
-        self.source = "\n\n".join(self.functions) + "\n"
-        namespace: dict[str, Any] = dict(self.constants)
-        exec(compile(self.source, "<maplectl compiled schema>", "exec"), namespace)
+        """The check of ``schema``; raises :class:`_Unsupported`, also for a schema too deep
+        or too odd for Python to compile (nested beyond its limits, a number it cannot print):
+        jsonschema handles those."""
+        try:
+            entry = self._function(schema)
+            self.source = "\n\n".join(self.functions) + "\n"
+            namespace: dict[str, Any] = dict(self.constants)
+            exec(compile(self.source, "<maplectl compiled schema>", "exec"), namespace)
+        except (SyntaxError, RecursionError, MemoryError, ValueError, OverflowError) as exc:
+            raise _Unsupported(type(exc).__name__) from exc
         check: Check = namespace[entry]
         return check
 
@@ -438,6 +468,10 @@ class _Compiler:
             elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
                 target = target[int(part)]
             else:
+                raise _Unsupported(ref)
+            if isinstance(target, dict) and "$id" in target:
+                # A resource of its own: the references inside it mean its own "#/...", which
+                # this compiler does not track. Left to jsonschema.
                 raise _Unsupported(ref)
         return target
 
@@ -717,7 +751,7 @@ class _Compiler:
         elif kind is str:
             guard = "" if known is str else f"type({v}) is not str or "
             out.append(f"{pad}if {guard}{v} != {value!r}:")
-        elif kind in (int, float) and math.isfinite(value):
+        elif kind is int or (kind is float and math.isfinite(value)):
             # As jsonschema: 1 and 1.0 are one number, True is not 1.
             guard = "" if known in (int, float, _Number) else f"{_NOT_A['number'].format(v=v)} or "
             out.append(f"{pad}if {guard}{v} != {value!r}:")

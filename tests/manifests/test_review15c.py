@@ -21,12 +21,6 @@ def _jsonschema_accepts(schema: dict[str, Any], value: Any) -> bool:
     return bool(_strict_validator_class()(schema).is_valid(value))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="review-15c: $ref inside a nested $id resource is resolved against the root, "
-    "not the resource jsonschema resolves it in",
-)
 def test_a_ref_inside_a_nested_resource_is_not_resolved_against_the_root() -> None:
     """A ``$ref`` reached through a subschema with its own ``$id`` is resolved in that resource
     (as jsonschema does), so the check never says yes to a value jsonschema refuses."""
@@ -62,12 +56,6 @@ def _untyped_objects(levels: int) -> dict[str, Any]:
     return schema
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SyntaxError,
-    reason="review-15c: deep schemas overflow Python's nesting limits; compile() raises "
-    "SyntaxError/IndentationError out of compile_check instead of returning None",
-)
 @pytest.mark.parametrize(
     "schema",
     [_nullable_objects(21), _untyped_objects(49)],
@@ -107,12 +95,6 @@ SUBCLASS_CASES: list[tuple[dict[str, Any], Any]] = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="review-15c: keyword guards test type(v) is str/dict/list/int/float, jsonschema "
-    "isinstance/numbers.Number: subclasses skip the keyword and pass",
-)
 @pytest.mark.parametrize(
     ("schema", "value"),
     SUBCLASS_CASES,
@@ -129,12 +111,6 @@ def test_a_subclass_value_is_never_passed_where_jsonschema_refuses_it(
     assert check is None or check(value) is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="review-15c: _kw_const calls math.isfinite on an int const, which overflows "
-    "beyond float range",
-)
 def test_an_integer_const_beyond_float_range_compiles() -> None:
     """A JSON schema whose ``const`` is an integer too large for a float (401 digits, which
     json.loads reads) gets a check that agrees with jsonschema, not an OverflowError."""
