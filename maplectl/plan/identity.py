@@ -182,8 +182,9 @@ def _is_mapping(value: Any) -> bool:
     return type(value) is dict or (value is not None and isinstance(value, Mapping))
 
 
-def item_traits(item: Any) -> frozenset[tuple[Any, ...]]:
-    """The parts of an item an edit tends to keep: its pricing, or its price's words or amount."""
+def item_traits(item: Any, *, amounts: bool = True) -> frozenset[tuple[Any, ...]]:
+    """The parts of an item an edit tends to keep: its pricing, or its price's words or amount
+    (``amounts``)."""
     if not _is_mapping(item):
         return frozenset()
     traits: list[tuple[Any, ...]] = []
@@ -197,7 +198,7 @@ def item_traits(item: Any) -> frozenset[tuple[Any, ...]]:
             key = name_key(description)
             if key:
                 traits.append(("description", key))
-        amount = money_view(custom.get("amount"))
+        amount = money_view(custom.get("amount")) if amounts else None
         if amount is not None:
             traits.append(("amount", amount.get("currency"), number(amount.get("value_in_cents"))))
     return frozenset(traits)
@@ -346,21 +347,9 @@ def _lasting_traits(body: Mapping[str, Any]) -> set[tuple[Any, ...]]:
     """:func:`charge_traits` but the amounts (a shared price alone is common and allowed)."""
     items = body.get("onetime_items")
     out: set[tuple[Any, ...]] = set()
-    if not isinstance(items, list):
-        return out
-    for item in items:
-        if not _is_mapping(item):
-            continue
-        pricing = item.get("product_pricing_id")
-        if isinstance(pricing, str):
-            out.add(("pricing", pricing))
-        custom = item.get("custom_price")
-        if _is_mapping(custom):
-            description = custom.get("description")
-            if isinstance(description, str):
-                key = name_key(description)
-                if key:
-                    out.add(("description", key))
+    if isinstance(items, list):
+        for item in items:
+            out |= item_traits(item, amounts=False)
     return out
 
 

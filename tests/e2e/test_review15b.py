@@ -9,7 +9,6 @@ kernel refusing a fork, the OOM killer taking a worker) are injected into that f
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import select
 import signal
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import python_json
 
 pytestmark = pytest.mark.e2e
 
@@ -49,22 +49,6 @@ def tree(root: Path, files: int = 70) -> Path:
     return folder
 
 
-def run_script(body: str, cwd: Path, stdin: str = "") -> dict[str, object]:
-    """Run ``body`` in a fresh interpreter in ``cwd`` with ``stdin``; the JSON it prints last."""
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(body)],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
-    return result
-
-
 def test_a_worker_dying_after_reading_stdin_does_not_hide_the_stdin_document(
     tmp_path: Path,
 ) -> None:
@@ -72,7 +56,7 @@ def test_a_worker_dying_after_reading_stdin_does_not_hide_the_stdin_document(
     from stdin even when the worker that read it is killed (the OOM killer, say) before it
     answers: one process would report it, and the output must not depend on the workers."""
     tree(tmp_path)
-    out = run_script(
+    out = python_json(
         """
         import json, os, signal
         from maplectl.manifests import loader, workers
@@ -212,7 +196,7 @@ except Exception as exc:
 after = sorted(os.listdir("/proc/self/fd"))
 print(json.dumps({{"same": result == serial, "error": error, "leaked": len(after) - len(before)}}))
 """
-    out = run_script(body, tmp_path)
+    out = python_json(body, tmp_path)
     assert out == {"same": True, "error": None, "leaked": 0}
 
 
@@ -220,7 +204,7 @@ def test_workers_answer_in_a_process_with_many_open_descriptors(tmp_path: Path) 
     """check_paths works in a process already holding over a thousand descriptors (a server, a
     test harness; or -j 1100), whose worker pipes get numbers above select()'s 1024."""
     tree(tmp_path)
-    out = run_script(
+    out = python_json(
         """
         import json, os, resource
         from maplectl.manifests import loader
@@ -246,7 +230,7 @@ def test_an_error_in_the_main_process_closes_every_pipe_and_kills_only_live_work
 ) -> None:
     """If ``work`` raises in the main process while it redoes a failed worker's share, the error
     propagates, no pipe descriptor is left open, and no signal goes to a pid already reaped."""
-    out = run_script(
+    out = python_json(
         """
         import json, os
         from maplectl.manifests import workers

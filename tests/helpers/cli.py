@@ -4,10 +4,12 @@ Every test module that uses this is marked ``e2e`` (tests/test_markers.py checks
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,3 +204,21 @@ def secret_free(server: Server, *texts: str, folder: Path | None = None) -> None
         for file in folder.rglob("*"):
             if file.is_file() and file.suffix in {".json", ".jsonl", ".txt", ".yaml"}:
                 assert server.token not in file.read_text(encoding="utf-8", errors="replace"), file
+
+
+def python_json(body: str, cwd: Path, stdin: str = "") -> dict[str, Any]:
+    """Run ``body`` (dedented) in a fresh interpreter in ``cwd`` with ``stdin``; the JSON object
+    its last line of output holds. For code that must not run in the pytest process (forking
+    workers refuse a process with threads, and other tests leave threads behind)."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(body)],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result

@@ -6,14 +6,11 @@ threads behind), so each case runs in a fresh single-threaded Python, given as a
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from helpers.cli import python_json
 
 pytestmark = pytest.mark.e2e
 
@@ -43,21 +40,6 @@ spec:
     - product_pricing_id: {pricing}
       aggregate: 1
 """
-
-
-def run_script(body: str, cwd: Path) -> dict[str, object]:
-    """Run ``body`` in a fresh interpreter in ``cwd``; the JSON it prints last."""
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(body)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
-    return result
 
 
 def company_tree(root: Path) -> None:
@@ -126,7 +108,7 @@ def test_shared_validation_reports_exactly_what_one_process_reports(tmp_path: Pa
     same problems, in the same order, as validate_paths: clashes across shares and companies
     included; and 2 and 3 processes really fork (1 + 2 workers)."""
     company_tree(tmp_path)
-    out = run_script(COMPARE, tmp_path)
+    out = python_json(COMPARE, tmp_path)
     serial = out["serial"]
     assert isinstance(serial, list)
     assert serial[0] > 200 and len(serial[1]) > 150  # many valid, many problems
@@ -180,7 +162,7 @@ def test_a_failing_worker_is_redone_and_the_answer_is_unchanged(tmp_path: Path, 
     process: the result is the serial one, in order, and no child is left behind."""
     fault, jump = FAULT_CASES[case]
     for fault_share in (4, 8):  # the second share, then the third
-        out = run_script(FAULTS.format(fault=fault, fault_share=fault_share, jump=jump), tmp_path)
+        out = python_json(FAULTS.format(fault=fault, fault_share=fault_share, jump=jump), tmp_path)
         assert out["result"] == [[0, 10, 20, 30], [40, 50, 60, 70], [80, 90, 100, 110]]
         assert out["children_left"] is False
         assert out["seconds"] < 30  # the hanging child was killed, not waited for an hour
@@ -189,7 +171,7 @@ def test_a_failing_worker_is_redone_and_the_answer_is_unchanged(tmp_path: Path, 
 def test_workers_are_not_forked_beside_other_threads(tmp_path: Path) -> None:
     """A process running another thread (the embedded sandbox, say) never forks: a child
     forked while another thread holds a lock could hang. It checks serially instead."""
-    out = run_script(
+    out = python_json(
         """
         import json, os, threading
         from maplectl.manifests import workers
