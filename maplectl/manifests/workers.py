@@ -182,8 +182,10 @@ def _receive(fd: int, deadline: float, clock: Callable[[], float]) -> tuple[Any]
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     while True:
-        left = deadline - clock()
-        if left <= 0 or not poller.poll(min(left, 86400.0) * 1000):
+        # Past the deadline, what the child has already sent is still taken (it may have
+        # answered while this process was redoing another worker's share).
+        left = max(0.0, min(deadline - clock(), 86400.0))
+        if not poller.poll(left * 1000):
             return None
         chunk = os.read(fd, 1 << 20)
         if not chunk:

@@ -201,3 +201,29 @@ def test_split_keeps_order_and_balance() -> None:
             assert len(shares) == max(1, min(parts, count))
             sizes = [len(share) for share in shares]
             assert max(sizes) - min(sizes) <= 1
+
+
+def test_an_answer_already_sent_is_taken_even_past_the_deadline(tmp_path: Path) -> None:
+    """A worker that answered while the main process was busy (say, redoing another worker's
+    share) is not killed and redone for the deadline having passed meanwhile: its answer is
+    already there."""
+    out = python_json(
+        """
+        import json, time
+        from maplectl.manifests import workers
+
+        here = []
+        def work(share, in_child):
+            if not in_child:
+                here.append(share)
+                time.sleep(0.5)  # the workers answer meanwhile (real time: that is the point)
+            return [value * 10 for value in share]
+
+        readings = [0.0, 0.0, 0.0]  # then the deadline has long passed
+        clock = lambda: readings.pop() if readings else 86400.0
+        result = workers.map_shares(work, [[1], [2], [3]], clock=clock)
+        print(json.dumps({"result": result, "done_here": here}))
+        """,
+        tmp_path,
+    )
+    assert out == {"result": [[10], [20], [30]], "done_here": [[1]]}
