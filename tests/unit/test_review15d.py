@@ -1,0 +1,115 @@
+"""Review 15d (deadline-bound sockets, short tokens refused, export by identifier, the lean
+loader and scandir discovery): holes found by an adversarial read, each a failing test.
+
+Nothing here forks or sends a packet beyond this process: the sandbox runs in-process.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers.maple import open_maple
+
+from maplectl import workflow
+from maplectl.cli import cli
+from maplectl.errors import UsageError
+from maplectl.manifests import loader
+from maplectl.sandbox import Sandbox
+
+CREDIT = """\
+apiVersion: maplectl/v1
+kind: Credit
+metadata:
+  name: goodwill
+spec:
+  customer_id: cus_acme
+  name: Goodwill
+  type: AMOUNT
+  amount: {currency: USD, value_in_cents: 5000}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-15d: _files_under calls entry.is_file() unguarded; a *.yaml symlink that "
+    "cannot be stat'ed (a loop, ELOOP) raises OSError out of validate, plan and apply",
+)
+def test_a_looping_symlink_in_a_manifest_folder_is_a_problem_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    """A `*.yaml` link pointing at itself in a manifest folder is reported at its path (as
+    os.walk's discovery did, and as a broken link is), by validate and by plan's loader alike,
+    instead of ending the run with an internal error."""
+    (tmp_path / "good.yaml").write_text(CREDIT, encoding="utf-8")
+    os.symlink("loop.yaml", tmp_path / "loop.yaml")
+    valid, problems = loader.check_paths([str(tmp_path)], jobs=1)
+    resources, same = loader.validate_paths([str(tmp_path)])
+    assert valid == len(resources) == 1
+    assert [d.file for d in problems] == [str(tmp_path / "loop.yaml")]
+    assert problems == same
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-15d: the embedded sandbox takes a 3-character token, then MapleClient's "
+    "clean_token refuses it: `plan --sandbox` fails with 'the API token from the token given "
+    "to MapleClient ...' for a token the user never gave",
+)
+def test_the_embedded_sandbox_never_holds_a_token_the_client_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sandbox either refuses a token shorter than clients accept, or `plan --sandbox` works
+    with the one it holds: it never ends in a refusal of a token the user did not give."""
+    db = tmp_path / "sandbox.sqlite"
+    box = Sandbox.open(db)
+    try:
+        box.set_token(box.company_id, "abc")
+    except (ValueError, UsageError):
+        return  # refused where it is set: the fix this test allows too
+    finally:
+        box.close()
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "c.yaml").write_text(CREDIT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MAPLE_API_TOKEN", raising=False)
+    result = CliRunner().invoke(cli, ["plan", "--sandbox", "--sandbox-db", str(db), "m"])
+    assert "given to MapleClient" not in result.output
+    assert result.exit_code == 0, result.output
+
+
+ZETA = {"id": "cus_zeta", "identifier": "cus_acme", "name": "Zeta", "email": ""}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-15d: _export_customer returns the Maple id when GET answers with it, "
+    "without asking whether another customer has that text as its identifier",
+)
+def test_export_refuses_a_customer_text_that_names_two_customers(tmp_path: Path) -> None:
+    """`--customer cus_acme` when cus_acme is one customer's Maple id and another customer's
+    identifier names two customers: export says so and writes nothing, as it does for an
+    identifier two customers share, instead of silently choosing the id's."""
+    with open_maple(tmp_path / "sandbox.sqlite") as maple:
+        maple.control(
+            "POST",
+            "seed",
+            {
+                "companies": [
+                    {
+                        "id": "cmp_demo",
+                        "name": "Demo SaaS Inc.",
+                        "token": maple.box.token,
+                        "customers": [ZETA],
+                    }
+                ]
+            },
+        )
+        out = tmp_path / "out"
+        with pytest.raises(UsageError, match=r"cus_acme.*cus_zeta|cus_zeta.*cus_acme"):
+            workflow.export_manifests(
+                maple.client, out, company_id="cmp_demo", customers=["cus_acme"]
+            )
+        assert not out.exists()
