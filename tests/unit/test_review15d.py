@@ -140,3 +140,45 @@ def test_a_folder_that_cannot_be_listed_is_reported_not_skipped(
     valid, problems = loader.check_paths([str(tmp_path)], jobs=1)
     assert valid == 1
     assert [d.file for d in problems] == [str(tmp_path / "team-b")]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-15d: export_manifests checks the given texts' file names before the lookup, "
+    "so a file named after an identifier (one export never writes) refuses the export",
+)
+def test_export_by_identifier_is_not_refused_for_a_file_it_would_not_write(
+    tmp_path: Path,
+) -> None:
+    """`--customer acme` writes credits/cus_acme.yaml; a hand-written credits/acme.yaml beside
+    it is not a file export writes, so it neither refuses the export nor is touched by it."""
+    out = tmp_path / "out"
+    (out / "credits").mkdir(parents=True)
+    mine = out / "credits" / "acme.yaml"
+    mine.write_text(CREDIT, encoding="utf-8")
+    with open_maple(tmp_path / "sandbox.sqlite") as maple:
+        workflow.export_manifests(maple.client, out, company_id="cmp_demo", customers=["acme"])
+    assert mine.read_text(encoding="utf-8") == CREDIT
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-15d: the second _refuse_existing (after the identifiers were looked up) "
+    "says 'nothing was read or written' although the lookups were read",
+)
+def test_a_refusal_after_looking_up_identifiers_does_not_claim_nothing_was_read(
+    tmp_path: Path,
+) -> None:
+    """When the customer an identifier names already has files, export refuses after the
+    lookups it made, and its message does not claim that nothing was read."""
+    out = tmp_path / "out"
+    (out / "credits").mkdir(parents=True)
+    (out / "credits" / "cus_globex.yaml").write_text(CREDIT, encoding="utf-8")
+    with open_maple(tmp_path / "sandbox.sqlite") as maple:
+        maple.control("DELETE", "counters")
+        with pytest.raises(UsageError) as refused:
+            workflow.export_manifests(
+                maple.client, out, company_id="cmp_demo", customers=["globex"]
+            )
+        assert maple.counters(), "the identifier was looked up before the refusal"
+    assert "nothing was read" not in str(refused.value)
