@@ -47,6 +47,7 @@ from maplectl.manifests.export import (
     customer_stem,
 )
 from maplectl.maple.reader import (
+    PAGE_SIZE,
     Collection,
     RequestCounter,
     StateReader,
@@ -669,14 +670,14 @@ def export_manifests(
     kinds = [k for k in (Kind.CREDIT, Kind.ONE_TIME_CHARGE) if k in kinds]
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a directory", hint="name a directory")
-    if not force:
-        _refuse_existing(out, wanted, kinds)
+    if not force and not wanted:
+        _refuse_existing(out, wanted, kinds)  # before anything is read
     counter = RequestCounter(None)
-    resolved = [_export_customer(reader, customer, counter) for customer in wanted]
-    by_identifier = [real for given, real in zip(wanted, resolved, strict=True) if real != given]
-    if by_identifier and not force:
-        _refuse_existing(out, by_identifier, kinds)
-    wanted = list(dict.fromkeys(resolved))
+    # Which customers --customer means (a Maple id or an identifier) decides which files export
+    # writes, so they are looked up before the files are checked.
+    wanted = list(dict.fromkeys(_export_customer(reader, c, counter) for c in wanted))
+    if not force and wanted:
+        _refuse_existing(out, wanted, kinds, read="the customers were looked up; nothing else")
     totals = {kind: company_total(reader, _COLLECTIONS[kind], counter) for kind in kinds}
     read = [kind for kind in kinds if totals[kind] != 0]  # a company without charges: no reads
     source: Iterable[str] = wanted or customer_ids(reader, counter)
@@ -720,8 +721,14 @@ def export_manifests(
 _KIND_OF = {collection: kind for kind, collection in _COLLECTIONS.items()}
 
 
-def _refuse_existing(out: Path, customers: Sequence[str], kinds: Sequence[Kind]) -> None:
-    """Files export would overwrite: refused, naming a few, before anything is read."""
+def _refuse_existing(
+    out: Path,
+    customers: Sequence[str],
+    kinds: Sequence[Kind],
+    read: str = "nothing was read",
+) -> None:
+    """Files export would overwrite: refused, naming a few, before any object is read
+    (``read`` says what was)."""
     found: list[Path] = []
     for kind in kinds:
         folder = out / FOLDERS[kind]
@@ -738,7 +745,7 @@ def _refuse_existing(out: Path, customers: Sequence[str], kinds: Sequence[Kind])
         shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         raise UsageError(
             f"{shown} already exist{'s' if len(found) == 1 else ''}; export does not overwrite "
-            "manifests; nothing was read or written",
+            f"manifests; {read}, and nothing was written",
             hint="export into a new directory and compare, or pass --force to replace the files "
             "this export writes",
         )
@@ -756,26 +763,43 @@ def _part_of(path: Path, stem: str) -> bool:
 def _export_customer(reader: StateReader, given: str, counter: RequestCounter) -> str:
     """The Maple id ``--customer given`` means: ``given`` itself if it is one, else the one
     customer whose ``identifier`` it is, looked up as a manifest's identifier is (exactly one
-    customer, with exactly that identifier)."""
+    customer, with exactly that identifier). A text that is one customer's id and another's
+    identifier names two: refused, as maplectl never chooses between customers."""
     try:
-        found = reader.get_customer(given)
-    except NotFoundError as exc:
+        found: JSONDict | None = reader.get_customer(given)
+    except NotFoundError:
+        found = None
+    finally:
+        counter.tick()
+    if found is None:
         raise UsageError(
             f"--customer {given}: no such customer in this company; nothing was written",
             hint="give a Maple id (cus_...) or a customer's identifier",
-        ) from exc
-    finally:
+        )
+    if str(found.get("id", "")) == given:
+        page = reader.find_page(Collection.CUSTOMERS, {"identifier": given}, limit=PAGE_SIZE)
         counter.tick()
-    if str(found.get("id", given)) == given:
+        others = sorted(
+            str(c["id"])
+            for c in page.results
+            if c.get("identifier") == given and c.get("id") and str(c["id"]) != given
+        )
+        if others or page.next_key:
+            raise UsageError(
+                f"--customer {given} names two customers: {given} by its Maple id, and "
+                f"{', '.join(others) or 'another'} by its identifier; nothing was written",
+                hint="maplectl will not choose one; give the Maple id of the one you mean "
+                "after renaming the other's identifier in Maple",
+            )
         return given
     lookup = lookup_identifiers(reader, [given]).get(given)
-    if lookup is None or lookup.customer_id is None:
-        raise UsageError(
-            f"--customer {given}: {lookup.problem if lookup else 'names no customer'}; "
-            "nothing was written",
-            hint=(lookup.hint if lookup else "") or "give the customer's Maple id (cus_...)",
-        )
-    return lookup.customer_id
+    if lookup is not None and lookup.customer_id is not None:
+        return lookup.customer_id
+    raise UsageError(
+        f"--customer {given}: {lookup.problem if lookup else 'names no customer'}; "
+        "nothing was written",
+        hint=(lookup.hint if lookup else "") or "give the customer's Maple id (cus_...)",
+    )
 
 
 def _write_parts(folder: Path, made: CustomerFile) -> int:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from maplectl.cli.base import cli, echo, handle_errors, parse_duration
+from maplectl.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,6 +111,12 @@ def sandbox_serve(
             err=True,
         )
 
+    if token is not None and len(token.strip()) < 4:
+        raise UsageError(
+            "--token must be at least 4 characters: maplectl refuses shorter tokens, which it "
+            "could not mask in its output",
+            hint="leave --token out for a random one",
+        )
     sys.exit(run_server(host=host, port=port, db=db, seed=seed, token=token))
 
 

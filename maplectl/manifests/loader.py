@@ -501,7 +501,7 @@ def _discover(
 def _files_under(top: str, diagnostics: list[Diagnostic]) -> list[tuple[str, str]]:
     """The manifest files in folder ``top`` and below: (path as found, absolute path), sorted
     by path components. Hidden entries are skipped, and so are links to folders (as os.walk
-    does); a folder that cannot be listed is skipped too (as os.walk does)."""
+    does); a folder that cannot be listed is a problem, not a folder holding nothing."""
     found: list[tuple[str, str]] = []
     folders = [top]
     while folders:
@@ -510,7 +510,14 @@ def _files_under(top: str, diagnostics: list[Diagnostic]) -> list[tuple[str, str
         try:
             with os.scandir(folder) as entries:
                 listed = list(entries)
-        except OSError:
+        except OSError as exc:  # never a folder silently holding nothing
+            diagnostics.append(
+                _file_problem(
+                    folder,
+                    f"cannot list this folder: {exc.strerror or exc}; its manifests are not read",
+                    "let maplectl read it, or leave it out of the paths given",
+                )
+            )
             continue
         for entry in listed:
             name = entry.name
@@ -526,8 +533,12 @@ def _files_under(top: str, diagnostics: list[Diagnostic]) -> list[tuple[str, str
                 continue
             if not name.endswith((".yaml", ".yml")) or name == CONFIG_FILE_NAME:
                 continue
+            try:
+                regular = entry.is_file()
+            except OSError:  # a link that cannot be followed (a loop): reading it says why
+                regular = False
             # A broken link is taken: reading it says why it cannot be read, as for any file.
-            if not entry.is_file() and os.path.exists(entry.path):
+            if not regular and os.path.exists(entry.path):
                 diagnostics.append(
                     _file_problem(
                         entry.path,

@@ -264,7 +264,7 @@ class MapleClient:
             "Accept-Encoding": "identity",
         }
         if token:
-            token = clean_token(token.reveal(), "the token given to MapleClient")
+            token = clean_token(token.reveal(), "MapleClient(token=...)")
             headers["Authorization"] = f"Bearer {token.reveal()}"
         self._http = httpx.Client(
             base_url=api_url.rstrip("/"),

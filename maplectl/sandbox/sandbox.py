@@ -11,7 +11,7 @@ from typing import Any
 from maplectl.sandbox.app import SandboxApp
 from maplectl.sandbox.clock import Clock
 from maplectl.sandbox.faults import Counters, FaultBook
-from maplectl.sandbox.seed import DEMO_SEED, parse_seed
+from maplectl.sandbox.seed import DEMO_SEED, check_token, parse_seed
 from maplectl.sandbox.store import Store
 
 EPHEMERAL = ":memory:"
@@ -86,7 +86,9 @@ class Sandbox:
         raise KeyError(company_id)
 
     def set_token(self, company_id: str, token: str) -> None:
-        """Give a company a new token (kept across ``reset``)."""
+        """Give a company a new token (kept across ``reset``); one shorter than maplectl
+        accepts is refused (:func:`maplectl.sandbox.seed.check_token`)."""
+        check_token(token)
         self.store.set_token(company_id, token)
         self._tokens[company_id] = token
 

@@ -39,6 +39,19 @@ def parse_seed(text: str | bytes) -> dict[str, Any]:
     return doc
 
 
+MIN_TOKEN_LENGTH = 4
+"""A sandbox holds no token maplectl would refuse to send (it refuses tokens it could not mask
+in its output, maplectl.redaction.MIN_LENGTH)."""
+
+
+def check_token(token: str, where: str = "token") -> None:
+    """Refuse a company token shorter than :data:`MIN_TOKEN_LENGTH` (400)."""
+    if len(token.strip()) < MIN_TOKEN_LENGTH:
+        raise SeedError.on(
+            where, f"at least {MIN_TOKEN_LENGTH} characters (maplectl refuses shorter tokens)"
+        )
+
+
 def _need(entry: Mapping[str, Any], where: str, *fields: str) -> None:
     for field in fields:
         if not isinstance(entry.get(field), str) or not entry[field]:
@@ -86,6 +99,7 @@ class Seeder:
             _need(company, where, "id", "name", "token")
             if not company["id"].startswith("cmp_"):
                 raise SeedError.on(f"{where}.id", "company ids start with cmp_")
+            check_token(company["token"], f"{where}.token")
             known = s.one("SELECT position FROM companies WHERE id = ?", company["id"])
             s.conn.execute(
                 "INSERT OR REPLACE INTO companies (id, name, token, position) VALUES (?, ?, ?, ?)",

@@ -185,13 +185,17 @@ def test_counters_per_route(api: httpx.Client, control: httpx.Client) -> None:
 
 def test_set_token_via_control(api: httpx.Client, control: httpx.Client) -> None:
     """PUT /_sandbox/companies/{id}/token replaces the token: the old one is 401."""
-    assert control.put(f"/companies/{COMPANY}/token", json={"token": "t2"}).status_code == 200
+    # One shorter than maplectl accepts is refused: the sandbox never holds a token no client sends.
+    assert control.put(f"/companies/{COMPANY}/token", json={"token": "t2"}).status_code == 400
+    assert control.put(f"/companies/{COMPANY}/token", json={"token": "tok2"}).status_code == 200
     assert api.get("/customers/acme").status_code == 401
-    assert api.get("/customers/acme", headers={"Authorization": "Bearer t2"}).status_code == 200
+    assert api.get("/customers/acme", headers={"Authorization": "Bearer tok2"}).status_code == 200
     # The control API takes the new token too (the old one is gone).
     assert (
         control.put(
-            "/companies/cmp_x/token", json={"token": "t"}, headers={"Authorization": "Bearer t2"}
+            "/companies/cmp_x/token",
+            json={"token": "tok3"},
+            headers={"Authorization": "Bearer tok2"},
         ).status_code
         == 404
     )
