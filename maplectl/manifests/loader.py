@@ -617,8 +617,9 @@ def validate_paths(
     return resources, _sorted(diagnostics + problems)
 
 
-PARALLEL_MIN_FILES = 64
-"""``check_paths`` shares the work among processes only from this many files on."""
+FILES_PER_WORKER = 32
+"""``check_paths`` gives each worker process at least this many files (so it shares the work
+only from 64 files on): fewer do not pay for the worker's start."""
 
 _Checked = tuple[list[tuple[Path | None, Any, bool]], list[Diagnostic]]
 
@@ -660,8 +661,8 @@ def check_paths(
     with _GcPaused():
         files, regular = _grouped(paths, diagnostics)
         wanted = workers.available_jobs() if jobs is None else max(1, jobs)
-        # Each worker gets files enough to pay for its start; a pipe is read only here.
-        wanted = min(wanted, len(files) // (PARALLEL_MIN_FILES // 2)) if regular else 1
+        # Each process gets files enough to pay for its start; a pipe is read only here.
+        wanted = min(wanted, len(files) // FILES_PER_WORKER) if regular else 1
         groups: dict[Path | None, list[LocatedDocument]] = {}
         failed: set[int] = set()
         for checked, found in workers.map_shares(_check_files, workers.split(files, wanted)):
