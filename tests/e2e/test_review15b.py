@@ -40,7 +40,7 @@ BAD = CREDIT.format(index="bad").replace("5000", "12.5")
 
 
 def tree(root: Path, files: int = 70) -> Path:
-    """One company with ``files`` valid manifests (enough for two worker processes: 2 x FILES_PER_WORKER)."""
+    """One company with ``files`` valid manifests (enough for two workers of FILES_PER_WORKER)."""
     folder = root / "manifests"
     folder.mkdir()
     (folder / "maplectl.yaml").write_text("company_id: cmp_x\n", encoding="utf-8")
